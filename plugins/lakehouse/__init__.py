@@ -1,0 +1,1 @@
+"""KOL Lakehouse: the importable library behind the DAGs and Spark jobs."""

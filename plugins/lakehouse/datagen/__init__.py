@@ -1,0 +1,5 @@
+"""Synthetic KOL data with known ground truth and injectable faults."""
+
+from lakehouse.datagen.generator import FAULT_KINDS, FAULT_REASONS, Dataset, DatasetSpec, Record, generate
+
+__all__ = ["FAULT_KINDS", "FAULT_REASONS", "Dataset", "DatasetSpec", "Record", "generate"]

@@ -1,0 +1,1 @@
+"""Spark ETL logic: Bronze -> Silver -> Gold (called by spark_jobs/)."""

@@ -1,0 +1,47 @@
+"""Attach snapshot-summary properties (lineage, Airflow run) to Spark SQL commits.
+
+Iceberg 1.10 on Spark 3.5 has no session setting for this; its
+``CommitMetadata.withCommitProperties`` takes a Java ``Callable``. PySpark's
+pinned-thread py4j bridge runs our Python callback on the calling Java
+thread, so any Iceberg commit made inside ``fn`` carries ``properties``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+
+class _PyCallable:
+    def __init__(self, fn: Callable[[], object]):
+        self.fn = fn
+        self.error: BaseException | None = None
+
+    def call(self):
+        try:
+            self.fn()
+        except BaseException as exc:  # surfaced on the Python side after the Java call returns
+            self.error = exc
+            raise
+        return None
+
+    class Java:
+        implements = ["java.util.concurrent.Callable"]
+
+
+def with_commit_properties(spark, properties: Mapping[str, str], fn: Callable[[], object]) -> None:
+    from pyspark.java_gateway import ensure_callback_server_started
+
+    gateway = spark.sparkContext._gateway
+    ensure_callback_server_started(gateway)
+    jprops = gateway.jvm.java.util.HashMap()
+    for key, value in properties.items():
+        jprops.put(str(key), str(value))
+    callback = _PyCallable(fn)
+    try:
+        gateway.jvm.org.apache.iceberg.spark.CommitMetadata.withCommitProperties(
+            jprops, callback, gateway.jvm.java.lang.Class.forName("java.lang.Exception")
+        )
+    except Exception:
+        if callback.error is not None:
+            raise callback.error from None
+        raise
