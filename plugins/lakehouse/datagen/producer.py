@@ -29,15 +29,13 @@ def produce_records(records: Iterable[Record], settings: Settings, timeout: floa
         elif len(failures) < 20:
             failures.append(f"{msg.topic()}: {err}")
 
-    sent = 0
-    for record in records:
+    for sent, record in enumerate(records, 1):
         while True:
             try:
                 client.produce(record.topic, value=record.value, key=record.key, on_delivery=on_delivery)
                 break
             except BufferError:  # local queue full: let deliveries drain
                 client.poll(0.5)
-        sent += 1
         if sent % 5000 == 0:
             client.poll(0)
     remaining = client.flush(timeout)

@@ -10,6 +10,7 @@ broker's committed group offsets are written afterwards, as a hint only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -265,7 +266,5 @@ def _commit(table, batch: _Batch, next_offsets, result: IngestResult, topic, bat
         else:
             result.ranges[p] = [first, last]
     log(f"{result.table}: committed {len(batch)} rows, offsets {summary[SUMMARY_RANGES]}")
-    try:  # hint for lag monitoring only; the table is the source of truth
+    with contextlib.suppress(Exception):  # a hint for lag monitoring only; the table is the truth
         consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in new_next.items()], asynchronous=True)
-    except Exception:
-        pass

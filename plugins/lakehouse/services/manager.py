@@ -8,6 +8,7 @@ is never killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -250,10 +251,8 @@ class ServiceManager:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def tansu_binary() -> str:
