@@ -42,3 +42,26 @@ def init_catalog(settings: Settings | None = None) -> None:
     catalog = get_catalog(settings)
     for ns in NAMESPACES:
         catalog.create_namespace_if_not_exists(ns)
+
+
+def reset_lake(settings: Settings) -> None:
+    """Delete the embedded catalog database and file warehouse, then re-create an empty catalog.
+
+    Only for the embedded default (SQLite catalog, file warehouse under the state dir):
+    refuses anything else so it can never wipe a shared catalog.
+    """
+    import shutil
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    db = Path(settings.catalog_sqlalchemy_uri.removeprefix("sqlite:///"))
+    warehouse = Path(urlsplit(settings.warehouse_uri).path)
+    state = settings.state_dir.resolve()
+    if not (settings.is_sqlite_catalog and settings.warehouse_uri.startswith("file:")
+            and state in db.resolve().parents and state in warehouse.resolve().parents):
+        raise RuntimeError("reset_lake only works on the embedded catalog and warehouse under the state dir")
+    _catalog.cache_clear()
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    init_catalog(settings)

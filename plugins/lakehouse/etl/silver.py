@@ -189,5 +189,6 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
     )
 
 
-def run(spark, *, dag_id: str = "", run_id: str = "") -> list[dict]:
-    return [asdict(bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id)) for name in ENTITIES]
+def run(spark, *, dag_id: str = "", run_id: str = "") -> dict:
+    stats = [bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id) for name in ENTITIES]
+    return {"entities": [asdict(s) for s in stats], "seconds": round(sum(s.seconds for s in stats), 3)}

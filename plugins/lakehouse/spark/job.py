@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 RESULT_PREFIX = "LAKEHOUSE_RESULT "
 
@@ -14,6 +15,7 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     parser = argparse.ArgumentParser(prog=app_name)
     parser.add_argument("--dag-id", default="")
     parser.add_argument("--run-id", default="")
+    parser.add_argument("--result-file", default="", help="write the JSON result here too")
     args = parser.parse_args(argv)
 
     from lakehouse.spark.session import get_session
@@ -21,7 +23,10 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     spark = get_session(app_name)
     try:
         result = body(spark, dag_id=args.dag_id, run_id=args.run_id)
-        print(RESULT_PREFIX + json.dumps(result, default=str), flush=True)
+        text = json.dumps(result, default=str)
+        print(RESULT_PREFIX + text, flush=True)
+        if args.result_file:
+            Path(args.result_file).write_text(text)
         return 0
     finally:
         spark.stop()

@@ -1,0 +1,77 @@
+# KOL Lakehouse — two commands set everything up: `make setup` then `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := openjdk-17-jre-headless libxerial-sqlite-jdbc-java libpostgresql-jdbc-java \
+	redis-server redis-tools kcat chromium
+PYTEST_ARGS ?=
+
+.PHONY: help setup system venv provision test test-unit lint demo bench up down status lock clean
+
+help:
+	@echo "make setup   install system packages, .venv, jars, catalog, Airflow DB (safe to re-run)"
+	@echo "make test    run the test suite (unit + integration + e2e, real services)"
+	@echo "make demo    run kol_platform_e2e on the embedded services and print the readiness report"
+	@echo "make bench   run the benchmarks, JSON to bench/results/"
+	@echo "make lint    ruff"
+
+setup: system venv provision
+	@echo "setup: done. Next: make test, make demo"
+
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system: all packages present"; exit 0; fi; \
+	echo "system: installing$$missing"; \
+	SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \
+	$$SUDO apt-get update -q >/dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing >/dev/null \
+	  || { echo "system: ERROR could not install:$$missing (needs apt and root or sudo)"; exit 1; }; \
+	echo "system: installed$$missing"
+
+venv:
+	@command -v $(PYTHON) >/dev/null || { echo "venv: ERROR $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	@[ -x $(BIN)/python ] || { $(PYTHON) -m venv $(VENV) && echo "venv: created $(VENV)"; }
+	@$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]" 2>&1 \
+	  | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import lakehouse, airflow, pyspark, pyiceberg, great_expectations" \
+	  || { echo "venv: ERROR the project did not install"; exit 1; }
+	@! $(BIN)/pip list 2>/dev/null | grep -qi "^pyspark-client" \
+	  || { echo "venv: ERROR pyspark-client is installed and breaks classic pyspark"; exit 1; }
+	@echo "venv: $(VENV) ready ($$($(BIN)/python --version), airflow $$($(BIN)/python -c 'import airflow; print(airflow.__version__)'))"
+
+provision:
+	@$(BIN)/lakehouse setup
+
+test:
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-unit:
+	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+lint:
+	@$(BIN)/ruff check plugins dags spark_jobs tests bench
+
+demo:
+	@$(BIN)/lakehouse demo $(DEMO_ARGS)
+
+bench:
+	@$(BIN)/python -m bench $(BENCH_ARGS)
+
+up:
+	@$(BIN)/lakehouse up
+down:
+	@$(BIN)/lakehouse down
+status:
+	@$(BIN)/lakehouse status
+
+# Re-freeze constraints.txt after changing pins in pyproject.toml.
+lock:
+	@rm -rf /tmp/kol-lock && $(PYTHON) -m venv /tmp/kol-lock && /tmp/kol-lock/bin/pip install -q -e ".[dev]" \
+	  && /tmp/kol-lock/bin/pip freeze --exclude-editable > constraints.txt && echo "lock: constraints.txt updated"
+
+clean:
+	rm -rf .state

@@ -1,0 +1,140 @@
+"""`lakehouse` command: set up, run the embedded services, run the demo, show reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+from lakehouse.config import get_settings
+
+
+def cmd_setup(args) -> int:
+    """Provision jars, the Iceberg catalog and the Airflow metadata DB (safe to re-run)."""
+    from lakehouse.airflow_env import airflow_env
+    from lakehouse.catalog import init_catalog
+    from lakehouse.spark.jars import provision
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    provision(settings.jar_cache_dir)
+    for jar in (settings.sqlite_jdbc_jar, settings.postgres_jdbc_jar):
+        if not jar.is_file():
+            print(f"setup: JDBC driver {jar} missing (Debian libxerial-sqlite-jdbc-java / libpostgresql-jdbc-java)")
+            return 1
+    init_catalog(settings)
+    print(f"catalog: {settings.catalog_sqlalchemy_uri} (warehouse {settings.warehouse_uri})")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=airflow_env(settings),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stdout[-3000:], result.stderr[-3000:])
+        print("setup: `airflow db migrate` failed")
+        return 1
+    print(f"airflow: metadata DB ready in {settings.airflow_home} ({time.monotonic() - started:.1f}s)")
+    return 0
+
+
+def cmd_up(args) -> int:
+    from lakehouse.services.manager import ServiceManager
+
+    ServiceManager(get_settings()).up()
+    return cmd_status(args)
+
+
+def cmd_down(args) -> int:
+    from lakehouse.services.manager import ServiceManager
+
+    ServiceManager(get_settings()).down()
+    return 0
+
+
+def cmd_status(args) -> int:
+    from lakehouse.services.manager import ServiceManager
+
+    statuses = ServiceManager(get_settings()).status()
+    for s in statuses:
+        print(f"{s.name:<8} {s.address:<22} {'running' if s.running else 'stopped':<8} "
+              f"{'pid ' + str(s.pid) if s.pid else '':<10} {s.detail}")
+    return 0 if all(s.running for s in statuses) or not getattr(args, "strict", False) else 1
+
+
+def cmd_demo(args) -> int:
+    """Start services, run kol_platform_e2e with `airflow dags test`, print the report, stop services."""
+    from lakehouse.airflow_env import airflow_env
+    from lakehouse.quality.report import render_terminal
+    from lakehouse.services.manager import ServiceManager
+
+    from lakehouse.catalog import reset_lake
+
+    settings = get_settings()
+    if not args.keep_data:
+        reset_lake(settings)  # the embedded broker is in-memory: start the lake fresh as well
+    manager = ServiceManager(settings)
+    started_here = not any(s.owned for s in manager.status())
+    manager.up()
+    conf = {"profiles": args.profiles, "bad_fraction": args.bad_fraction, "seed": args.seed}
+    started = time.monotonic()
+    try:
+        cmd = [sys.executable, "-m", "airflow", "dags", "test", "kol_platform_e2e", "--conf", json.dumps(conf)]
+        log_path = settings.log_dir / "demo-airflow.log"
+        print(f"demo: running kol_platform_e2e {conf} (Airflow log: {log_path})", flush=True)
+        with open(log_path, "w") as log:
+            code = subprocess.run(cmd, env=airflow_env(settings), stdout=log, stderr=subprocess.STDOUT).returncode
+    finally:
+        if started_here and not args.keep_services:
+            manager.down()
+    elapsed = time.monotonic() - started
+    latest = settings.reports_dir / "kol_platform_e2e" / "latest.json"
+    if latest.exists():
+        report = json.loads(latest.read_text())
+        print(render_terminal(report))
+        print(f"report: {latest}")
+    print(f"demo: DAG run {'succeeded' if code == 0 else 'FAILED'} in {elapsed:.1f}s")
+    if code != 0:
+        print(f"demo: see {log_path}")
+    return code
+
+
+def cmd_report(args) -> int:
+    from lakehouse.quality.report import render_terminal
+
+    path = get_settings().reports_dir / args.dag_id / "latest.json"
+    if not path.exists():
+        print(f"no report yet at {path}")
+        return 1
+    print(render_terminal(json.loads(path.read_text())))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help=cmd_setup.__doc__).set_defaults(func=cmd_setup)
+    sub.add_parser("up", help="start the embedded broker and redis").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what `up` started (never foreign processes)").set_defaults(func=cmd_down)
+    st = sub.add_parser("status", help="show embedded services")
+    st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
+    st.set_defaults(func=cmd_status)
+    demo = sub.add_parser("demo", help=cmd_demo.__doc__)
+    demo.add_argument("--profiles", type=int, default=10_000)
+    demo.add_argument("--bad-fraction", type=float, default=0.02)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--keep-services", action="store_true")
+    demo.add_argument("--keep-data", action="store_true", help="do not reset the embedded lake first")
+    demo.set_defaults(func=cmd_demo)
+    rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
+    rep.add_argument("--dag-id", default="kol_platform_e2e")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

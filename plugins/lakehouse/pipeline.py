@@ -1,0 +1,112 @@
+"""Task bodies of the DAGs: plain functions, so DAG files stay wiring and tests can call them."""
+
+from __future__ import annotations
+
+import time
+
+from lakehouse.config import PLATFORMS, Settings, get_settings
+from lakehouse.quality.results import CheckResult, Status, gate
+
+E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "silver_to_gold", "count_layers",
+             "publish_redis")
+
+
+def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
+    from lakehouse.datagen import DatasetSpec, generate
+    from lakehouse.datagen.producer import produce_records
+    from lakehouse.kafka import ensure_topics
+
+    settings = settings or get_settings()
+    started = time.monotonic()
+    spec = DatasetSpec(
+        profiles=int(params["profiles"]),
+        bad_fraction=float(params["bad_fraction"]),
+        seed=int(params["seed"]),
+        videos_per_profile=float(params.get("videos_per_profile", 3.0)),
+        comments_per_video=float(params.get("comments_per_video", 1.5)),
+    )
+    dataset = generate(spec)
+    ensure_topics(settings)
+    produced = produce_records(dataset.all_records(), settings)
+    expected = dataset.counts()
+    if produced != expected:
+        raise RuntimeError(f"broker acknowledged {produced} but {expected} were sent")
+    return {"produced": produced, "manifest": dataset.manifest(), "seconds": round(time.monotonic() - started, 3)}
+
+
+def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
+           settings: Settings | None = None) -> dict:
+    from lakehouse.ingest.bronze import ingest_topic
+
+    params = params or {}
+    settings = settings or get_settings()
+    result = ingest_topic(
+        topic, settings, dag_id=dag_id, run_id=run_id,
+        max_records=params.get("max_records"), max_seconds=params.get("max_seconds"),
+    )
+    return result.to_dict()
+
+
+def count_layers(produced: dict | None, *, run_id: str, settings: Settings | None = None) -> list[dict]:
+    """Layer count checks; raises (failing the task) on any FAIL so nothing downstream publishes."""
+    from lakehouse.quality.counts import check_layer_counts
+
+    settings = settings or get_settings()
+    results = check_layer_counts(settings, produced=produced, run_id=run_id)
+    gate(results, min_score=0.0)
+    return [r.to_dict() for r in results]
+
+
+def publish_redis(settings: Settings | None = None) -> dict:
+    from lakehouse.serving.redis_publish import publish_gold
+
+    return publish_gold(settings or get_settings())
+
+
+def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Settings | None = None) -> dict:
+    """Collect every result into the report, write it, print the summary, then apply the gate.
+
+    Runs even when upstream tasks failed (trigger rule all_done): a failed or
+    missing task becomes a FAIL check, so the report always says what broke.
+    """
+    from lakehouse.quality.counts import check_layer_counts, layer_counts
+    from lakehouse.quality.report import build_report, render_terminal, write_report
+    from lakehouse.serving.redis_publish import published_counts
+
+    settings = settings or get_settings()
+    checks: list[CheckResult] = []
+    for task_id in E2E_TASKS:
+        if upstream.get(task_id) is None:
+            checks.append(CheckResult(f"task.{task_id}", "orchestration", "-", Status.FAIL,
+                                      details="task failed or returned nothing"))
+    produced = (upstream.get("produce_synthetic") or {}).get("produced")
+    redis_counts = None
+    if upstream.get("publish_redis") is not None:
+        redis_counts = published_counts(settings, PLATFORMS)
+    checks += check_layer_counts(settings, produced=produced, run_id=run_id, redis_counts=redis_counts)
+    counts = layer_counts(settings)
+    if redis_counts is not None:
+        counts["redis"] = redis_counts
+    report = build_report(
+        dag_id=dag_id, run_id=run_id, counts=counts, timings=_timings(upstream), checks=checks,
+        extra={"produced": produced, "ingested": upstream.get("ingest_topic")},
+    )
+    path = write_report(report, settings.reports_dir)
+    print(render_terminal(report))
+    print(f"report: {path}")
+    gate(checks)
+    return {"path": str(path), "score": report["score"]}
+
+
+def _timings(upstream: dict) -> dict:
+    out = {}
+    if upstream.get("produce_synthetic"):
+        out["produce"] = upstream["produce_synthetic"]["seconds"]
+    if upstream.get("ingest_topic"):
+        out["ingest_bronze"] = round(max(r["seconds"] for r in upstream["ingest_topic"]), 3)
+    for job in ("bronze_to_silver", "silver_to_gold"):
+        if upstream.get(job):
+            out[job] = upstream[job].get("submit_seconds", upstream[job]["seconds"])
+    if upstream.get("publish_redis"):
+        out["publish_redis"] = upstream["publish_redis"]["seconds"]
+    return out

@@ -1,0 +1,131 @@
+"""Record counts per layer, read from the tables themselves (pyiceberg, no Spark).
+
+Each function reads the current ``main`` snapshot of a table; the checks
+compare layers with each other, so a silent drop anywhere shows up as a
+mismatch, not as a number someone has to eyeball.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.compute as pc
+
+from lakehouse.config import PLATFORMS, Settings
+from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
+from lakehouse.etl.tables import STATS
+from lakehouse.quality.results import CheckResult, Status, compare
+
+SILVER_MIN_RATIO = 0.95
+
+
+def _table(catalog, name: str):
+    from pyiceberg.exceptions import NoSuchTableError
+
+    try:
+        return catalog.load_table(name)
+    except NoSuchTableError:
+        return None
+
+
+def total_records(table) -> int:
+    snap = table.current_snapshot() if table is not None else None
+    return int(snap.summary["total-records"]) if snap else 0
+
+
+def rows_appended_by_run(table, run_id: str) -> int:
+    """Rows that snapshots committed by ``run_id`` added (the Bronze side of 'produced == ingested')."""
+    total = 0
+    for snap in table.snapshots():
+        props = snap.summary.additional_properties if snap.summary else {}
+        if props.get("airflow.run_id") == run_id:
+            total += int(props.get("added-records", 0))
+    return total
+
+
+def latest_stats(table) -> dict:
+    snap = table.current_snapshot() if table is not None else None
+    props = snap.summary.additional_properties if snap and snap.summary else {}
+    return json.loads(props.get(STATS, "{}"))
+
+
+def distinct_keys(table) -> int:
+    if table is None or table.current_snapshot() is None:
+        return 0
+    keys = table.scan(selected_fields=("kafka_key",)).to_arrow().column("kafka_key")
+    return len(pc.unique(keys))
+
+
+def quarantined_from(table, source_table: str) -> int:
+    from pyiceberg.expressions import EqualTo
+
+    if table is None or table.current_snapshot() is None:
+        return 0
+    scan = table.scan(row_filter=EqualTo("source_table", source_table), selected_fields=("kafka_offset",))
+    return scan.to_arrow().num_rows
+
+
+def layer_counts(settings: Settings) -> dict:
+    """Current row counts of every layer, for reports and checks."""
+    from lakehouse.catalog import get_catalog
+
+    catalog = get_catalog(settings)
+    quarantine = _table(catalog, QUARANTINE_TABLE)
+    out = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "gold": {}}
+    for name, entity in ENTITIES.items():
+        bronze = _table(catalog, entity.bronze_table)
+        silver = _table(catalog, entity.silver_table)
+        out["bronze"][name] = total_records(bronze)
+        out["silver"][name] = total_records(silver)
+        out["quarantine"][name] = quarantined_from(quarantine, entity.bronze_table)
+        out["duplicates"][name] = int(latest_stats(silver).get("duplicates", 0))
+    out["gold"]["kol_summary"] = total_records(_table(catalog, GOLD_SUMMARY_TABLE))
+    return out
+
+
+def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = None, run_id: str = "",
+                       redis_counts: dict | None = None) -> list[CheckResult]:
+    """Bronze vs produced, Silver vs distinct Bronze keys, exact accounting, Gold vs Silver, Redis vs Gold."""
+    from lakehouse.catalog import get_catalog
+
+    catalog = get_catalog(settings)
+    counts = layer_counts(settings)
+    results: list[CheckResult] = []
+    for name, entity in ENTITIES.items():
+        bronze = _table(catalog, entity.bronze_table)
+        if bronze is None:
+            results.append(CheckResult(f"bronze_exists.{name}", "bronze", entity.bronze_table, Status.FAIL,
+                                       details="table missing"))
+            continue
+        if produced is not None:
+            got = rows_appended_by_run(bronze, run_id) if run_id else counts["bronze"][name]
+            results.append(compare(f"bronze_vs_produced.{name}", "bronze", entity.bronze_table,
+                                   got, produced.get(entity.topic, 0),
+                                   details="rows this run appended vs messages produced"))
+        keys = distinct_keys(bronze)
+        silver_rows = counts["silver"][name]
+        ratio = round(silver_rows / keys, 4) if keys else 1.0
+        results.append(compare(f"silver_vs_bronze_keys.{name}", "silver", entity.silver_table, ratio,
+                               SILVER_MIN_RATIO, op=">=",
+                               details=f"silver {silver_rows} / distinct bronze keys {keys}"))
+        accounted = silver_rows + counts["duplicates"][name] + counts["quarantine"][name]
+        results.append(compare(
+            f"accounting.{name}", "silver", entity.silver_table, accounted, counts["bronze"][name],
+            details=(f"silver {silver_rows} + duplicates {counts['duplicates'][name]} + quarantined "
+                     f"{counts['quarantine'][name]} vs bronze {counts['bronze'][name]}"),
+        ))
+    results.append(compare("gold_vs_silver_kols", "gold", GOLD_SUMMARY_TABLE, counts["gold"]["kol_summary"],
+                           counts["silver"]["profiles"], details="one Gold row per Silver KOL"))
+    if redis_counts is not None:
+        gold = _table(catalog, GOLD_SUMMARY_TABLE)
+        per_platform = {}
+        if gold is not None and gold.current_snapshot() is not None:
+            platforms = gold.scan(selected_fields=("platform",)).to_arrow().column("platform")
+            per_platform = {v["values"]: v["counts"] for v in pc.value_counts(platforms).to_pylist()}
+        for platform in PLATFORMS:
+            seen = redis_counts.get(platform, {})
+            expected = per_platform.get(platform, 0)
+            for kind in ("list", "trending", "profiles"):
+                results.append(compare(f"redis_vs_gold.{platform}.{kind}", "serving", f"redis:{kind}",
+                                       seen.get(kind, 0), expected, details=f"{platform} {kind} entries vs Gold rows"))
+    return results

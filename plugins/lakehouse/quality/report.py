@@ -1,0 +1,71 @@
+"""Readiness report of a run: layer counts, timings, checks and score, as JSON and a terminal summary."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from lakehouse.quality.results import CheckResult, Status, readiness_score
+
+GATE_MIN_SCORE = 95.0
+
+
+def build_report(*, dag_id: str, run_id: str, counts: dict, timings: dict, checks: list[CheckResult],
+                 extra: dict | None = None) -> dict:
+    score = readiness_score(checks)
+    statuses = {s.value: sum(c.status == s for c in checks) for s in Status}
+    return {
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "score": score,
+        "gate": {"min_score": GATE_MIN_SCORE, "passed": score >= GATE_MIN_SCORE and not statuses["FAIL"]},
+        "statuses": statuses,
+        "counts": counts,
+        "timings_s": timings,
+        "checks": [c.to_dict() for c in checks],
+        **(extra or {}),
+    }
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def write_report(report: dict, reports_dir: Path) -> Path:
+    """Write ``<reports_dir>/<dag_id>/<run_id>.json`` and refresh ``latest.json`` beside it."""
+    out_dir = reports_dir / _safe(report["dag_id"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{_safe(report['run_id'])}.json"
+    text = json.dumps(report, indent=2, default=str)
+    path.write_text(text)
+    (out_dir / "latest.json").write_text(text)
+    return path
+
+
+def render_terminal(report: dict) -> str:
+    lines = [f"KOL Lakehouse readiness report  {report['dag_id']}  {report['run_id']}", ""]
+    counts = report["counts"]
+    lines.append(f"{'entity':<10}{'bronze':>10}{'silver':>10}{'dupes':>8}{'quarant.':>10}")
+    for entity in counts.get("bronze", {}):
+        lines.append(
+            f"{entity:<10}{counts['bronze'][entity]:>10}{counts['silver'][entity]:>10}"
+            f"{counts['duplicates'][entity]:>8}{counts['quarantine'][entity]:>10}"
+        )
+    lines.append(f"gold kol_summary rows: {counts.get('gold', {}).get('kol_summary', 0)}")
+    if "redis" in counts:
+        lines.append("redis: " + ", ".join(f"{p}={c.get('list', 0)}" for p, c in counts["redis"].items()))
+    lines += ["", "timings (s): " + ", ".join(f"{k}={v}" for k, v in report["timings_s"].items()), ""]
+    for check in report["checks"]:
+        if check["status"] != "PASS":
+            lines.append(f"  {check['status']:<5} {check['check_id']}: observed {check['observed']} "
+                         f"threshold {check['threshold']} {check['details']}")
+    s = report["statuses"]
+    verdict = "PASSED" if report["gate"]["passed"] else "FAILED"
+    lines.append(
+        f"checks: {s['PASS']} PASS, {s['WARN']} WARN, {s['FAIL']} FAIL, {s['SKIP']} SKIP  "
+        f"score {report['score']}% (gate >= {report['gate']['min_score']}%): {verdict}"
+    )
+    return "\n".join(lines)
