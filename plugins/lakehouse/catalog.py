@@ -45,23 +45,25 @@ def init_catalog(settings: Settings | None = None) -> None:
 
 
 def reset_lake(settings: Settings) -> None:
-    """Delete the embedded catalog database and file warehouse, then re-create an empty catalog.
+    """Drop every table of the embedded lake and delete its warehouse files.
 
-    Only for the embedded default (SQLite catalog, file warehouse under the state dir):
-    refuses anything else so it can never wipe a shared catalog.
+    Only for the embedded default (SQLite catalog, file warehouse under the state
+    dir): refuses anything else, so it can never wipe a shared catalog. The
+    database file itself is kept, so open JDBC connections stay valid.
     """
     import shutil
     from pathlib import Path
     from urllib.parse import urlsplit
 
-    db = Path(settings.catalog_sqlalchemy_uri.removeprefix("sqlite:///"))
     warehouse = Path(urlsplit(settings.warehouse_uri).path)
     state = settings.state_dir.resolve()
     if not (settings.is_sqlite_catalog and settings.warehouse_uri.startswith("file:")
-            and state in db.resolve().parents and state in warehouse.resolve().parents):
+            and state in warehouse.resolve().parents):
         raise RuntimeError("reset_lake only works on the embedded catalog and warehouse under the state dir")
-    _catalog.cache_clear()
-    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        path.unlink(missing_ok=True)
-    shutil.rmtree(warehouse, ignore_errors=True)
     init_catalog(settings)
+    catalog = get_catalog(settings)
+    for ns in catalog.list_namespaces():
+        for identifier in catalog.list_tables(ns):
+            catalog.drop_table(identifier)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    warehouse.mkdir(parents=True, exist_ok=True)

@@ -64,10 +64,9 @@ def cmd_status(args) -> int:
 def cmd_demo(args) -> int:
     """Start services, run kol_platform_e2e with `airflow dags test`, print the report, stop services."""
     from lakehouse.airflow_env import airflow_env
+    from lakehouse.catalog import reset_lake
     from lakehouse.quality.report import render_terminal
     from lakehouse.services.manager import ServiceManager
-
-    from lakehouse.catalog import reset_lake
 
     settings = get_settings()
     if not args.keep_data:

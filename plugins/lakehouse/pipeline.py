@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from lakehouse.config import PLATFORMS, Settings, get_settings
-from lakehouse.quality.results import CheckResult, Status, gate
+from lakehouse.quality.results import CheckResult, QualityGateError, Status, gate
 
 E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "silver_to_gold", "count_layers",
              "publish_redis")
@@ -47,13 +47,23 @@ def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
     return result.to_dict()
 
 
+def enforce_gate(results: list[CheckResult], **kwargs) -> float:
+    """Apply the gate; a breach fails the task at once (retrying cannot fix data)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    try:
+        return gate(results, **kwargs)
+    except QualityGateError as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
 def count_layers(produced: dict | None, *, run_id: str, settings: Settings | None = None) -> list[dict]:
     """Layer count checks; raises (failing the task) on any FAIL so nothing downstream publishes."""
     from lakehouse.quality.counts import check_layer_counts
 
     settings = settings or get_settings()
     results = check_layer_counts(settings, produced=produced, run_id=run_id)
-    gate(results, min_score=0.0)
+    enforce_gate(results, min_score=0.0)
     return [r.to_dict() for r in results]
 
 
@@ -94,7 +104,7 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Sett
     path = write_report(report, settings.reports_dir)
     print(render_terminal(report))
     print(f"report: {path}")
-    gate(checks)
+    enforce_gate(checks)
     return {"path": str(path), "score": report["score"]}
 
 

@@ -1,0 +1,132 @@
+"""Shared fixtures: isolated state dirs, real services on free ports, one Spark JVM per session.
+
+Airflow is pointed at a per-session home with its own SQLite metadata DB
+before anything imports it, so tests never touch the developer's `.state/`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+# py4j logs at interpreter exit, after pytest closed its capture streams.
+logging.getLogger("py4j").setLevel(logging.WARNING)
+
+_SESSION_ROOT = Path(tempfile.mkdtemp(prefix="kol-lakehouse-tests-"))
+
+from lakehouse.airflow_env import airflow_env  # noqa: E402
+from lakehouse.config import Settings  # noqa: E402
+
+# Endpoints and state come from each test's settings, never from the developer's shell.
+_ISOLATED = ("LAKEHOUSE_STATE_DIR", "LAKEHOUSE_KAFKA_", "LAKEHOUSE_REDIS_", "LAKEHOUSE_CATALOG_",
+             "LAKEHOUSE_WAREHOUSE", "LAKEHOUSE_S3_", "LAKEHOUSE_SPARK_MASTER", "AIRFLOW")
+for _key in [k for k in os.environ if k.startswith(_ISOLATED)]:
+    del os.environ[_key]
+# Airflow home with its own SQLite metadata DB, set before the first `import airflow`.
+os.environ.update({k: v for k, v in airflow_env(Settings(state_dir=_SESSION_ROOT)).items()
+                   if not k.startswith("LAKEHOUSE_")})
+_AIRFLOW_HOME = Path(os.environ["AIRFLOW_HOME"])
+_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+
+
+def make_settings(root: Path) -> Settings:
+    from lakehouse.services.manager import free_port
+
+    return Settings.from_env().replace(
+        state_dir=root,
+        kafka_bootstrap=f"127.0.0.1:{free_port()}",
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+    )
+
+
+def use_settings(monkeypatch, settings: Settings) -> None:
+    """Make ``settings`` what get_settings() returns in this process and its children."""
+    for key, value in settings.to_env().items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    """Fresh state dir and free ports; not started, catalog not created."""
+    s = make_settings(tmp_path / "state")
+    s.ensure_dirs()
+    use_settings(monkeypatch, s)
+    return s
+
+
+@pytest.fixture
+def services(settings):
+    """A real tansu broker and redis-server for this test, stopped afterwards."""
+    from lakehouse.services.manager import ServiceManager
+
+    manager = ServiceManager(settings)
+    manager.up(log=lambda *_: None)
+    yield manager
+    manager.down(log=lambda *_: None)
+
+
+@pytest.fixture
+def catalog(settings):
+    from lakehouse.catalog import get_catalog, init_catalog
+
+    init_catalog(settings)
+    return get_catalog(settings)
+
+
+# ---- Spark: one JVM per test session, bound to one session catalog ---------------
+
+@pytest.fixture(scope="session")
+def spark_settings() -> Settings:
+    from lakehouse.catalog import init_catalog
+
+    s = Settings.from_env().replace(state_dir=_SESSION_ROOT / "spark-lake")
+    init_catalog(s)
+    return s
+
+
+@pytest.fixture(scope="session")
+def spark_session(spark_settings):
+    from lakehouse.spark.session import get_session
+
+    spark = get_session("lakehouse-tests", spark_settings)
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture
+def lake(spark_settings, spark_session, monkeypatch, tmp_path):
+    """An empty lake (session Spark catalog, every table dropped) plus a broker/redis on free ports."""
+    from lakehouse.catalog import reset_lake
+
+    reset_lake(spark_settings)
+    s = spark_settings.replace(
+        kafka_bootstrap=make_settings(tmp_path).kafka_bootstrap,
+        redis_url=make_settings(tmp_path).redis_url,
+    )
+    use_settings(monkeypatch, s)
+    return s
+
+
+@pytest.fixture
+def lake_services(lake):
+    from lakehouse.services.manager import ServiceManager
+
+    manager = ServiceManager(lake)
+    manager.up(log=lambda *_: None)
+    yield manager
+    manager.down(log=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """Migrate the session's Airflow metadata DB once."""
+    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True,
+                            env=os.environ.copy())
+    assert result.returncode == 0, result.stderr[-3000:]
+    return _AIRFLOW_HOME

@@ -1,0 +1,63 @@
+"""kol_platform_e2e through real Airflow (`dag.test()`), broker, Spark (spark-submit), Iceberg and Redis."""
+
+import json
+
+import pytest
+import redis
+
+from lakehouse.airflow_env import DAGS_FOLDER
+from lakehouse.catalog import get_catalog
+from lakehouse.config import PLATFORMS
+from lakehouse.serving.redis_publish import list_key, profile_key, trending_key
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def e2e_dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER / "kol_platform_e2e.py"))
+    assert not bag.import_errors
+    return bag.get_dag("kol_platform_e2e")
+
+
+def test_skeleton_run_succeeds_and_redis_holds_one_entry_per_gold_row(settings, services, catalog, e2e_dag):
+    run = e2e_dag.test(run_conf={"profiles": 1500, "bad_fraction": 0.02, "seed": 5})
+    assert run.state == "success", [(ti.task_id, ti.state) for ti in run.get_task_instances()]
+
+    gold = get_catalog(settings).load_table("gold.kol_summary").scan().to_arrow().to_pylist()
+    assert len(gold) > 1400
+    client = redis.Redis.from_url(settings.redis_url)
+    for platform in PLATFORMS:
+        rows = [r for r in gold if r["platform"] == platform]
+        listing = json.loads(client.get(list_key(platform)))
+        assert len(listing) == len(rows) == client.zcard(trending_key(platform))
+        assert {e["kol_id"] for e in listing} == {r["kol_id"] for r in rows}
+        sample = rows[0]
+        stored = client.hgetall(profile_key(platform, sample["kol_id"]))
+        assert int(stored[b"followers_count"]) == sample["followers_count"]
+
+    report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
+    assert report["gate"]["passed"] and report["score"] == 100.0
+    assert report["counts"]["bronze"]["profiles"] == report["produced"]["kol-profiles-raw"]
+
+
+def test_run_fails_and_reports_when_bronze_misses_messages(settings, services, catalog, e2e_dag, monkeypatch):
+    """A lossy ingest (capped per topic) must fail the count gate, and the report must say so."""
+    from lakehouse import pipeline
+
+    real_ingest = pipeline.ingest
+
+    def lossy_ingest(topic, **kwargs):
+        return real_ingest(topic, params={"max_records": 100}, **kwargs)
+
+    monkeypatch.setattr(pipeline, "ingest", lossy_ingest)
+    run = e2e_dag.test(run_conf={"profiles": 400, "bad_fraction": 0.0, "seed": 6})
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed"
+    assert states["count_layers"] == "failed" and states["publish_redis"] == "upstream_failed"
+    assert states["readiness_report"] == "failed"
+    report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
+    failed = {c["check_id"] for c in report["checks"] if c["status"] == "FAIL"}
+    assert "bronze_vs_produced.profiles" in failed and not report["gate"]["passed"]

@@ -1,0 +1,85 @@
+"""Bronze -> Silver -> Gold on real Spark and Iceberg, from data that went through a real broker."""
+
+import json
+
+import pytest
+
+from lakehouse.catalog import get_catalog
+from lakehouse.config import TOPICS
+from lakehouse.datagen import FAULT_REASONS, DatasetSpec, generate
+from lakehouse.datagen.producer import produce_records
+from lakehouse.etl import gold, silver
+from lakehouse.etl.gold import WEIGHTS
+from lakehouse.etl.tables import LINEAGE_UPSTREAM
+from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.quality.counts import check_layer_counts
+from lakehouse.quality.results import Status
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def loaded_lake(lake, lake_services):
+    dataset = generate(DatasetSpec(profiles=600, bad_fraction=0.05, seed=11))
+    produce_records(dataset.all_records(), lake)
+    for topic in TOPICS.values():
+        ingest_topic(topic, lake, run_id="ingest-1", log=lambda *_: None)
+    return dataset
+
+
+def test_every_bronze_row_is_accounted_for_and_faults_get_their_reason(lake, loaded_lake, spark_session):
+    spark = spark_session
+    stats = {s["entity"]: s for s in silver.run(spark, dag_id="t", run_id="run-1")["entities"]}
+    for entity, s in stats.items():
+        faults = loaded_lake.faults(entity)
+        assert s["bronze_rows"] == len(loaded_lake.records[entity])
+        assert s["bronze_rows"] == s["upserted"] + s["duplicates"] + s["quarantined"]
+        assert s["duplicates"] == faults["duplicate"]
+        assert s["quarantined"] == sum(n for kind, n in faults.items() if FAULT_REASONS[kind])
+    reasons = {r["reason"]: r["n"] for r in spark.sql(
+        "SELECT reason, count(*) n FROM lake.silver.quarantine "
+        "WHERE source_table = 'bronze.kol_profiles_raw' GROUP BY reason").collect()}
+    expected = {}
+    for kind, n in loaded_lake.faults("profiles").items():
+        if FAULT_REASONS[kind]:
+            expected[FAULT_REASONS[kind]] = expected.get(FAULT_REASONS[kind], 0) + n
+    assert reasons == expected
+    names = [r.username for r in spark.table("lake.silver.kol_profiles").select("username").collect()]
+    assert all(n == n.strip().lower() for n in names)
+
+    # A re-run over the same Bronze changes nothing.
+    silver.run(spark, dag_id="t", run_id="run-2")
+    assert spark.table("lake.silver.kol_profiles").count() == stats["profiles"]["upserted"]
+    assert spark.table("lake.silver.quarantine").count() == sum(s["quarantined"] for s in stats.values())
+
+
+def test_gold_has_one_row_per_kol_with_bounded_scores_and_lineage(lake, loaded_lake, spark_session):
+    spark = spark_session
+    silver.run(spark, dag_id="t", run_id="run-1")
+    result = gold.run(spark, dag_id="t", run_id="run-1")
+    rows = spark.table("lake.gold.kol_summary").collect()
+    assert len(rows) == result["rows"] == result["silver_kols"]
+    assert len({(r.platform, r.kol_id) for r in rows}) == len(rows)
+    trending = [r.trending_score for r in rows]
+    assert all(0 <= t <= 100 for t in trending)
+    assert len(set(trending)) / len(trending) >= 0.8 and max(trending) - min(trending) > 10
+    for r in rows:  # trust is null until the model exists: renormalized weights
+        expected = (WEIGHTS["trending"] * r.trending_score + WEIGHTS["success"] * r.success_score) / 0.75
+        assert r.trust_score is None and abs(r.final_score - expected) < 1e-4
+    snap = get_catalog(lake).load_table("gold.kol_summary").current_snapshot()
+    upstream = json.loads(snap.summary.additional_properties[LINEAGE_UPSTREAM])
+    silver_now = get_catalog(lake).load_table("silver.kol_profiles").current_snapshot().snapshot_id
+    assert upstream["silver.kol_profiles"] == silver_now
+    assert snap.summary.additional_properties["airflow.run_id"] == "run-1"
+
+    checks = check_layer_counts(lake, produced=loaded_lake.counts(), run_id="ingest-1")
+    assert [c for c in checks if c.status != Status.PASS] == []
+
+
+def test_layer_count_check_fails_when_a_layer_loses_rows(lake, loaded_lake, spark_session):
+    spark = spark_session
+    silver.run(spark, dag_id="t", run_id="run-1")
+    gold.run(spark, dag_id="t", run_id="run-1")
+    spark.sql("DELETE FROM lake.silver.kol_profiles WHERE kol_id LIKE '%1'")  # a silent loss
+    failed = {c.check_id for c in check_layer_counts(lake) if c.status == Status.FAIL}
+    assert {"accounting.profiles", "gold_vs_silver_kols"} <= failed

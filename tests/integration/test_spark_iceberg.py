@@ -1,0 +1,44 @@
+"""Spark (JdbcCatalog) and pyiceberg (SqlCatalog) see one and the same `lake` catalog."""
+
+import pyarrow as pa
+import pytest
+
+from lakehouse.catalog import get_catalog
+
+pytestmark = pytest.mark.integration
+
+
+def test_spark_writes_pyiceberg_reads_and_back(lake, spark_session):
+    spark = spark_session
+    spark.sql("CREATE TABLE lake.silver.interop (id BIGINT, name STRING) USING iceberg")
+    spark.sql("INSERT INTO lake.silver.interop VALUES (1, 'a'), (2, 'b')")
+    spark_snapshot = spark.sql("SELECT snapshot_id FROM lake.silver.interop.refs WHERE name='main'").first()[0]
+
+    table = get_catalog(lake).load_table("silver.interop")
+    assert table.current_snapshot().snapshot_id == spark_snapshot
+    assert sorted(table.scan().to_arrow().to_pylist(), key=lambda r: r["id"]) == [
+        {"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+
+    table.append(pa.table({"id": pa.array([3], pa.int64()), "name": ["c"]}),
+                 snapshot_properties={"lineage.test": "pyiceberg"})
+    assert spark.table("lake.silver.interop").count() == 3
+    prop = spark.sql("SELECT summary['lineage.test'] FROM lake.silver.interop.snapshots "
+                     "ORDER BY committed_at DESC LIMIT 1").first()[0]
+    assert prop == "pyiceberg"
+
+
+def test_wap_branch_publish_leaves_main_untouched_until_fast_forward(lake, spark_session):
+    spark = spark_session
+    spark.sql("CREATE TABLE lake.gold.wap (id BIGINT) USING iceberg TBLPROPERTIES ('write.wap.enabled'='true')")
+    spark.sql("INSERT INTO lake.gold.wap VALUES (1)")
+    main_before = get_catalog(lake).load_table("gold.wap").current_snapshot().snapshot_id
+    spark.sql("ALTER TABLE lake.gold.wap CREATE BRANCH audit_run1")
+    spark.conf.set("spark.wap.branch", "audit_run1")
+    try:
+        spark.sql("INSERT INTO lake.gold.wap VALUES (2)")
+    finally:
+        spark.conf.unset("spark.wap.branch")
+    assert get_catalog(lake).load_table("gold.wap").current_snapshot().snapshot_id == main_before
+    assert spark.sql("SELECT count(*) FROM lake.gold.wap VERSION AS OF 'audit_run1'").first()[0] == 2
+    spark.sql("CALL lake.system.fast_forward('gold.wap', 'main', 'audit_run1')")
+    assert spark.table("lake.gold.wap").count() == 2

@@ -1,0 +1,34 @@
+import pytest
+
+from lakehouse.quality.results import CheckResult, QualityGateError, Status, compare, gate, readiness_score
+
+
+def _r(status):
+    return CheckResult("c", "l", "t", status)
+
+
+def test_score_counts_pass_over_pass_warn_fail_ignoring_skip():
+    results = [_r(Status.PASS)] * 19 + [_r(Status.WARN), _r(Status.SKIP)]
+    assert readiness_score(results) == 95.0
+
+
+def test_gate_fails_on_any_fail_and_names_it():
+    results = [_r(Status.PASS)] * 50 + [compare("bronze_vs_produced.profiles", "bronze", "b", 9, 10)]
+    with pytest.raises(QualityGateError, match="bronze_vs_produced.profiles.*observed=9.*== 10"):
+        gate(results)
+
+
+def test_gate_fails_below_min_score_and_on_warn_when_asked():
+    warn = [_r(Status.PASS)] * 9 + [_r(Status.WARN)]
+    with pytest.raises(QualityGateError, match="score 90.0%"):
+        gate(warn)
+    assert gate(warn, min_score=90) == 90.0
+    with pytest.raises(QualityGateError):
+        gate(warn, min_score=0, fail_on_warn=True)
+
+
+def test_compare_operators():
+    assert compare("x", "l", "t", 0.96, 0.95, op=">=").status == Status.PASS
+    assert compare("x", "l", "t", 0.94, 0.95, op=">=").status == Status.FAIL
+    assert compare("x", "l", "t", 3, 2, op="<=", on_fail=Status.WARN).status == Status.WARN
+    assert CheckResult.from_dict(compare("x", "l", "t", 1, 1).to_dict()).status == Status.PASS
