@@ -37,8 +37,9 @@ venv:
 	@[ -x $(BIN)/python ] || { $(PYTHON) -m venv $(VENV) && echo "venv: created $(VENV)"; }
 	@$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e ".[dev]" 2>&1 \
 	  | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -c "import lakehouse, airflow, pyspark, pyiceberg, great_expectations" \
-	  || { echo "venv: ERROR the project did not install"; exit 1; }
+	@$(BIN)/python -c "import lakehouse, airflow, pyspark, pyiceberg, great_expectations" >/dev/null 2>&1 \
+	  || { $(BIN)/python -c "import lakehouse, airflow, pyspark, pyiceberg, great_expectations"; \
+	       echo "venv: ERROR the project did not install"; exit 1; }
 	@! $(BIN)/pip list 2>/dev/null | grep -qi "^pyspark-client" \
 	  || { echo "venv: ERROR pyspark-client is installed and breaks classic pyspark"; exit 1; }
 	@echo "venv: $(VENV) ready ($$($(BIN)/python --version), airflow $$($(BIN)/python -c 'import airflow; print(airflow.__version__)'))"
