@@ -108,6 +108,23 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_kcat(kcat_args: list[str]) -> int:
+    """Run kcat against the configured broker (-b is added), e.g. `lakehouse kcat -C -t kol-profiles-raw -e`."""
+    import os
+    import shutil
+
+    from lakehouse.kafka import kcat_env
+
+    settings = get_settings()
+    binary = shutil.which("kcat")
+    if not binary:
+        print("kcat not found: run `make setup` (installs Debian's kcat)")
+        return 1
+    argv = [binary, "-b", settings.kafka_bootstrap, *kcat_args]
+    os.execve(binary, argv, kcat_env(settings))
+    return 0  # not reached
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-services", action="store_true")
     demo.add_argument("--keep-data", action="store_true", help="do not reset the embedded lake first")
     demo.set_defaults(func=cmd_demo)
+    sub.add_parser("kcat", help=cmd_kcat.__doc__, add_help=False)  # arguments pass through to kcat
     rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
     rep.add_argument("--dag-id", default="kol_platform_e2e")
     rep.set_defaults(func=cmd_report)
@@ -131,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["kcat"]:
+        return cmd_kcat(argv[1:])
     args = build_parser().parse_args(argv)
     return args.func(args)
 

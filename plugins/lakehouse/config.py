@@ -23,11 +23,22 @@ TOPICS = {
     "comments": "kol-comments-raw",
 }
 PLATFORMS = ("tiktok", "youtube")
+
+
+def bronze_table_name(topic: str) -> str:
+    """``kol-profiles-raw`` -> ``bronze.kol_profiles_raw``."""
+    return "bronze." + topic.replace("-", "_")
+
 CATALOG_NAME = "lake"
 
 
 def _env(name: str, **kwargs):
     return field(metadata={"env": name}, **kwargs)
+
+
+def _secret_env(name: str, **kwargs):
+    """A field that never appears in repr() (and so not in logs)."""
+    return field(metadata={"env": name}, repr=False, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class Settings:
     # SQLAlchemy URL for pyiceberg's SqlCatalog; Spark's JDBC URL is derived from it.
     catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", default="")
     catalog_user: str = _env("LAKEHOUSE_CATALOG_USER", default="")
-    catalog_password: str = _env("LAKEHOUSE_CATALOG_PASSWORD", default="")
+    catalog_password: str = _secret_env("LAKEHOUSE_CATALOG_PASSWORD", default="")
     warehouse: str = _env("LAKEHOUSE_WAREHOUSE", default="")
     s3_endpoint: str = _env("LAKEHOUSE_S3_ENDPOINT", default="")
     spark_master: str = _env("LAKEHOUSE_SPARK_MASTER", default="local[2]")

@@ -20,7 +20,13 @@ def producer(settings: Settings | None = None, **overrides):
 
     conf = client_config(
         settings,
-        **{"enable.idempotence": True, "acks": "all", "linger.ms": 20, "compression.type": "none"},
+        **{
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "compression.type": "none",
+            "message.max.bytes": 16 * 1024 * 1024,
+        },
     )
     conf.update(overrides)
     return Producer(conf)
@@ -70,3 +76,30 @@ def ensure_topics(settings: Settings | None = None, topics=None, timeout: float 
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
     return missing
+
+
+def kcat_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
+    """Environment to run Debian's ``kcat`` against the embedded broker.
+
+    Debian's kcat links librdkafka 2.0.2, whose ApiVersions request tansu 0.6
+    cannot parse; the librdkafka 2.x bundled with confluent-kafka (same ABI)
+    can, so kcat is pointed at it through LD_LIBRARY_PATH.
+    """
+    import os
+    from pathlib import Path
+
+    import confluent_kafka
+
+    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
+    bundled = sorted(libs.glob("librdkafka*.so*"))
+    env = dict(os.environ if base is None else base)
+    if not bundled:
+        return env
+    link_dir = settings.run_dir / "librdkafka"
+    link_dir.mkdir(parents=True, exist_ok=True)
+    link = link_dir / "librdkafka.so.1"
+    if not link.exists() or link.resolve() != bundled[0].resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(bundled[0])
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(link_dir), env.get("LD_LIBRARY_PATH", "")]))
+    return env

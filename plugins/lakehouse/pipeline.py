@@ -36,15 +36,33 @@ def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
 
 def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
            settings: Settings | None = None) -> dict:
-    from lakehouse.ingest.bronze import ingest_topic
+    """Kafka -> Bronze for one topic, then reconcile the table against its offset bookkeeping.
+
+    The broker endpoint comes from the ``kafka_default`` Airflow connection when
+    it exists (else settings). A reconciliation mismatch fails without retries.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from lakehouse.catalog import get_catalog
+    from lakehouse.hooks.kafka import KafkaConnectionHook
+    from lakehouse.ingest.bronze import ReconciliationError, ingest_topic, reconcile
 
     params = params or {}
-    settings = settings or get_settings()
+    settings, overrides = KafkaConnectionHook().resolve(settings or get_settings())
     result = ingest_topic(
         topic, settings, dag_id=dag_id, run_id=run_id,
         max_records=params.get("max_records"), max_seconds=params.get("max_seconds"),
+        batch_size=int(params.get("batch_size") or 50_000), client_overrides=overrides,
     )
-    return result.to_dict()
+    try:
+        partitions = reconcile(get_catalog(settings).load_table(result.table), topic)
+    except ReconciliationError as exc:
+        raise AirflowFailException(f"reconciliation failed: {exc}") from exc
+    out = result.to_dict()
+    out["reconciled"] = {str(p): r for p, r in partitions.items()}
+    print(f"{topic}: +{result.rows} rows in {result.batches} commit(s), {result.redelivered} redelivered "
+          f"skipped, stopped at {result.stopped_because}; reconciled {len(partitions)} partition(s)")
+    return out
 
 
 def enforce_gate(results: list[CheckResult], **kwargs) -> float:

@@ -41,3 +41,9 @@ def test_postgres_catalog_maps_to_jdbc_without_credentials_in_the_url():
 def test_to_env_round_trips():
     s = Settings.from_env({"LAKEHOUSE_STATE_DIR": "/tmp/y", "LAKEHOUSE_KAFKA_BOOTSTRAP": "h:1"})
     assert Settings.from_env(s.to_env()) == s
+
+
+def test_secrets_never_show_in_repr():
+    s = Settings.from_env({"LAKEHOUSE_CATALOG_PASSWORD": "hunter2-secret"})
+    assert s.catalog_password == "hunter2-secret"
+    assert "hunter2-secret" not in repr(s)

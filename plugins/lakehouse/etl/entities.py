@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lakehouse.config import TOPICS
-from lakehouse.ingest.bronze import bronze_table_name
+from lakehouse.config import TOPICS, bronze_table_name
 
 QUARANTINE_TABLE = "silver.quarantine"
 GOLD_SUMMARY_TABLE = "gold.kol_summary"

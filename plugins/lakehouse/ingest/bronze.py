@@ -19,15 +19,12 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from lakehouse.config import TOPICS, Settings
+from lakehouse.config import TOPICS, Settings, bronze_table_name
 
 SUMMARY_RANGES = "kafka.ranges"
 SUMMARY_NEXT = "kafka.next-offsets"
 SUMMARY_TOPIC = "kafka.topic"
-
-
-def bronze_table_name(topic: str) -> str:
-    return "bronze." + topic.replace("-", "_")
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # Bronze keeps whatever the broker accepted, up to this
 
 
 BRONZE_TABLES = {topic: bronze_table_name(topic) for topic in TOPICS.values()}
@@ -57,6 +54,7 @@ class IngestResult:
     ranges: dict[int, list[int]] = field(default_factory=dict)  # partition -> [first, last]
     next_offsets: dict[int, int] = field(default_factory=dict)
     snapshot_ids: list[int] = field(default_factory=list)
+    redelivered: int = 0  # messages seen again at an offset already ingested (skipped)
     stopped_because: str = ""
     seconds: float = 0.0
 
@@ -141,6 +139,7 @@ def ingest_topic(
     dag_id: str = "",
     run_id: str = "",
     catalog=None,
+    client_overrides: dict | None = None,
     log=print,
 ) -> IngestResult:
     """Consume ``topic`` from the table's recorded offsets up to the high watermark seen at start."""
@@ -156,7 +155,15 @@ def ingest_topic(
     consumer = kafka.consumer(
         f"lakehouse-bronze-{topic}",
         settings,
-        **{"socket.timeout.ms": int(connect_timeout * 1000), "fetch.max.bytes": 64 * 1024 * 1024},
+        **{
+            "socket.timeout.ms": int(connect_timeout * 1000),
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": MAX_MESSAGE_BYTES,
+            "receive.message.max.bytes": 2 * 64 * 1024 * 1024,
+            # an offset beyond the log (broker reset) must surface as an error, not a silent restart
+            "auto.offset.reset": "error",
+            **(client_overrides or {}),
+        },
     )
     try:
         try:
@@ -186,6 +193,10 @@ def ingest_topic(
         result.next_offsets = dict(next_offsets)
         consumer.assign(assignment)
         active = set(partitions)
+        # A partition that yields neither a message nor an EOF for this long is stalled: tansu
+        # answers a fetch beyond its log end (e.g. after a broker reset) with nothing at all.
+        stall_timeout = max(connect_timeout, 5.0)
+        last_progress = dict.fromkeys(partitions, time.monotonic())
         batch = _Batch()
         batch_id = uuid.uuid4().hex
         while active:
@@ -200,27 +211,48 @@ def ingest_topic(
                 want = min(want, max_records - result.rows - len(batch))
             msgs = consumer.consume(max(1, min(want, 10_000)), 1.0)
             now = datetime.now(UTC)
+            tick = time.monotonic()
             for msg in msgs:
                 p = msg.partition()
                 if p not in active:
                     continue  # past this run's end for p: the next run resumes from the table
+                last_progress[p] = tick
                 err = msg.error()
                 if err is not None:
                     if err.code() == KafkaError._PARTITION_EOF:
                         active.discard(p)
                         continue
+                    if err.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
+                        raise IngestError(
+                            f"{topic}[{p}]: the table resumes at offset {next_offsets[p]} which the broker "
+                            f"does not have (broker log reset or truncated?): {err}"
+                        )
                     raise IngestError(f"{topic}[{p}]: consume error {err}")
                 if max_records is not None and result.rows + len(batch) >= max_records:
                     break
                 expected = next_offsets[p] if p not in batch.ranges else batch.ranges[p][1] + 1
-                if msg.offset() != expected:
+                if msg.offset() < expected:  # duplicate delivery of something already taken
+                    result.redelivered += 1
+                    continue
+                if msg.offset() > expected:
                     raise IngestError(
-                        f"{topic}[{p}]: expected offset {expected} but got {msg.offset()} (gap or rewind)"
+                        f"{topic}[{p}]: expected offset {expected} but the broker delivered {msg.offset()}: "
+                        f"offsets {expected}..{msg.offset() - 1} are missing (broker reset or data deleted?)"
                     )
                 batch.add(msg, now, batch_id)
             if len(batch) >= batch_size:
                 _commit(table, batch, next_offsets, result, topic, batch_id, dag_id, run_id, consumer, log)
                 batch, batch_id = _Batch(), uuid.uuid4().hex
+            stalled = [p for p in active if time.monotonic() - last_progress[p] > stall_timeout]
+            if stalled:
+                p = stalled[0]
+                _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=connect_timeout)
+                position = batch.ranges[p][1] + 1 if p in batch.ranges else next_offsets[p]
+                raise IngestError(
+                    f"{topic}[{p}]: no data and no end-of-partition for {stall_timeout:.0f}s at offset "
+                    f"{position}; the broker reports log end {high} (broker log reset or truncated?). "
+                    f"Nothing from the current batch was committed."
+                )
         else:
             result.stopped_because = "end of partitions"
         if len(batch):
@@ -268,3 +300,55 @@ def _commit(table, batch: _Batch, next_offsets, result: IngestResult, topic, bat
     log(f"{result.table}: committed {len(batch)} rows, offsets {summary[SUMMARY_RANGES]}")
     with contextlib.suppress(Exception):  # a hint for lag monitoring only; the table is the truth
         consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in new_next.items()], asynchronous=True)
+
+
+class ReconciliationError(IngestError):
+    pass
+
+
+def reconcile(table, topic: str) -> dict[int, dict]:
+    """Check Bronze against its own offset bookkeeping, per partition.
+
+    Rows in the table == offsets recorded as consumed, the recorded ranges are
+    contiguous from the first offset ever consumed, and the (partition, offset)
+    pairs in the data are unique and exactly those ranges. Raises naming the
+    topic, partition and offsets of the first mismatch.
+    """
+    import pyarrow.compute as pc
+
+    ranges: dict[int, list[list[int]]] = {}
+    for snap in sorted(table.snapshots(), key=lambda s: s.sequence_number):
+        props = snap.summary.additional_properties if snap.summary else {}
+        if SUMMARY_RANGES in props:
+            for p, (first, last) in json.loads(props[SUMMARY_RANGES]).items():
+                ranges.setdefault(int(p), []).append([first, last])
+    data = table.scan(selected_fields=("kafka_partition", "kafka_offset")).to_arrow()
+    report: dict[int, dict] = {}
+    partitions = set(ranges) | set(pc.unique(data["kafka_partition"]).to_pylist())
+    for p in sorted(partitions):
+        spans = ranges.get(p, [])
+        for (_, prev_last), (first, last) in zip(spans, spans[1:], strict=False):
+            if first != prev_last + 1:
+                kind = "gap" if first > prev_last + 1 else "overlap"
+                raise ReconciliationError(
+                    f"{topic}[{p}]: recorded ranges have a {kind}: ...{prev_last} then {first}..{last}"
+                )
+        offsets = data.filter(pc.equal(data["kafka_partition"], p))["kafka_offset"]
+        expected_rows = sum(last - first + 1 for first, last in spans)
+        if len(offsets) != expected_rows:
+            raise ReconciliationError(
+                f"{topic}[{p}]: {len(offsets)} rows in {table.name()} but {expected_rows} offsets recorded "
+                f"as consumed ({spans[0][0] if spans else '-'}..{spans[-1][1] if spans else '-'})"
+            )
+        if expected_rows:
+            first, last = spans[0][0], spans[-1][1]
+            distinct = len(pc.unique(offsets))
+            lo, hi = pc.min(offsets).as_py(), pc.max(offsets).as_py()
+            if distinct != expected_rows or lo != first or hi != last:
+                raise ReconciliationError(
+                    f"{topic}[{p}]: data holds {distinct} distinct offsets in {lo}..{hi}, "
+                    f"bookkeeping says {expected_rows} in {first}..{last}"
+                )
+        report[p] = {"rows": expected_rows, "first": spans[0][0] if spans else None,
+                     "last": spans[-1][1] if spans else None}
+    return report

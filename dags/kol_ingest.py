@@ -1,0 +1,68 @@
+"""
+### Kafka → Bronze ingestion
+
+Every 15 minutes (and from the UI) each selected topic is consumed into its own
+Bronze Iceberg table by one dynamically mapped task, in parallel.
+
+- **Exactly once**: each batch is one Iceberg commit recording the offsets it
+  consumed (`kafka.ranges`, `kafka.next-offsets` in the snapshot summary); a
+  task resumes from the table, so a killed or re-run task never duplicates or skips.
+- **Bounded**: stops at the end of the partitions seen, `max_records` or `max_seconds`.
+- **Reconciled**: after each run, rows per partition must equal the offsets
+  recorded and be contiguous from the first offset ever consumed, or the task fails.
+- **Assets**: a task that appended rows emits an asset event for its Bronze
+  table (`iceberg://lake/bronze/<table>`, via the `lakehouse-bronze` alias),
+  which schedules `kol_transform`.
+
+The broker comes from the `kafka_default` connection (else `LAKEHOUSE_KAFKA_BOOTSTRAP`).
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from lakehouse import pipeline
+from lakehouse.assets import BRONZE_ALIAS, BRONZE_ASSETS
+from lakehouse.config import TOPICS
+from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
+
+ALL_TOPICS = list(TOPICS.values())
+
+
+@dag(
+    dag_id="kol_ingest",
+    schedule="*/15 * * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # one consumer per topic at a time
+    default_args=DEFAULT_ARGS,
+    tags=[*BASE_TAGS, "ingest", "bronze"],
+    doc_md=__doc__,
+    params={
+        "topics": Param(ALL_TOPICS, type="array", items={"type": "string", "enum": ALL_TOPICS},
+                        minItems=1, uniqueItems=True, description="topics to ingest"),
+        "max_records": Param(None, type=["null", "integer"], minimum=1, description="per topic"),
+        "max_seconds": Param(600, type=["null", "number"], minimum=1, description="per topic"),
+        "batch_size": Param(50_000, type="integer", minimum=1, maximum=1_000_000,
+                            description="records per Iceberg commit"),
+    },
+)
+def kol_ingest():
+    @task
+    def select_topics(params=None) -> list[str]:
+        return list(params["topics"])
+
+    @task(outlets=[BRONZE_ALIAS], max_active_tis_per_dagrun=len(ALL_TOPICS))
+    def ingest_topic(topic: str, params=None, dag_run=None, outlet_events=None):
+        result = pipeline.ingest(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
+        if result["rows"]:
+            outlet_events[BRONZE_ALIAS].add(
+                BRONZE_ASSETS[topic],
+                extra={"rows": result["rows"], "snapshot_ids": result["snapshot_ids"], "ranges": result["ranges"]},
+            )
+        return result
+
+    ingest_topic.expand(topic=select_topics())
+
+
+kol_ingest()

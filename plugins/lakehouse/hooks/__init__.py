@@ -1,0 +1,1 @@
+"""Airflow hooks: endpoints and credentials come from Airflow connections, defaults from settings."""
