@@ -49,6 +49,8 @@ class Settings:
     kafka_bootstrap: str = _env("LAKEHOUSE_KAFKA_BOOTSTRAP", default="127.0.0.1:19092")
     kafka_security_protocol: str = _env("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL", default="PLAINTEXT")
     kafka_partitions: int = _env("LAKEHOUSE_KAFKA_PARTITIONS", default=3)
+    # bound on waiting for the broker (metadata, stalled partitions) before failing the task
+    kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", default=15.0)
     redis_url: str = _env("LAKEHOUSE_REDIS_URL", default="redis://127.0.0.1:16379/0")
     # SQLAlchemy URL for pyiceberg's SqlCatalog; Spark's JDBC URL is derived from it.
     catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", default="")
@@ -165,6 +167,8 @@ def _coerce(type_name, raw: str, env_name: str):
     try:
         if type_name == "int":
             return int(raw)
+        if type_name == "float":
+            return float(raw)
         if type_name == "Path":
             return Path(raw).expanduser()
     except ValueError as exc:

@@ -53,6 +53,7 @@ def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
         topic, settings, dag_id=dag_id, run_id=run_id,
         max_records=params.get("max_records"), max_seconds=params.get("max_seconds"),
         batch_size=int(params.get("batch_size") or 50_000), client_overrides=overrides,
+        connect_timeout=settings.kafka_connect_timeout,
     )
     try:
         partitions = reconcile(get_catalog(settings).load_table(result.table), topic)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
+import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -99,33 +101,116 @@ def recorded_offsets(table) -> dict[int, int]:
 
 
 class _Batch:
-    def __init__(self):
-        self.cols = {name: [] for name in ARROW_SCHEMA.names}
-        self.ranges: dict[int, list[int]] = {}
+    """Messages of one future Iceberg commit; offsets were checked contiguous when added."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+        self.batch_id = uuid.uuid4().hex
+        self.msgs: list = []
+        self.first: dict[int, int] = {}  # partition -> first offset in this batch
+        self.next: dict[int, int] = {}  # partition -> next offset after this batch (cumulative)
 
     def __len__(self):
-        return len(self.cols["kafka_offset"])
+        return len(self.msgs)
 
-    def add(self, msg, ingested_at: datetime, batch_id: str) -> None:
-        partition, offset = msg.partition(), msg.offset()
-        ts_type, ts_ms = msg.timestamp()
-        c = self.cols
-        c["topic"].append(msg.topic())
-        c["kafka_partition"].append(partition)
-        c["kafka_offset"].append(offset)
-        c["kafka_key"].append(msg.key())
-        c["payload"].append(msg.value())
-        c["kafka_timestamp"].append(ts_ms * 1000 if ts_type and ts_ms >= 0 else None)
-        c["ingested_at"].append(ingested_at)
-        c["batch_id"].append(batch_id)
-        rng = self.ranges.get(partition)
-        if rng is None:
-            self.ranges[partition] = [offset, offset]
-        else:
-            rng[1] = offset
+    def ranges(self) -> dict[int, list[int]]:
+        return {p: [first, self.next[p] - 1] for p, first in sorted(self.first.items())}
 
     def to_arrow(self) -> pa.Table:
-        return pa.Table.from_pydict(self.cols, schema=ARROW_SCHEMA)
+        msgs = self.msgs
+        n = len(msgs)
+        now = datetime.now(UTC)
+        stamps = [m.timestamp() for m in msgs]
+        return pa.Table.from_arrays(
+            [
+                pa.array([self.topic] * n, pa.string()),
+                pa.array([m.partition() for m in msgs], pa.int32()),
+                pa.array([m.offset() for m in msgs], pa.int64()),
+                pa.array([m.key() for m in msgs], pa.binary()),
+                pa.array([m.value() for m in msgs], pa.binary()),
+                pa.array([ms * 1000 if kind and ms >= 0 else None for kind, ms in stamps],
+                         pa.timestamp("us", tz="UTC")),
+                pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+                pa.array([self.batch_id] * n, pa.string()),
+            ],
+            schema=ARROW_SCHEMA,
+        )
+
+
+class _OrderedWriter(threading.Thread):
+    """Commits batches to the Bronze table one by one, in order, while the next batch is consumed.
+
+    At most one batch waits in the queue. After a failure nothing later is
+    committed; the error is re-raised in the consuming thread.
+    """
+
+    _DONE = object()
+
+    def __init__(self, table, result: IngestResult, dag_id: str, run_id: str, log):
+        super().__init__(name=f"bronze-writer-{result.table}", daemon=True)
+        self.table, self.result, self.dag_id, self.run_id, self.log = table, result, dag_id, run_id, log
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+
+    def submit(self, batch: _Batch) -> None:
+        while self.error is None:
+            try:
+                self.queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self.raise_if_failed()
+
+    def finish(self) -> None:
+        if self.is_alive():
+            self.queue.put(self._DONE)
+            self.join()
+        self.raise_if_failed()
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> None:
+        while True:
+            batch = self.queue.get()
+            if batch is self._DONE:
+                return
+            if self.error is not None:
+                continue  # drain without committing anything after a failure
+            try:
+                self._commit(batch)
+            except BaseException as exc:
+                self.error = exc
+
+    def _commit(self, batch: _Batch) -> None:
+        from pyiceberg.exceptions import CommitFailedException
+
+        ranges = batch.ranges()
+        summary = {
+            SUMMARY_TOPIC: batch.topic,
+            SUMMARY_RANGES: json.dumps({str(p): r for p, r in ranges.items()}),
+            SUMMARY_NEXT: json.dumps({str(p): o for p, o in sorted(batch.next.items())}),
+            "lakehouse.batch-id": batch.batch_id,
+            "lakehouse.rows": str(len(batch)),
+            "airflow.dag_id": self.dag_id,
+            "airflow.run_id": self.run_id,
+        }
+        try:
+            self.table.append(batch.to_arrow(), snapshot_properties=summary)
+        except CommitFailedException as exc:
+            raise IngestError(
+                f"concurrent write to {self.result.table} detected; nothing from this batch was committed, "
+                f"a retry resumes from the table's offsets ({exc})"
+            ) from exc
+        result = self.result
+        result.rows += len(batch)
+        result.batches += 1
+        result.next_offsets = dict(batch.next)
+        result.snapshot_ids.append(self.table.current_snapshot().snapshot_id)
+        for p, (first, last) in ranges.items():
+            result.ranges.setdefault(p, [first, last])[1] = last
+        self.log(f"{result.table}: committed {len(batch)} rows, offsets {summary[SUMMARY_RANGES]}")
 
 
 def ingest_topic(
@@ -142,7 +227,7 @@ def ingest_topic(
     client_overrides: dict | None = None,
     log=print,
 ) -> IngestResult:
-    """Consume ``topic`` from the table's recorded offsets up to the high watermark seen at start."""
+    """Consume ``topic`` from the table's recorded offsets to the end of each partition (or a bound)."""
     from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
     from lakehouse import kafka
@@ -165,6 +250,7 @@ def ingest_topic(
             **(client_overrides or {}),
         },
     )
+    writer = _OrderedWriter(table, result, dag_id, run_id, log)
     try:
         try:
             metadata = consumer.list_topics(topic, timeout=connect_timeout)
@@ -176,31 +262,29 @@ def ingest_topic(
         if topic_md is None or topic_md.error is not None or not topic_md.partitions:
             raise IngestError(f"topic {topic} not found on broker {settings.kafka_bootstrap}")
         partitions = sorted(topic_md.partitions)
-        next_offsets = recorded_offsets(table)
-        assignment = []
+        expected = recorded_offsets(table)  # partition -> next offset to take
         for p in partitions:
             # Only the low watermark is trusted: tansu 0.6 reports a wrong high watermark
             # for multi-record batches, so the end of a partition is librdkafka's EOF event.
             low, _ = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=connect_timeout)
-            start = next_offsets.get(p, low)
+            start = expected.setdefault(p, low)
             if start < low:
                 raise IngestError(
                     f"{topic}[{p}]: table expects offset {start} but the broker's earliest is {low}; "
                     f"offsets {start}..{low - 1} were deleted before ingestion (data loss)"
                 )
-            next_offsets.setdefault(p, start)
-            assignment.append(TopicPartition(topic, p, start))
-        result.next_offsets = dict(next_offsets)
-        consumer.assign(assignment)
+        result.next_offsets = dict(expected)
+        consumer.assign([TopicPartition(topic, p, expected[p]) for p in partitions])
+        writer.start()
         active = set(partitions)
         # A partition that yields neither a message nor an EOF for this long is stalled: tansu
         # answers a fetch beyond its log end (e.g. after a broker reset) with nothing at all.
         stall_timeout = max(connect_timeout, 5.0)
         last_progress = dict.fromkeys(partitions, time.monotonic())
-        batch = _Batch()
-        batch_id = uuid.uuid4().hex
+        batch, taken = _Batch(topic), 0
         while active:
-            if max_records is not None and result.rows + len(batch) >= max_records:
+            writer.raise_if_failed()
+            if max_records is not None and taken >= max_records:
                 result.stopped_because = "max_records"
                 break
             if max_seconds is not None and time.monotonic() - started >= max_seconds:
@@ -208,9 +292,8 @@ def ingest_topic(
                 break
             want = batch_size - len(batch)
             if max_records is not None:
-                want = min(want, max_records - result.rows - len(batch))
+                want = min(want, max_records - taken)
             msgs = consumer.consume(max(1, min(want, 10_000)), 1.0)
-            now = datetime.now(UTC)
             tick = time.monotonic()
             for msg in msgs:
                 p = msg.partition()
@@ -224,82 +307,56 @@ def ingest_topic(
                         continue
                     if err.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
                         raise IngestError(
-                            f"{topic}[{p}]: the table resumes at offset {next_offsets[p]} which the broker "
+                            f"{topic}[{p}]: the table resumes at offset {expected[p]} which the broker "
                             f"does not have (broker log reset or truncated?): {err}"
                         )
                     raise IngestError(f"{topic}[{p}]: consume error {err}")
-                if max_records is not None and result.rows + len(batch) >= max_records:
-                    break
-                expected = next_offsets[p] if p not in batch.ranges else batch.ranges[p][1] + 1
-                if msg.offset() < expected:  # duplicate delivery of something already taken
-                    result.redelivered += 1
-                    continue
-                if msg.offset() > expected:
+                offset = msg.offset()
+                if offset != expected[p]:
+                    if offset < expected[p]:  # duplicate delivery of something already taken
+                        result.redelivered += 1
+                        continue
                     raise IngestError(
-                        f"{topic}[{p}]: expected offset {expected} but the broker delivered {msg.offset()}: "
-                        f"offsets {expected}..{msg.offset() - 1} are missing (broker reset or data deleted?)"
+                        f"{topic}[{p}]: expected offset {expected[p]} but the broker delivered {offset}: "
+                        f"offsets {expected[p]}..{offset - 1} are missing (broker reset or data deleted?)"
                     )
-                batch.add(msg, now, batch_id)
+                if max_records is not None and taken >= max_records:
+                    break
+                batch.msgs.append(msg)
+                batch.first.setdefault(p, offset)
+                expected[p] = offset + 1
+                taken += 1
             if len(batch) >= batch_size:
-                _commit(table, batch, next_offsets, result, topic, batch_id, dag_id, run_id, consumer, log)
-                batch, batch_id = _Batch(), uuid.uuid4().hex
+                batch.next = dict(expected)
+                writer.submit(batch)
+                batch = _Batch(topic)
             stalled = [p for p in active if time.monotonic() - last_progress[p] > stall_timeout]
             if stalled:
                 p = stalled[0]
                 _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=connect_timeout)
-                position = batch.ranges[p][1] + 1 if p in batch.ranges else next_offsets[p]
                 raise IngestError(
                     f"{topic}[{p}]: no data and no end-of-partition for {stall_timeout:.0f}s at offset "
-                    f"{position}; the broker reports log end {high} (broker log reset or truncated?). "
-                    f"Nothing from the current batch was committed."
+                    f"{expected[p]}; the broker reports log end {high} (broker log reset or truncated?). "
+                    f"Nothing after the last committed batch was committed."
                 )
         else:
             result.stopped_because = "end of partitions"
         if len(batch):
-            _commit(table, batch, next_offsets, result, topic, batch_id, dag_id, run_id, consumer, log)
+            batch.next = dict(expected)
+            writer.submit(batch)
+        writer.finish()
+        if result.batches:
+            with contextlib.suppress(Exception):  # a hint for lag monitoring only; the table is the truth
+                consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in result.next_offsets.items()],
+                                asynchronous=False)
         return result
     finally:
+        if writer.is_alive():  # an error left it running: let it finish what it holds, commit nothing new
+            writer.error = writer.error or IngestError("ingestion aborted")
+            writer.queue.put(_OrderedWriter._DONE)
+            writer.join()
         result.seconds = round(time.monotonic() - started, 3)
         consumer.close()
-
-
-def _commit(table, batch: _Batch, next_offsets, result: IngestResult, topic, batch_id, dag_id, run_id,
-            consumer, log) -> None:
-    from confluent_kafka import TopicPartition
-    from pyiceberg.exceptions import CommitFailedException
-
-    new_next = dict(next_offsets)
-    for p, (_, last) in batch.ranges.items():
-        new_next[p] = last + 1
-    summary = {
-        SUMMARY_TOPIC: topic,
-        SUMMARY_RANGES: json.dumps({str(p): r for p, r in sorted(batch.ranges.items())}),
-        SUMMARY_NEXT: json.dumps({str(p): o for p, o in sorted(new_next.items())}),
-        "lakehouse.batch-id": batch_id,
-        "lakehouse.rows": str(len(batch)),
-        "airflow.dag_id": dag_id,
-        "airflow.run_id": run_id,
-    }
-    try:
-        table.append(batch.to_arrow(), snapshot_properties=summary)
-    except CommitFailedException as exc:
-        raise IngestError(
-            f"concurrent write to {result.table} detected; nothing from this batch was committed, "
-            f"a retry resumes from the table's offsets ({exc})"
-        ) from exc
-    next_offsets.update(new_next)
-    result.rows += len(batch)
-    result.batches += 1
-    result.next_offsets = dict(new_next)
-    result.snapshot_ids.append(table.current_snapshot().snapshot_id)
-    for p, (first, last) in batch.ranges.items():
-        if p in result.ranges:
-            result.ranges[p][1] = last
-        else:
-            result.ranges[p] = [first, last]
-    log(f"{result.table}: committed {len(batch)} rows, offsets {summary[SUMMARY_RANGES]}")
-    with contextlib.suppress(Exception):  # a hint for lag monitoring only; the table is the truth
-        consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in new_next.items()], asynchronous=True)
 
 
 class ReconciliationError(IngestError):

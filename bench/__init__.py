@@ -1,0 +1,1 @@
+"""Benchmarks: each measures a ratio against a baseline run in the same process, on the same services."""
