@@ -5,7 +5,8 @@ Pushes seeded synthetic KOL data through the whole platform and proves it:
 
 1. **produce_synthetic** – profiles, videos, comments (with injected faults) to the raw topics.
 2. **ingest_topic** – one mapped task per topic, Kafka → Bronze Iceberg (exactly once).
-3. **bronze_to_silver** / **silver_to_gold** – Spark jobs (spark-submit via `spark_default`).
+3. **bronze_to_silver** → **silver_to_gold** → **audit_branch** → **publish_branch** – the same
+   Write-Audit-Publish Spark jobs as `kol_transform`, on the branch `audit_<run id>`.
 4. **count_layers** – Bronze = produced, Silver ≥ 95 % of distinct Bronze keys, exact accounting,
    Gold = Silver KOLs; fails before anything is published.
 5. **publish_redis** – Gold to the Redis hot path.
@@ -22,7 +23,7 @@ from airflow.sdk import Param, dag, task
 from lakehouse import pipeline
 from lakehouse.config import TOPICS
 from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
-from lakehouse.operators.spark import LakehouseSparkSubmitOperator
+from lakehouse.transform_tasks import wap_chain
 
 
 @dag(
@@ -67,11 +68,11 @@ def kol_platform_e2e():
 
     produced = produce_synthetic()
     ingested = ingest_topic.expand(topic=list(TOPICS.values()))
-    silver = LakehouseSparkSubmitOperator(task_id="bronze_to_silver", job="bronze_to_silver")
-    gold = LakehouseSparkSubmitOperator(task_id="silver_to_gold", job="silver_to_gold")
+    transform = wap_chain()
     counted = count_layers(produced)
     published = publish_redis()
-    produced >> ingested >> silver >> gold >> counted >> published >> readiness_report()
+    produced >> ingested >> transform[0]
+    transform[-1] >> counted >> published >> readiness_report()
 
 
 kol_platform_e2e()

@@ -7,8 +7,8 @@ import time
 from lakehouse.config import PLATFORMS, Settings, get_settings
 from lakehouse.quality.results import CheckResult, QualityGateError, Status, gate
 
-E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "silver_to_gold", "count_layers",
-             "publish_redis")
+E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "silver_to_gold", "audit_branch",
+             "publish_branch", "count_layers", "publish_redis")
 
 
 def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
@@ -108,6 +108,8 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Sett
         if upstream.get(task_id) is None:
             checks.append(CheckResult(f"task.{task_id}", "orchestration", "-", Status.FAIL,
                                       details="task failed or returned nothing"))
+    if upstream.get("audit_branch"):  # the WAP audit's own checks (suites, lineage) on the branch
+        checks += [CheckResult.from_dict(c) for c in upstream["audit_branch"]["checks"]]
     produced = (upstream.get("produce_synthetic") or {}).get("produced")
     redis_counts = None
     if upstream.get("publish_redis") is not None:
@@ -133,9 +135,9 @@ def _timings(upstream: dict) -> dict:
         out["produce"] = upstream["produce_synthetic"]["seconds"]
     if upstream.get("ingest_topic"):
         out["ingest_bronze"] = round(max(r["seconds"] for r in upstream["ingest_topic"]), 3)
-    for job in ("bronze_to_silver", "silver_to_gold"):
+    for job in ("bronze_to_silver", "silver_to_gold", "audit_branch", "publish_branch"):
         if upstream.get(job):
-            out[job] = upstream[job].get("submit_seconds", upstream[job]["seconds"])
+            out[job] = upstream[job].get("submit_seconds", upstream[job].get("seconds"))
     if upstream.get("publish_redis"):
         out["publish_redis"] = upstream["publish_redis"]["seconds"]
     return out

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 
 from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE
 from lakehouse.etl.tables import create_table_like, lineage_properties, snapshot_id
+from lakehouse.etl.wap import ensure_branch, writing_to
 
 WEIGHTS = {"trending": 0.40, "success": 0.35, "trust": 0.25}
 TIERS = ((10_000, "nano"), (100_000, "micro"), (500_000, "mid"), (1_000_000, "macro"))
@@ -99,12 +100,16 @@ def build_summary(profiles, videos, comments):
     )
 
 
-def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "") -> GoldStats:
+def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None, **_) -> GoldStats:
+    """Recompute ``gold.kol_summary`` from Silver as of ``branch`` (this run's Silver) and write it there."""
+    from pyspark.sql import functions as F
+
     started = time.monotonic()
     upstream = {}
     frames = {}
     for name, entity in ENTITIES.items():
-        sid = snapshot_id(spark, entity.silver_table)
+        ref = branch if branch and snapshot_id(spark, entity.silver_table, branch) is not None else "main"
+        sid = snapshot_id(spark, entity.silver_table, ref)
         if sid is None:
             raise RuntimeError(f"{entity.silver_table} has no snapshot: run bronze_to_silver first")
         upstream[entity.silver_table] = sid
@@ -113,17 +118,18 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "") -> GoldStats:
     rows = summary.count()
     silver_kols = frames["profiles"].select("platform", "kol_id").distinct().count()
     create_table_like(spark, GOLD_SUMMARY_TABLE, summary)
+    if branch:
+        ensure_branch(spark, GOLD_SUMMARY_TABLE, branch)
     props = lineage_properties(dag_id, run_id, upstream=upstream, stats={"rows": rows, "silver-kols": silver_kols})
     writer = summary.writeTo(f"lake.{GOLD_SUMMARY_TABLE}")
     for key, value in props.items():
         writer = writer.option(f"snapshot-property.{key}", value)
-    from pyspark.sql import functions as F
-
-    writer.overwrite(F.lit(True))  # one atomic snapshot replacing the whole summary
+    with writing_to(spark, branch):
+        writer.overwrite(F.lit(True))  # one atomic snapshot replacing the whole summary
     summary.unpersist()
-    return GoldStats(rows, silver_kols, upstream, snapshot_id(spark, GOLD_SUMMARY_TABLE),
+    return GoldStats(rows, silver_kols, upstream, snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"),
                      round(time.monotonic() - started, 3))
 
 
-def run(spark, *, dag_id: str = "", run_id: str = "") -> dict:
-    return asdict(silver_to_gold(spark, dag_id=dag_id, run_id=run_id))
+def run(spark, **kwargs) -> dict:
+    return asdict(silver_to_gold(spark, **kwargs))

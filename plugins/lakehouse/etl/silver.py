@@ -8,29 +8,48 @@ event by (Kafka timestamp, offset), so re-runs and replays are idempotent.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 
 from lakehouse.config import PLATFORMS
 from lakehouse.etl.entities import ENTITIES, MAX_PAYLOAD_BYTES, QUARANTINE_TABLE, Entity
-from lakehouse.etl.tables import create_table_like, lineage_properties, snapshot_id
+from lakehouse.etl.tables import (
+    LINEAGE_OFFSETS,
+    LINEAGE_UPSTREAM,
+    TOTALS,
+    create_table_like,
+    lineage_properties,
+    newest_property,
+    snapshot_chain,
+    snapshot_id,
+)
+from lakehouse.etl.wap import ensure_branch, writing_to
+from lakehouse.ingest.bronze import SUMMARY_RANGES
 from lakehouse.spark.commit import with_commit_properties
 
 
 @dataclass
 class SilverStats:
+    """One entity's Bronze increment and where every row of it went."""
+
     entity: str
-    bronze_rows: int
-    upserted: int
-    duplicates: int
+    mode: str  # incremental | full_rebuild | up_to_date
+    bronze_from_snapshot: int | None  # exclusive
+    bronze_to_snapshot: int | None  # inclusive
+    bronze_rows: int  # rows read from Bronze this run
+    bronze_rows_expected: int  # what Bronze's snapshot summaries say the increment holds
+    upserted: int  # distinct keys merged
+    inserted: int  # of those, keys new to Silver
+    duplicates: int  # collapsed: within the increment, or into a key Silver already had
     quarantined: int
-    bronze_snapshot_id: int | None
     silver_snapshot_id: int | None
     seconds: float
 
     @property
     def balanced(self) -> bool:
-        return self.bronze_rows == self.upserted + self.duplicates + self.quarantined
+        return (self.bronze_rows == self.bronze_rows_expected
+                and self.bronze_rows == self.inserted + self.duplicates + self.quarantined)
 
 
 def classify(df, entity: Entity):
@@ -78,6 +97,7 @@ def normalize(df, entity: Entity):
             F.lower(F.trim(d["username"])).alias("username"),
             F.trim(d["display_name"]).alias("display_name"),
             *(d[c].alias(c) for c in entity.counts),
+            (d["favorites_count"] / F.greatest(d["followers_count"], F.lit(1))).alias("favorites_per_follower"),
             F.coalesce(d["verified"], F.lit(False)).alias("verified"),
             F.length(bio).alias("bio_length"),
             (F.length(F.trim(bio)) > 0).alias("has_bio"),
@@ -134,13 +154,64 @@ def quarantine_rows(df, entity: Entity, run_id: str):
     )
 
 
-def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str = "") -> SilverStats:
+def _increment_bounds(silver_table, entity: Entity, bronze_now: int | None, ref_snapshot: int | None,
+                      full_rebuild: bool) -> tuple[int | None, dict]:
+    """(last Bronze snapshot already in Silver, running totals) from Silver's snapshot summaries."""
+    if full_rebuild or silver_table is None:
+        return None, {}
+    upstream = newest_property(silver_table, ref_snapshot, LINEAGE_UPSTREAM)
+    totals = newest_property(silver_table, ref_snapshot, TOTALS)
+    last = json.loads(upstream).get(entity.bronze_table) if upstream else None
+    return last, (json.loads(totals) if totals else {})
+
+
+def _bronze_bookkeeping(bronze_table, start: int | None, end: int | None) -> tuple[int, dict]:
+    """Rows and Kafka offset ranges Bronze's snapshots in (start, end] say they appended."""
+    rows, ranges = 0, {}
+    for snap in snapshot_chain(bronze_table, end):
+        if snap.snapshot_id == start:
+            break
+        props = snap.summary.additional_properties if snap.summary else {}
+        rows += int(props.get("added-records", 0))
+        for p, (first, last) in json.loads(props.get(SUMMARY_RANGES, "{}")).items():
+            lo, hi = ranges.get(p, (first, last))
+            ranges[p] = [min(lo, first), max(hi, last)]
+    return rows, dict(sorted(ranges.items(), key=lambda kv: int(kv[0])))
+
+
+def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+                     full_rebuild: bool = False) -> SilverStats:
+    """Process the Bronze snapshots Silver has not seen (all of them on a full rebuild) into Silver.
+
+    With ``branch``, every write lands on that branch of the Silver tables (WAP).
+    """
+    from pyiceberg.exceptions import NoSuchTableError
+
+    from lakehouse.catalog import get_catalog
+
     started = time.monotonic()
     entity = ENTITIES[entity_name]
-    bronze_snapshot = snapshot_id(spark, entity.bronze_table)
-    bronze = spark.table(f"lake.{entity.bronze_table}")
-    if bronze_snapshot is not None:
-        bronze = spark.read.option("snapshot-id", bronze_snapshot).table(f"lake.{entity.bronze_table}")
+    catalog = get_catalog()
+    bronze_now = snapshot_id(spark, entity.bronze_table)
+    try:
+        silver_meta = catalog.load_table(entity.silver_table)
+    except NoSuchTableError:
+        silver_meta = None
+    ref = branch if branch and silver_meta is not None and branch in silver_meta.refs() else "main"
+    ref_snapshot = silver_meta.refs()[ref].snapshot_id if silver_meta is not None and ref in silver_meta.refs() else None
+    last, totals = _increment_bounds(silver_meta, entity, bronze_now, ref_snapshot, full_rebuild)
+    mode = "full_rebuild" if full_rebuild else "incremental"
+    if bronze_now is None or (last == bronze_now and not full_rebuild):
+        return SilverStats(entity_name, "up_to_date", last, bronze_now, 0, 0, 0, 0, 0, 0, ref_snapshot,
+                           round(time.monotonic() - started, 3))
+    table = f"lake.{entity.bronze_table}"
+    if last is None:
+        bronze = spark.read.option("snapshot-id", bronze_now).table(table)
+    else:  # Iceberg incremental read of the appends in (last, now]
+        bronze = (spark.read.format("iceberg").option("start-snapshot-id", last)
+                  .option("end-snapshot-id", bronze_now).load(table))
+    expected_rows, offsets = _bronze_bookkeeping(catalog.load_table(entity.bronze_table), last, bronze_now)
+
     classified = classify(bronze, entity).cache()
     try:
         bronze_rows = classified.count()
@@ -150,45 +221,64 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         upserted = latest.count()
         quarantine = quarantine_rows(classified, entity, run_id).cache()
         quarantined = quarantine.count()
-
         create_table_like(spark, entity.silver_table, latest)
         create_table_like(spark, QUARANTINE_TABLE, quarantine)
-        props = lineage_properties(
-            dag_id, run_id, upstream={entity.bronze_table: bronze_snapshot},
-            stats={"bronze-rows": bronze_rows, "upserted": upserted, "duplicates": valid_rows - upserted,
-                   "quarantined": quarantined},
-        )
-        latest.createOrReplaceTempView("silver_updates")
-        quarantine.createOrReplaceTempView("quarantine_updates")
-        on = " AND ".join(f"t.{k} = s.{k}" for k in entity.key)
-        newer = (
-            "(s.kafka_timestamp > t.kafka_timestamp OR "
-            "(s.kafka_timestamp = t.kafka_timestamp AND s.kafka_offset > t.kafka_offset))"
-        )
-        with_commit_properties(spark, props, lambda: spark.sql(
-            f"MERGE INTO lake.{entity.silver_table} t USING silver_updates s ON {on} "
-            f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-        ))
-        if quarantined:
+        for t in (entity.silver_table, QUARANTINE_TABLE):
+            if branch:
+                ensure_branch(spark, t, branch)
+        with writing_to(spark, branch):
+            if full_rebuild:
+                spark.sql(f"DELETE FROM lake.{entity.silver_table}")
+                spark.sql(f"DELETE FROM lake.{QUARANTINE_TABLE} WHERE source_table = '{entity.bronze_table}'")
+            keys = spark.table(f"lake.{entity.silver_table}").select(*entity.key)
+            inserted = latest.join(keys, list(entity.key), "left_anti").count()
+            stats = {
+                "bronze-rows": bronze_rows, "upserted": upserted, "inserted": inserted,
+                # collapsed within the increment + merged into a key Silver already had
+                "duplicates": (valid_rows - upserted) + (upserted - inserted), "quarantined": quarantined,
+            }
+            new_totals = {k: int(totals.get(k, 0)) + stats[k] for k in
+                          ("bronze-rows", "inserted", "duplicates", "quarantined")}
+            props = lineage_properties(
+                dag_id, run_id, upstream={entity.bronze_table: bronze_now}, stats=stats,
+                **{TOTALS: new_totals, LINEAGE_OFFSETS: {entity.bronze_table: offsets}},
+            )
+            latest.createOrReplaceTempView("silver_updates")
+            quarantine.createOrReplaceTempView("quarantine_updates")
+            on = " AND ".join(f"t.{k} = s.{k}" for k in entity.key)
+            newer = (
+                "(s.kafka_timestamp > t.kafka_timestamp OR "
+                "(s.kafka_timestamp = t.kafka_timestamp AND s.kafka_offset > t.kafka_offset))"
+            )
             with_commit_properties(spark, props, lambda: spark.sql(
-                f"MERGE INTO lake.{QUARANTINE_TABLE} t USING quarantine_updates s "
-                "ON t.source_table = s.source_table AND t.kafka_partition = s.kafka_partition "
-                "AND t.kafka_offset = s.kafka_offset WHEN NOT MATCHED THEN INSERT *"
+                f"MERGE INTO lake.{entity.silver_table} t USING silver_updates s ON {on} "
+                f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
             ))
+            if quarantined:
+                with_commit_properties(spark, props, lambda: spark.sql(
+                    f"MERGE INTO lake.{QUARANTINE_TABLE} t USING quarantine_updates s "
+                    "ON t.source_table = s.source_table AND t.kafka_partition = s.kafka_partition "
+                    "AND t.kafka_offset = s.kafka_offset WHEN NOT MATCHED THEN INSERT *"
+                ))
     finally:
         classified.unpersist()
     return SilverStats(
-        entity=entity_name,
-        bronze_rows=bronze_rows,
-        upserted=upserted,
-        duplicates=valid_rows - upserted,
-        quarantined=quarantined,
-        bronze_snapshot_id=bronze_snapshot,
-        silver_snapshot_id=snapshot_id(spark, entity.silver_table),
+        entity=entity_name, mode=mode, bronze_from_snapshot=last, bronze_to_snapshot=bronze_now,
+        bronze_rows=bronze_rows, bronze_rows_expected=expected_rows, upserted=upserted, inserted=inserted,
+        duplicates=stats["duplicates"], quarantined=quarantined,
+        silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or "main"),
         seconds=round(time.monotonic() - started, 3),
     )
 
 
-def run(spark, *, dag_id: str = "", run_id: str = "") -> dict:
-    stats = [bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id) for name in ENTITIES]
-    return {"entities": [asdict(s) for s in stats], "seconds": round(sum(s.seconds for s in stats), 3)}
+def run(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+        full_rebuild: bool = False) -> dict:
+    stats = [bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild)
+             for name in ENTITIES]
+    unbalanced = [s for s in stats if s.mode != "up_to_date" and not s.balanced]
+    if unbalanced:
+        raise RuntimeError("Bronze rows not accounted for: " + "; ".join(
+            f"{s.entity}: read {s.bronze_rows} (Bronze says {s.bronze_rows_expected}) != inserted {s.inserted} "
+            f"+ duplicates {s.duplicates} + quarantined {s.quarantined}" for s in unbalanced))
+    return {"entities": [asdict(s) for s in stats], "branch": branch,
+            "seconds": round(sum(s.seconds for s in stats), 3)}

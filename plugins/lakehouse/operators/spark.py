@@ -47,7 +47,15 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
                 "PYSPARK_DRIVER_PYTHON": sys.executable,
             }
             started = time.monotonic()
-            super().execute(context)
+            try:
+                super().execute(context)
+            except Exception as exc:
+                outcome = json.loads(result_file.read_text()) if result_file.exists() else {}
+                if outcome.get("retryable") is False:
+                    from airflow.sdk.exceptions import AirflowFailException
+
+                    raise AirflowFailException(f"{self.job}: {outcome['error']}") from exc
+                raise
             if not result_file.exists():
                 raise RuntimeError(f"spark job {self.job} finished without writing its result")
             result = json.loads(result_file.read_text())

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from lakehouse.config import PLATFORMS, Settings
 from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
-from lakehouse.etl.tables import STATS
+from lakehouse.etl.tables import TOTALS
 from lakehouse.quality.results import CheckResult, Status, compare
 
 SILVER_MIN_RATIO = 0.95
@@ -29,8 +29,10 @@ def _table(catalog, name: str):
 
 
 def total_records(table) -> int:
-    snap = table.current_snapshot() if table is not None else None
-    return int(snap.summary["total-records"]) if snap else 0
+    """Live rows of ``main``: delete files applied (merge-on-read deletes keep ``total-records`` as is)."""
+    if table is None or table.current_snapshot() is None:
+        return 0
+    return table.scan().count()
 
 
 def rows_appended_by_run(table, run_id: str) -> int:
@@ -43,10 +45,12 @@ def rows_appended_by_run(table, run_id: str) -> int:
     return total
 
 
-def latest_stats(table) -> dict:
+def silver_totals(table) -> dict:
+    """Cumulative Silver counters (since the last full rebuild) as of ``main``."""
+    from lakehouse.etl.tables import newest_property
+
     snap = table.current_snapshot() if table is not None else None
-    props = snap.summary.additional_properties if snap and snap.summary else {}
-    return json.loads(props.get(STATS, "{}"))
+    return json.loads(newest_property(table, snap.snapshot_id, TOTALS) or "{}") if snap else {}
 
 
 def distinct_keys(table) -> int:
@@ -78,7 +82,7 @@ def layer_counts(settings: Settings) -> dict:
         out["bronze"][name] = total_records(bronze)
         out["silver"][name] = total_records(silver)
         out["quarantine"][name] = quarantined_from(quarantine, entity.bronze_table)
-        out["duplicates"][name] = int(latest_stats(silver).get("duplicates", 0))
+        out["duplicates"][name] = int(silver_totals(silver).get("duplicates", 0))
     out["gold"]["kol_summary"] = total_records(_table(catalog, GOLD_SUMMARY_TABLE))
     return out
 

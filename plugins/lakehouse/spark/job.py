@@ -16,13 +16,27 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     parser.add_argument("--dag-id", default="")
     parser.add_argument("--run-id", default="")
     parser.add_argument("--result-file", default="", help="write the JSON result here too")
+    parser.add_argument("--branch", default="", help="WAP branch; default: audit_<run id>, 'main' to write main")
+    parser.add_argument("--full-rebuild", default="false", help="true: rebuild Silver from all of Bronze")
     args = parser.parse_args(argv)
+
+    from lakehouse.etl.wap import branch_name
+
+    branch = None if args.branch == "main" else (args.branch or branch_name(args.run_id))
 
     from lakehouse.spark.session import get_session
 
     spark = get_session(app_name)
     try:
-        result = body(spark, dag_id=args.dag_id, run_id=args.run_id)
+        try:
+            result = body(spark, dag_id=args.dag_id, run_id=args.run_id, branch=branch,
+                          full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"))
+        except Exception as exc:
+            if args.result_file:  # tell the operator whether a retry can help
+                Path(args.result_file).write_text(json.dumps(
+                    {"error": str(exc), "kind": type(exc).__name__,
+                     "retryable": not getattr(exc, "data_breach", False)}))
+            raise
         text = json.dumps(result, default=str)
         print(RESULT_PREFIX + text, flush=True)
         if args.result_file:

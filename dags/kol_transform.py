@@ -1,0 +1,46 @@
+"""
+### Bronze → Silver → Gold with Write-Audit-Publish
+
+Scheduled by the Bronze assets that `kol_ingest` emits (any Bronze table
+updated), and triggerable from the UI. Four Spark jobs, submitted with
+SparkSubmitOperator through the `spark_default` connection (local[2] embedded,
+a cluster master on the full stack):
+
+1. **bronze_to_silver** – the Bronze snapshots Silver has not seen (incremental
+   Iceberg read; `full_rebuild` reprocesses everything), parsed, validated,
+   deduplicated and merged into Silver; bad rows to `silver.quarantine` with a reason.
+2. **silver_to_gold** – `gold.kol_summary` from this run's Silver.
+3. **audit_branch** – counts, accounting, lineage and every expectation suite in
+   `expectations/` on the branch. A breach fails here, naming the rule, the
+   observed value and up to 20 offending rows.
+4. **publish_branch** – fast-forward `main` to the branch and drop it.
+
+All writes go to the Iceberg branch `audit_<run id>`; `main` moves only in
+step 4. After a failed audit the branch stays for inspection (see README).
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag
+
+from lakehouse.assets import BRONZE_ASSETS
+from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from lakehouse.transform_tasks import wap_chain
+
+
+@dag(
+    dag_id="kol_transform",
+    schedule=BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"],
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # one branch publishes at a time
+    default_args=DEFAULT_ARGS,
+    tags=[*BASE_TAGS, "etl", "wap", "silver", "gold"],
+    doc_md=__doc__,
+    params={"full_rebuild": Param(False, type="boolean", description="reprocess all of Bronze")},
+)
+def kol_transform():
+    wap_chain(full_rebuild="{{ params.full_rebuild }}")
+
+
+kol_transform()

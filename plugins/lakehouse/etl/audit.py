@@ -1,0 +1,111 @@
+"""The audit of a WAP branch: counts, accounting, lineage and every expectation suite, before publish.
+
+Everything is read as of the run's branch (``VERSION AS OF '<branch>'``), so
+what is audited is exactly what publishing would expose. A FAIL raises
+:class:`AuditError` naming the rule, the observed value and up to 20
+offending rows; ``main`` stays untouched and the branch stays for inspection.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
+from lakehouse.etl.tables import LINEAGE_UPSTREAM, TOTALS, newest_property, snapshot_id
+from lakehouse.etl.wap import WAP_TABLES, refs
+from lakehouse.quality.results import CheckResult, Status, compare
+
+SILVER_MIN_RATIO = 0.95
+KEY_COLUMNS = {
+    **{e.silver_table: e.key for e in ENTITIES.values()},
+    QUARANTINE_TABLE: ("source_table", "kafka_partition", "kafka_offset"),
+    GOLD_SUMMARY_TABLE: ("platform", "kol_id"),
+}
+
+
+class AuditError(RuntimeError):
+    data_breach = True  # retrying cannot fix data: the task fails at once
+
+    def __init__(self, branch: str, failed: list[CheckResult]):
+        self.failed = failed
+        lines = [f"audit of branch {branch!r} failed; main was not changed, the branch is kept for inspection:"]
+        for r in failed:
+            lines.append(f"  FAIL {r.check_id} [{r.table}] observed={r.observed} threshold={r.threshold} {r.details}")
+        super().__init__("\n".join(lines))
+
+
+def _ref(spark, table: str, branch: str | None) -> str:
+    return branch if branch and branch in refs(spark, table) else "main"
+
+
+def read_ref(spark, table: str, ref: str):
+    return spark.read.option("branch", ref).table(f"lake.{table}")
+
+
+def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> list[CheckResult]:
+    from lakehouse.catalog import get_catalog
+    from lakehouse.quality.suites import discover, load_suite, validate_dataframe
+
+    catalog = get_catalog()
+    results: list[CheckResult] = []
+    silver_rows = {}
+    for name, entity in ENTITIES.items():
+        if not spark.catalog.tableExists(f"lake.{entity.silver_table}"):
+            results.append(CheckResult(f"silver_exists.{name}", "silver", entity.silver_table, Status.FAIL,
+                                       details="table missing: bronze_to_silver did not run"))
+            continue
+        ref = _ref(spark, entity.silver_table, branch)
+        silver_meta = catalog.load_table(entity.silver_table)
+        head = silver_meta.refs()[ref].snapshot_id
+        upstream = json.loads(newest_property(silver_meta, head, LINEAGE_UPSTREAM) or "{}")
+        totals = json.loads(newest_property(silver_meta, head, TOTALS) or "{}")
+        bronze_sid = upstream.get(entity.bronze_table)
+        bronze = spark.read.option("snapshot-id", bronze_sid).table(f"lake.{entity.bronze_table}")
+        bronze_rows = bronze.count()
+        bronze_keys = bronze.select("kafka_key").distinct().count()
+        silver_rows[name] = rows = read_ref(spark, entity.silver_table, ref).count()
+        quarantined = (read_ref(spark, QUARANTINE_TABLE, _ref(spark, QUARANTINE_TABLE, branch))
+                       .where(f"source_table = '{entity.bronze_table}'").count())
+        ratio = round(rows / bronze_keys, 4) if bronze_keys else 1.0
+        results += [
+            compare(f"silver_vs_bronze_keys.{name}", "silver", entity.silver_table, ratio, SILVER_MIN_RATIO,
+                    op=">=", details=f"silver {rows} / distinct bronze keys {bronze_keys}"),
+            compare(f"accounting.{name}", "silver", entity.silver_table,
+                    rows + int(totals.get("duplicates", 0)) + quarantined, bronze_rows,
+                    details=(f"silver {rows} + duplicates {totals.get('duplicates', 0)} + quarantined "
+                             f"{quarantined} vs bronze {bronze_rows} (snapshot {bronze_sid})")),
+            compare(f"lineage.silver_covers_bronze.{name}", "silver", entity.silver_table,
+                    int(totals.get("bronze-rows", 0)), bronze_rows,
+                    details="Bronze rows processed into Silver since the last rebuild vs Bronze rows"),
+        ]
+    if spark.catalog.tableExists(f"lake.{GOLD_SUMMARY_TABLE}") and "profiles" in silver_rows:
+        gold_ref = _ref(spark, GOLD_SUMMARY_TABLE, branch)
+        gold_rows = read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref).count()
+        results.append(compare("gold_vs_silver_kols", "gold", GOLD_SUMMARY_TABLE, gold_rows,
+                               silver_rows["profiles"], details="one Gold row per Silver KOL"))
+        gold_meta = catalog.load_table(GOLD_SUMMARY_TABLE)
+        upstream = json.loads(newest_property(gold_meta, gold_meta.refs()[gold_ref].snapshot_id,
+                                              LINEAGE_UPSTREAM) or "{}")
+        for entity in ENTITIES.values():
+            current = snapshot_id(spark, entity.silver_table, _ref(spark, entity.silver_table, branch))
+            results.append(compare(f"lineage.gold_from_current_silver.{entity.name}", "gold", GOLD_SUMMARY_TABLE,
+                                   upstream.get(entity.silver_table), current,
+                                   details=f"Gold's recorded {entity.silver_table} snapshot vs the audited one"))
+    available = discover() if suites is None else suites
+    for table in WAP_TABLES:
+        if table not in available or not spark.catalog.tableExists(f"lake.{table}"):
+            continue
+        df = read_ref(spark, table, _ref(spark, table, branch))
+        layer = table.split(".", 1)[0]
+        results += validate_dataframe(df, table, load_suite(available[table]), layer=layer,
+                                      key_columns=KEY_COLUMNS.get(table, ()))
+    return results
+
+
+def run(spark, *, branch: str | None = None, **_) -> dict:
+    results = audit_branch(spark, branch)
+    failed = [r for r in results if r.status == Status.FAIL]
+    if failed:
+        raise AuditError(branch or "main", failed)
+    return {"branch": branch, "checks": [r.to_dict() for r in results],
+            "warnings": sum(r.status == Status.WARN for r in results)}
