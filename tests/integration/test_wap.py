@@ -1,0 +1,174 @@
+"""Incremental Silver and Write-Audit-Publish on real Spark, Iceberg branches and GX suites."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lakehouse.airflow_env import SPARK_JOBS
+from lakehouse.catalog import get_catalog
+from lakehouse.config import TOPICS
+from lakehouse.datagen import DatasetSpec, Record, generate
+from lakehouse.datagen.producer import produce_records
+from lakehouse.etl import audit, gold, silver, wap
+from lakehouse.etl.audit import AuditError
+from lakehouse.etl.tables import snapshot_id
+from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.spark.session import spark_conf, spark_jars
+
+pytestmark = pytest.mark.integration
+PROFILES = TOPICS["profiles"]
+quiet = {"log": lambda *_: None}
+
+
+def _ingest_all(settings):
+    for topic in TOPICS.values():
+        ingest_topic(topic, settings, **quiet)
+
+
+def _profile(kol_id, **overrides):
+    doc = {"kol_id": kol_id, "platform": "tiktok", "username": f"User_{kol_id}", "followers_count": 100,
+           "following_count": 10, "post_count": 5, "favorites_count": 1000, "verified": False, "bio": "hi",
+           "url": None, "profile_image_url": None, "created_at": "2024-01-01T00:00:00Z",
+           "updated_at": "2026-01-01T00:00:00Z"}
+    doc.update(overrides)
+    return doc
+
+
+def _send(settings, docs_or_bytes, key=b"k"):
+    records = [Record(PROFILES, key, d if isinstance(d, bytes) else json.dumps(d).encode()) for d in docs_or_bytes]
+    produce_records(records, settings)
+
+
+def _main_snapshots(spark):
+    return {t: snapshot_id(spark, t) for t in wap.WAP_TABLES}
+
+
+def test_incremental_run_reads_only_new_bronze_snapshots(lake, lake_services, spark_session):
+    spark = spark_session
+    _send(lake, [_profile(f"a{i}") for i in range(40)])
+    ingest_topic(PROFILES, lake, **quiet)
+    first = silver.bronze_to_silver(spark, "profiles", run_id="r1")
+    assert (first.mode, first.bronze_from_snapshot, first.bronze_rows) == ("incremental", None, 40)
+    after_first = first.bronze_to_snapshot
+
+    _send(lake, [_profile(f"b{i}") for i in range(7)])
+    ingest_topic(PROFILES, lake, **quiet)
+    second = silver.bronze_to_silver(spark, "profiles", run_id="r2")
+    assert second.bronze_from_snapshot == after_first and second.bronze_rows == 7 == second.inserted
+    assert silver.bronze_to_silver(spark, "profiles", run_id="r3").mode == "up_to_date"
+    assert spark.table("lake.silver.kol_profiles").count() == 47
+
+    rebuilt = silver.bronze_to_silver(spark, "profiles", run_id="r4", full_rebuild=True)
+    assert (rebuilt.mode, rebuilt.bronze_rows, rebuilt.inserted) == ("full_rebuild", 47, 47)
+    assert spark.table("lake.silver.kol_profiles").count() == 47
+
+
+def test_same_event_ten_times_gives_one_row(lake, lake_services, spark_session):
+    _send(lake, [_profile("dup")] * 10)
+    ingest_topic(PROFILES, lake, **quiet)
+    stats = silver.bronze_to_silver(spark_session, "profiles", run_id="r1")
+    assert (stats.bronze_rows, stats.inserted, stats.duplicates) == (10, 1, 9)
+    _send(lake, [_profile("dup")] * 10)  # replayed later: still one row, counted as collapsed
+    ingest_topic(PROFILES, lake, **quiet)
+    again = silver.bronze_to_silver(spark_session, "profiles", run_id="r2")
+    assert (again.inserted, again.duplicates) == (0, 10)
+    assert spark_session.table("lake.silver.kol_profiles").where("kol_id = 'dup'").count() == 1
+
+
+def test_every_reason_code_from_a_crafted_input(lake, lake_services, spark_session):
+    crafted = {
+        "oversized": _profile("o", bio="x" * 600_000),
+        "malformed_json": b'{"kol_id": "m", "platform": ',
+        "bad_type": _profile("t", followers_count="lots"),
+        "missing_field": _profile("f", username=None),
+        "unknown_platform": _profile("p", platform="myspace"),
+        "negative_count": _profile("n", following_count=-3),
+    }
+    _send(lake, list(crafted.values()) + [_profile("ok")])
+    ingest_topic(PROFILES, lake, **quiet)
+    stats = silver.bronze_to_silver(spark_session, "profiles", run_id="r1")
+    assert (stats.bronze_rows, stats.inserted, stats.quarantined) == (7, 1, 6)
+    reasons = sorted(r.reason for r in spark_session.table("lake.silver.quarantine").collect())
+    assert reasons == sorted(crafted)
+    row = spark_session.table("lake.silver.quarantine").where("reason = 'malformed_json'").first()
+    assert row.payload == crafted["malformed_json"] and row.kafka_offset is not None
+
+
+def _run_to_branch(spark, settings, branch, profiles=300):
+    produce_records(generate(DatasetSpec(profiles=profiles, bad_fraction=0.02, seed=41)).all_records(), settings)
+    _ingest_all(settings)
+    silver.run(spark, run_id=branch, branch=branch)
+    gold.run(spark, run_id=branch, branch=branch)
+
+
+def test_audit_passes_then_publish_fast_forwards_main(lake, lake_services, spark_session):
+    spark = spark_session
+    _run_to_branch(spark, lake, "audit_ok")
+    before = _main_snapshots(spark)
+    result = audit.run(spark, branch="audit_ok")
+    assert result["checks"] and not [c for c in result["checks"] if c["status"] == "FAIL"]
+    assert {c["check_id"].split(".")[1] for c in result["checks"] if c["check_id"].startswith("suite.")} >= {
+        "silver", "gold"}
+    assert _main_snapshots(spark) == before  # auditing changes nothing
+    published = wap.publish(spark, "audit_ok")
+    assert set(published) == set(wap.WAP_TABLES)
+    for table, refs in published.items():
+        assert snapshot_id(spark, table) == refs["main"]
+        assert "audit_ok" not in wap.refs(spark, table)
+    assert wap.publish(spark, "audit_ok") == {}  # idempotent: nothing left to publish
+
+
+def test_a_breach_fails_the_audit_and_leaves_main_byte_identical(lake, lake_services, spark_session):
+    spark = spark_session
+    _run_to_branch(spark, lake, "audit_bad", profiles=400)
+    # cleaning rules bypassed: 5 % of the branch's KOLs get negative followers
+    with wap.writing_to(spark, "audit_bad"):
+        spark.sql("UPDATE lake.silver.kol_profiles SET followers_count = -5 WHERE abs(hash(kol_id)) % 20 = 0")
+    before = _main_snapshots(spark)
+    with pytest.raises(AuditError) as failure:
+        audit.run(spark, branch="audit_bad")
+    message = str(failure.value)
+    assert "suite.silver.kol_profiles.expect_column_values_to_be_between.followers_count" in message
+    assert "offending rows" in message and '"followers_count": -5' in message
+    assert _main_snapshots(spark) == before
+    bad = spark.read.option("branch", "audit_bad").table("lake.silver.kol_profiles").where("followers_count < 0")
+    assert bad.count() > 0  # the branch keeps the bad data for inspection
+    assert spark.table("lake.silver.kol_profiles").where("followers_count < 0").count() == 0
+
+
+def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, spark_session):
+    spark = spark_session
+    produce_records(generate(DatasetSpec(profiles=3000, seed=42)).all_records(), lake)
+    _ingest_all(lake)
+    silver.run(spark, run_id="base", branch="audit_base")
+    wap.publish(spark, "audit_base")
+    produce_records(generate(DatasetSpec(profiles=3000, seed=43)).all_records(), lake)
+    _ingest_all(lake)
+    before = _main_snapshots(spark)
+
+    cmd = ["spark-submit", "--master", lake.spark_master, "--jars", ",".join(spark_jars(lake))]
+    for key, value in spark_conf(lake).items():
+        cmd += ["--conf", f"{key}={value}"]
+    cmd += [str(SPARK_JOBS / "bronze_to_silver.py"), "--run-id", "killed"]
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    job = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and job.poll() is None:
+            if "audit_killed" in wap.refs(spark, "silver.kol_profiles"):
+                time.sleep(1.0)  # let it get into the MERGE
+                break
+            time.sleep(0.2)
+        assert job.poll() is None, "job finished before it could be killed"
+        os.killpg(job.pid, signal.SIGKILL)
+    finally:
+        job.wait()
+    assert _main_snapshots(spark) == before
+    assert get_catalog(lake).load_table("silver.kol_profiles").current_snapshot().snapshot_id == before[
+        "silver.kol_profiles"]
