@@ -61,6 +61,7 @@ class Settings:
     spark_master: str = _env("LAKEHOUSE_SPARK_MASTER", default="local[2]")
     spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
     spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
+    expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
     jar_cache_dir: Path = _env(
         "LAKEHOUSE_JAR_CACHE", default=Path.home() / ".cache" / "kol-lakehouse" / "jars"
     )

@@ -83,6 +83,7 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
         gold_rows = read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref).count()
         results.append(compare("gold_vs_silver_kols", "gold", GOLD_SUMMARY_TABLE, gold_rows,
                                silver_rows["profiles"], details="one Gold row per Silver KOL"))
+        results += trending_distribution(read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref))
         gold_meta = catalog.load_table(GOLD_SUMMARY_TABLE)
         upstream = json.loads(newest_property(gold_meta, gold_meta.refs()[gold_ref].snapshot_id,
                                               LINEAGE_UPSTREAM) or "{}")
@@ -100,6 +101,23 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
         results += validate_dataframe(df, table, load_suite(available[table]), layer=layer,
                                       key_columns=KEY_COLUMNS.get(table, ()))
     return results
+
+
+def trending_distribution(gold_df) -> list[CheckResult]:
+    """The test plan's scoring check per platform: >= 80 % distinct trending scores, range > 10 points."""
+    from pyspark.sql import functions as F
+
+    rows = gold_df.groupBy("platform").agg(
+        F.count("*").alias("n"), F.countDistinct("trending_score").alias("distinct"),
+        (F.max("trending_score") - F.min("trending_score")).alias("spread"),
+    ).collect()
+    out = []
+    for r in rows:
+        out.append(compare(f"gold.trending_distinct.{r.platform}", "gold", GOLD_SUMMARY_TABLE,
+                           round(r.distinct / r.n, 4), 0.8, op=">=", details=f"{r.distinct} of {r.n} KOLs"))
+        out.append(CheckResult(f"gold.trending_range.{r.platform}", "gold", GOLD_SUMMARY_TABLE,
+                               Status.PASS if (r.spread or 0) > 10 else Status.FAIL, r.spread, "> 10"))
+    return out
 
 
 def run(spark, *, branch: str | None = None, **_) -> dict:

@@ -13,10 +13,9 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from lakehouse.config import PROJECT_ROOT
+from lakehouse.config import get_settings
 from lakehouse.quality.results import CheckResult, Status
 
-EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 RESULT_FORMAT = "SUMMARY"
 MAX_OFFENDING_ROWS = 20
 
@@ -25,8 +24,9 @@ class SuiteError(ValueError):
     pass
 
 
-def discover(directory: Path = EXPECTATIONS_DIR) -> dict[str, Path]:
-    """``{"silver.kol_profiles": path, ...}`` for every ``<layer>/<table>.json``."""
+def discover(directory: Path | None = None) -> dict[str, Path]:
+    """``{"silver.kol_profiles": path, ...}`` for every ``<layer>/<table>.json`` (settings' expectations dir)."""
+    directory = directory or get_settings().expectations_dir
     return {f"{p.parent.name}.{p.stem}": p for p in sorted(directory.glob("*/*.json"))}
 
 
