@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import ingest
+from bench import etl, ingest
 from bench.common import write_result
 
-BENCHMARKS = {"ingest": ingest.run}
+BENCHMARKS = {"ingest": ingest.run, "etl": etl.run}
 
 
 def main() -> int:

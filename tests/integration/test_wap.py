@@ -172,3 +172,28 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, s
     assert _main_snapshots(spark) == before
     assert get_catalog(lake).load_table("silver.kol_profiles").current_snapshot().snapshot_id == before[
         "silver.kol_profiles"]
+
+
+def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_services, spark_session):
+    spark = spark_session
+    _send(lake, [_profile(f"g{i}", followers_count=100 + i, favorites_count=50 * i) for i in range(60)])
+    ingest_topic(PROFILES, lake, **quiet)
+    silver.run(spark, run_id="r1")
+    first = gold.run(spark, run_id="r1")
+    assert first["mode"] == "full" and first["rows"] == 60
+    before = {r.kol_id: r.trending_score for r in spark.table("lake.gold.kol_summary").collect()}
+    assert gold.run(spark, run_id="r1b")["mode"] == "up_to_date"
+
+    _send(lake, [_profile(f"h{i}") for i in range(5)] + [_profile("g3", followers_count=999_999)])
+    ingest_topic(PROFILES, lake, **quiet)
+    silver.run(spark, run_id="r2")
+    second = gold.run(spark, run_id="r2")
+    assert (second["mode"], second["updated"], second["rows"]) == ("incremental", 6, 65)
+    rows = {r.kol_id: r for r in spark.table("lake.gold.kol_summary").collect()}
+    assert rows["g3"].followers_count == 999_999 and rows["g3"].tier == "macro"
+    unchanged = [k for k in before if k != "g3"]
+    assert all(rows[k].trending_score == before[k] for k in unchanged)
+    for r in rows.values():
+        assert 0 <= r.trending_score <= 100 and 0 <= r.success_score <= 100
+        assert abs(r.final_score - (0.40 * r.trending_score + 0.35 * r.success_score) / 0.75) < 1e-4
+    assert gold.run(spark, run_id="r3", full_rebuild=True)["mode"] == "full"

@@ -8,6 +8,7 @@ from lakehouse.config import TOPICS, bronze_table_name
 
 QUARANTINE_TABLE = "silver.quarantine"
 GOLD_SUMMARY_TABLE = "gold.kol_summary"
+SCORE_REFERENCE_TABLE = "gold.score_reference"
 MAX_PAYLOAD_BYTES = 512 * 1024
 
 # Reason codes, in the order they are tested (the first that applies is recorded).

@@ -1,33 +1,46 @@
 """Silver -> Gold ``kol_summary``: one row per KOL with metrics, tier and scores.
 
 Scores (0-100):
-- trending: percentile of recent engagement velocity (views+likes of the last
-  7 days per day, relative to the newest video) within the platform, tie-broken
-  by overall engagement so scores spread;
-- success: percentile of the engagement rate within the platform;
+- trending: where the KOL's recent engagement velocity (views + 10 x likes of
+  the last 7 days, per day, relative to the newest video) falls in its
+  platform's distribution, tie-broken by engagement rate so scores spread;
+- success: where the KOL's engagement rate falls in its platform's distribution;
 - trust: from the trust model (filled by the model issue; null until then);
 - final = 0.40 x trending + 0.35 x success + 0.25 x trust. While trust is null
   the final score renormalizes the available weights:
   (0.40 x trending + 0.35 x success) / 0.75.
+
+"Falls in the distribution" is read off a reference of 1,001 quantiles per
+platform and score, fitted on a full rebuild and kept in
+``gold.score_reference``. A full rebuild therefore scores every KOL by its
+percentile; an incremental run recomputes only the KOLs whose Silver rows
+changed since Gold's recorded watermark and scores them against the same
+reference, so its cost follows the delta, not the table size.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import asdict, dataclass
 
-from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE
-from lakehouse.etl.tables import create_table_like, lineage_properties, snapshot_id
+from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE
+from lakehouse.etl.tables import create_table_like, lineage_properties, newest_property, snapshot_id
 from lakehouse.etl.wap import ensure_branch, writing_to
 
 WEIGHTS = {"trending": 0.40, "success": 0.35, "trust": 0.25}
 TIERS = ((10_000, "nano"), (100_000, "micro"), (500_000, "mid"), (1_000_000, "macro"))
 VELOCITY_WINDOW_DAYS = 7
+QUANTILES = 1001
+SILVER_WATERMARK = "lineage.silver-watermark"  # newest Silver processed_at that Gold reflects
+SCORED = {"trending_score": "trending_value", "success_score": "success_value"}
 
 
 @dataclass
 class GoldStats:
+    mode: str  # full | incremental | up_to_date
     rows: int
+    updated: int
     silver_kols: int
     upstream: dict
     gold_snapshot_id: int | None
@@ -43,12 +56,12 @@ def tier_expr(followers):
     return expr.otherwise("mega")
 
 
-def build_summary(profiles, videos, comments):
-    from pyspark.sql import Window
+def build_metrics(profiles, videos, comments, as_of):
+    """Per-KOL metrics and the raw values the scores rank (no scores yet)."""
     from pyspark.sql import functions as F
 
-    as_of = videos.agg(F.max("published_at")).collect()[0][0]
-    recent = F.col("published_at") >= F.lit(as_of) - F.expr(f"INTERVAL {VELOCITY_WINDOW_DAYS} DAYS") if as_of else F.lit(False)
+    window_start = F.lit(as_of) - F.expr(f"INTERVAL {VELOCITY_WINDOW_DAYS} DAYS")
+    recent = F.col("published_at") >= window_start if as_of else F.lit(False)
     v = videos.groupBy("platform", "kol_id").agg(
         F.count("*").alias("video_count"),
         F.sum("views").alias("total_views"),
@@ -72,63 +85,188 @@ def build_summary(profiles, videos, comments):
         + F.coalesce(F.col("avg_shares"), F.lit(0.0))
     ) / F.greatest(F.col("followers_count"), F.lit(1))
     df = df.withColumn("engagement_rate", F.round(engagement, 6))
-    by_platform = Window.partitionBy("platform")
-    df = df.withColumn(
-        "trending_score",
-        F.round(100 * F.percent_rank().over(by_platform.orderBy(F.log1p("velocity"), "engagement_rate", "kol_id")), 4),
-    ).withColumn(
-        "success_score",
-        F.round(100 * F.percent_rank().over(by_platform.orderBy("engagement_rate", "favorites_count", "kol_id")), 4),
-    )
-    df = df.withColumn("trust_score", F.lit(None).cast("double"))
-    df = df.withColumn(
-        "final_score",
-        F.round(
-            F.when(
-                F.col("trust_score").isNull(),
-                (WEIGHTS["trending"] * F.col("trending_score") + WEIGHTS["success"] * F.col("success_score"))
-                / (WEIGHTS["trending"] + WEIGHTS["success"]),
-            ).otherwise(
-                WEIGHTS["trending"] * F.col("trending_score") + WEIGHTS["success"] * F.col("success_score")
-                + WEIGHTS["trust"] * F.col("trust_score")
-            ),
-            6,
-        ),
-    )
-    return df.withColumn("tier", tier_expr(F.col("followers_count"))).withColumn(
-        "computed_at", F.current_timestamp()
+    # bounded tie-breakers (< 1e-3 of a unit) keep equal primary values apart
+    bounded = F.col("engagement_rate") / (F.col("engagement_rate") + 1)
+    favs = F.log1p(F.col("favorites_count").cast("double"))
+    return (
+        df.withColumn("trending_value", F.log1p("velocity") + 1e-3 * bounded)
+        .withColumn("success_value", F.col("engagement_rate") + 1e-9 * favs / (favs + 1))
     )
 
 
-def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None, **_) -> GoldStats:
-    """Recompute ``gold.kol_summary`` from Silver as of ``branch`` (this run's Silver) and write it there."""
+def fit_reference(metrics, run_id: str):
+    """Per platform and score: 1,001 quantiles of the raw value (the score scale)."""
     from pyspark.sql import functions as F
 
-    started = time.monotonic()
-    upstream = {}
-    frames = {}
+    probs = [i / (QUANTILES - 1) for i in range(QUANTILES)]
+    frames = [
+        metrics.groupBy("platform").agg(F.percentile_approx(value, probs, 100_000).alias("quantiles"))
+        .withColumn("score", F.lit(score))
+        for score, value in SCORED.items()
+    ]
+    ref = frames[0].unionByName(frames[1])
+    return ref.withColumn("fitted_run_id", F.lit(run_id)).withColumn("fitted_at", F.current_timestamp())
+
+
+def apply_scores(metrics, reference_rows):
+    """Scores 0-100 by interpolating each value in its platform's reference quantiles."""
+    import numpy as np
+    import pandas as pd
+    from pyspark.sql import functions as F
+    from pyspark.sql.functions import PandasUDFType, pandas_udf
+
+    fp = np.linspace(0.0, 100.0, QUANTILES)
+    scales = {}
+    for row in reference_rows:
+        xp = np.asarray(row["quantiles"], dtype=float)
+        scales[(row["platform"], row["score"])] = xp + np.arange(len(xp)) * 1e-12  # strictly increasing
+
+    def scorer(score: str):
+        # explicit function type: this module's annotations are strings (PEP 563)
+        def _score(platform, value):
+            out = np.zeros(len(value))
+            for name in platform.unique():
+                xp = scales.get((name, score))
+                mask = (platform == name).to_numpy()
+                if xp is not None:
+                    out[mask] = np.interp(value[mask].to_numpy(dtype=float), xp, fp)
+            return pd.Series(np.round(out, 4))
+
+        return pandas_udf(_score, "double", PandasUDFType.SCALAR)
+
+    df = metrics
+    for score, value in SCORED.items():
+        df = df.withColumn(score, scorer(score)(F.col("platform"), F.col(value)))
+    df = df.withColumn("trust_score", F.lit(None).cast("double"))
+    final = F.when(
+        F.col("trust_score").isNull(),
+        (WEIGHTS["trending"] * F.col("trending_score") + WEIGHTS["success"] * F.col("success_score"))
+        / (WEIGHTS["trending"] + WEIGHTS["success"]),
+    ).otherwise(
+        WEIGHTS["trending"] * F.col("trending_score") + WEIGHTS["success"] * F.col("success_score")
+        + WEIGHTS["trust"] * F.col("trust_score")
+    )
+    return (
+        df.withColumn("final_score", F.round(final, 6))
+        .withColumn("tier", tier_expr(F.col("followers_count")))
+        .withColumn("computed_at", F.current_timestamp())
+        .drop(*SCORED.values())
+    )
+
+
+# What Gold needs of a Silver table that does not exist yet (no such events so far).
+EMPTY_SILVER = {
+    "videos": "platform STRING, kol_id STRING, views BIGINT, likes BIGINT, comments BIGINT, shares BIGINT, "
+              "published_at TIMESTAMP, processed_at TIMESTAMP",
+    "comments": "platform STRING, kol_id STRING, likes BIGINT, processed_at TIMESTAMP",
+}
+
+
+def _silver_frames(spark, branch):
+    upstream, frames = {}, {}
     for name, entity in ENTITIES.items():
         ref = branch if branch and snapshot_id(spark, entity.silver_table, branch) is not None else "main"
         sid = snapshot_id(spark, entity.silver_table, ref)
+        if sid is None and name in EMPTY_SILVER:
+            frames[name] = spark.createDataFrame([], EMPTY_SILVER[name])
+            continue
         if sid is None:
             raise RuntimeError(f"{entity.silver_table} has no snapshot: run bronze_to_silver first")
         upstream[entity.silver_table] = sid
         frames[name] = spark.read.option("snapshot-id", sid).table(f"lake.{entity.silver_table}")
-    summary = build_summary(frames["profiles"], frames["videos"], frames["comments"]).cache()
-    rows = summary.count()
+    return upstream, frames
+
+
+def _gold_state(spark, branch):
+    """(watermark, reference rows, as_of) of the Gold this run builds on; Nones when there is none."""
+    from lakehouse.catalog import get_catalog
+
+    if not spark.catalog.tableExists(f"lake.{GOLD_SUMMARY_TABLE}") or not spark.catalog.tableExists(
+            f"lake.{SCORE_REFERENCE_TABLE}"):
+        return None, None, None
+    gold = get_catalog().load_table(GOLD_SUMMARY_TABLE)
+    ref = branch if branch and branch in gold.refs() else "main"
+    watermark = newest_property(gold, gold.refs()[ref].snapshot_id, SILVER_WATERMARK)
+    ref_ref = branch if branch and snapshot_id(spark, SCORE_REFERENCE_TABLE, branch) is not None else "main"
+    reference = spark.read.option("branch", ref_ref).table(f"lake.{SCORE_REFERENCE_TABLE}").collect()
+    if not watermark or not reference:
+        return None, None, None
+    state = json.loads(watermark)
+    return state["processed_at"], reference, state["as_of"]
+
+
+def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+                   full_rebuild: bool = False, **_) -> GoldStats:
+    """Bring ``gold.kol_summary`` up to date with Silver as of ``branch`` (this run's Silver), on the branch."""
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    upstream, frames = _silver_frames(spark, branch)
+    watermark, reference, as_of = (None, None, None) if full_rebuild else _gold_state(spark, branch)
+    new_watermark = max(
+        (w for w in (frames[n].agg(F.max("processed_at")).first()[0] for n in frames) if w is not None),
+        default=None,
+    )
     silver_kols = frames["profiles"].select("platform", "kol_id").distinct().count()
+    if reference is None:  # full: every KOL, and a freshly fitted score reference
+        mode = "full"
+        as_of = frames["videos"].agg(F.max("published_at")).first()[0]
+        metrics = build_metrics(frames["profiles"], frames["videos"], frames["comments"], as_of).cache()
+        reference_df = fit_reference(metrics, run_id).cache()
+        reference = reference_df.collect()
+        summary = apply_scores(metrics, reference)
+    else:  # incremental: only KOLs with Silver rows processed after the watermark
+        mode = "incremental"
+        changed = None
+        for df in frames.values():
+            keys = df.where(F.col("processed_at") > F.lit(watermark).cast("timestamp")).select("platform", "kol_id")
+            changed = keys if changed is None else changed.unionByName(keys)
+        changed = changed.distinct().cache()
+        if changed.count() == 0:
+            return GoldStats("up_to_date", _count_gold(spark, branch), 0, silver_kols, upstream,
+                             snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"),
+                             round(time.monotonic() - started, 3))
+        scoped = {n: df.join(F.broadcast(changed), ["platform", "kol_id"], "left_semi") for n, df in frames.items()}
+        metrics = build_metrics(scoped["profiles"], scoped["videos"], scoped["comments"], as_of).cache()
+        summary = apply_scores(metrics, reference)
+    summary = summary.cache()
+    updated = summary.count()
     create_table_like(spark, GOLD_SUMMARY_TABLE, summary)
+    if mode == "full":
+        create_table_like(spark, SCORE_REFERENCE_TABLE, reference_df)
     if branch:
         ensure_branch(spark, GOLD_SUMMARY_TABLE, branch)
-    props = lineage_properties(dag_id, run_id, upstream=upstream, stats={"rows": rows, "silver-kols": silver_kols})
-    writer = summary.writeTo(f"lake.{GOLD_SUMMARY_TABLE}")
-    for key, value in props.items():
-        writer = writer.option(f"snapshot-property.{key}", value)
+        if mode == "full":
+            ensure_branch(spark, SCORE_REFERENCE_TABLE, branch)
+    props = lineage_properties(
+        dag_id, run_id, upstream=upstream, stats={"mode": mode, "updated": updated, "silver-kols": silver_kols},
+        **{SILVER_WATERMARK: {"processed_at": str(new_watermark or watermark), "as_of": str(as_of)}},
+    )
     with writing_to(spark, branch):
-        writer.overwrite(F.lit(True))  # one atomic snapshot replacing the whole summary
+        if mode == "full":
+            writer = summary.writeTo(f"lake.{GOLD_SUMMARY_TABLE}")
+            for key, value in props.items():
+                writer = writer.option(f"snapshot-property.{key}", value)
+            writer.overwrite(F.lit(True))  # one atomic snapshot replacing the whole summary
+            reference_df.writeTo(f"lake.{SCORE_REFERENCE_TABLE}").overwrite(F.lit(True))
+        else:
+            from lakehouse.spark.commit import with_commit_properties
+
+            summary.createOrReplaceTempView("gold_updates")
+            with_commit_properties(spark, props, lambda: spark.sql(
+                f"MERGE INTO lake.{GOLD_SUMMARY_TABLE} t USING gold_updates s "
+                "ON t.platform = s.platform AND t.kol_id = s.kol_id "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            ))
     summary.unpersist()
-    return GoldStats(rows, silver_kols, upstream, snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"),
-                     round(time.monotonic() - started, 3))
+    metrics.unpersist()
+    return GoldStats(mode, _count_gold(spark, branch), updated, silver_kols, upstream,
+                     snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"), round(time.monotonic() - started, 3))
+
+
+def _count_gold(spark, branch) -> int:
+    ref = branch if branch and snapshot_id(spark, GOLD_SUMMARY_TABLE, branch) is not None else "main"
+    return spark.read.option("branch", ref).table(f"lake.{GOLD_SUMMARY_TABLE}").count()
 
 
 def run(spark, **kwargs) -> dict:

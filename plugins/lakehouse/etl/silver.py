@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 
 from lakehouse.config import PLATFORMS
 from lakehouse.etl.entities import ENTITIES, MAX_PAYLOAD_BYTES, QUARANTINE_TABLE, Entity
@@ -186,6 +187,7 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
     With ``branch``, every write lands on that branch of the Silver tables (WAP).
     """
     from pyiceberg.exceptions import NoSuchTableError
+    from pyspark.sql import functions as F
 
     from lakehouse.catalog import get_catalog
 
@@ -217,7 +219,8 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         bronze_rows = classified.count()
         valid = normalize(classified.where("reason IS NULL"), entity)
         valid_rows = valid.count()
-        latest = deduplicate(valid, entity).cache()
+        processed_at = datetime.now(UTC)
+        latest = deduplicate(valid, entity).withColumn("processed_at", F.lit(processed_at)).cache()
         upserted = latest.count()
         quarantine = quarantine_rows(classified, entity, run_id).cache()
         quarantined = quarantine.count()

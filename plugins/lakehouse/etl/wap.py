@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import re
 
-from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
+from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, SCORE_REFERENCE_TABLE
 
-WAP_TABLES = tuple([e.silver_table for e in ENTITIES.values()] + [QUARANTINE_TABLE, GOLD_SUMMARY_TABLE])
+WAP_TABLES = tuple([e.silver_table for e in ENTITIES.values()]
+                   + [QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE])
 
 
 def branch_name(run_id: str) -> str:

@@ -1,0 +1,110 @@
+"""Bronze -> Silver -> Gold: full rebuild vs incremental (1 % new data), in one warm Spark session.
+
+Bronze is filled straight from datagen (pyiceberg appends with Kafka-like
+offsets), bypassing the broker. Target: incremental / full <= 0.15.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+
+from bench.common import timed
+from lakehouse.catalog import get_catalog, init_catalog, reset_lake
+from lakehouse.config import TOPICS, Settings
+from lakehouse.datagen import DatasetSpec, generate
+from lakehouse.ingest.bronze import (
+    ARROW_SCHEMA,
+    SUMMARY_NEXT,
+    SUMMARY_RANGES,
+    ensure_bronze_table,
+    recorded_offsets,
+)
+
+TARGET_RATIO = 0.15
+
+
+def load_bronze(settings: Settings, dataset, offset_base: dict | None = None) -> dict[str, int]:
+    """Append the dataset to the Bronze tables as partition 0 with contiguous offsets."""
+    from datetime import UTC, datetime
+
+    catalog = get_catalog(settings)
+    counts = {}
+    for entity, records in dataset.records.items():
+        topic = TOPICS[entity]
+        table = ensure_bronze_table(catalog, topic)
+        start = recorded_offsets(table).get(0, 0)
+        n = len(records)
+        now = datetime.now(UTC)
+        arrow = pa.Table.from_pydict({
+            "topic": [topic] * n, "kafka_partition": [0] * n, "kafka_offset": list(range(start, start + n)),
+            "kafka_key": [r.key for r in records], "payload": [r.value for r in records],
+            "kafka_timestamp": [now] * n, "ingested_at": [now] * n, "batch_id": ["bench"] * n,
+        }, schema=ARROW_SCHEMA)
+        table.append(arrow, snapshot_properties={SUMMARY_RANGES: json.dumps({"0": [start, start + n - 1]}),
+                                                 SUMMARY_NEXT: json.dumps({"0": start + n})})
+        counts[topic] = n
+    return counts
+
+
+def transform(spark, run_id: str, full_rebuild: bool) -> dict:
+    from lakehouse.etl import gold, silver
+
+    silver_s, s = timed(silver.run, spark, run_id=run_id, branch=None, full_rebuild=full_rebuild)
+    gold_s, g = timed(gold.run, spark, run_id=run_id, branch=None)
+    return {"silver_rows_read": sum(e["bronze_rows"] for e in s["entities"]), "gold_rows": g["rows"],
+            "silver_s": round(silver_s, 2), "gold_s": round(gold_s, 2)}
+
+
+def spec(profiles: int, seed: int) -> DatasetSpec:
+    return DatasetSpec(profiles=profiles, videos_per_profile=1.0, comments_per_video=1.0, bad_fraction=0.01,
+                       seed=seed)
+
+
+def run(profiles: int = 1_000_000, small: int = 100_000) -> dict:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from lakehouse.spark.session import get_session
+
+    with tempfile.TemporaryDirectory(prefix="kol-bench-etl-") as tmp:
+        settings = Settings.from_env().replace(state_dir=Path(tmp))
+        os.environ.update(settings.to_env())  # the ETL reads Iceberg metadata through env settings
+        init_catalog(settings)
+        spark = get_session("bench-etl", settings)
+        try:
+            # warm-up and the 100k reference run
+            load_bronze(settings, generate(spec(small, seed=7)))
+            small_s, small_out = timed(transform, spark, "small", True)
+            reset_lake(settings)
+
+            base = generate(spec(profiles, seed=1))
+            loaded = load_bronze(settings, base)
+            del base
+            full_s, full_out = timed(transform, spark, "full", True)
+            # 1 % new data: new KOLs with their videos and comments, appended as new Bronze snapshots
+            delta = generate(spec(profiles // 100, seed=2))
+            for records in delta.records.values():  # new ids, so the delta is new KOLs, not replays
+                for r in records:
+                    r.value = r.value.replace(b'_0', b'_9', 1)
+                    r.key = r.key.replace(b'_0', b'_9', 1)
+            load_bronze(settings, delta)
+            inc_s, inc_out = timed(transform, spark, "incremental", False)
+        finally:
+            spark.stop()
+    ratio = round(inc_s / full_s, 3)
+    return {
+        "profiles": profiles,
+        "bronze_rows": loaded,
+        "full_rebuild_s": round(full_s, 2),
+        "full_rebuild": full_out,
+        "incremental_1pct_s": round(inc_s, 2),
+        "incremental": inc_out,
+        "ratio_incremental_over_full": ratio,
+        "target_ratio": TARGET_RATIO,
+        "meets_target": ratio <= TARGET_RATIO,
+        f"full_rebuild_{small // 1000}k_s": round(small_s, 2),
+        f"full_rebuild_{small // 1000}k": small_out,
+    }
