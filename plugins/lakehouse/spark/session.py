@@ -8,6 +8,7 @@ Iceberg ``lake`` catalog, WAP extensions and jars are defined once.
 from __future__ import annotations
 
 import os
+import sys
 
 from lakehouse.config import CATALOG_NAME, Settings, get_settings
 from lakehouse.spark.jars import iceberg_jars
@@ -74,6 +75,8 @@ def get_session(app_name: str, settings: Settings | None = None):
     settings = settings or get_settings()
     builder = SparkSession.builder.appName(app_name)
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not launched by spark-submit
+        # Python workers (pandas UDFs) must run this interpreter, whatever PATH says.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = builder.master(settings.spark_master).config("spark.jars", ",".join(spark_jars(settings)))
     for key, value in spark_conf(settings).items():
         builder = builder.config(key, value)
