@@ -60,15 +60,21 @@ def settings(tmp_path, monkeypatch) -> Settings:
     return s
 
 
-@pytest.fixture
-def services(settings):
-    """A real tansu broker and redis-server for this test, stopped afterwards."""
+def _running_services(settings: Settings):
     from lakehouse.services.manager import ServiceManager
 
     manager = ServiceManager(settings)
     manager.up(log=lambda *_: None)
-    yield manager
-    manager.down(log=lambda *_: None)
+    try:
+        yield manager
+    finally:
+        manager.down(log=lambda *_: None)
+
+
+@pytest.fixture
+def services(settings):
+    """A real tansu broker and redis-server for this test, stopped afterwards."""
+    yield from _running_services(settings)
 
 
 @pytest.fixture
@@ -115,12 +121,7 @@ def lake(spark_settings, spark_session, monkeypatch, tmp_path):
 
 @pytest.fixture
 def lake_services(lake):
-    from lakehouse.services.manager import ServiceManager
-
-    manager = ServiceManager(lake)
-    manager.up(log=lambda *_: None)
-    yield manager
-    manager.down(log=lambda *_: None)
+    yield from _running_services(lake)
 
 
 @pytest.fixture(scope="session")
@@ -130,3 +131,18 @@ def airflow_db():
                             env=os.environ.copy())
     assert result.returncode == 0, result.stderr[-3000:]
     return _AIRFLOW_HOME
+
+
+@pytest.fixture
+def load_dag(airflow_db):
+    """Parse one file of dags/ with Airflow's DagBag and return its DAG (no import errors allowed)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    from lakehouse.airflow_env import DAGS_FOLDER
+
+    def _load(dag_id: str):
+        bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+        assert not bag.import_errors, bag.import_errors
+        return bag.get_dag(dag_id)
+
+    return _load

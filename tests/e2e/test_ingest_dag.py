@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from lakehouse.airflow_env import DAGS_FOLDER
 from lakehouse.config import TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
@@ -16,12 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def ingest_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / "kol_ingest.py"))
-    assert not bag.import_errors
-    return bag.get_dag("kol_ingest")
+def ingest_dag(load_dag):
+    return load_dag("kol_ingest")
 
 
 def _asset_events(run):

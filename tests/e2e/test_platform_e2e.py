@@ -5,7 +5,6 @@ import json
 import pytest
 import redis
 
-from lakehouse.airflow_env import DAGS_FOLDER
 from lakehouse.catalog import get_catalog
 from lakehouse.config import PLATFORMS
 from lakehouse.serving.redis_publish import list_key, profile_key, trending_key
@@ -14,12 +13,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def e2e_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / "kol_platform_e2e.py"))
-    assert not bag.import_errors
-    return bag.get_dag("kol_platform_e2e")
+def e2e_dag(load_dag):
+    return load_dag("kol_platform_e2e")
 
 
 def test_skeleton_run_succeeds_and_redis_holds_one_entry_per_gold_row(settings, services, catalog, e2e_dag):

@@ -5,7 +5,6 @@ import shutil
 
 import pytest
 
-from lakehouse.airflow_env import DAGS_FOLDER
 from lakehouse.catalog import get_catalog
 from lakehouse.config import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
@@ -17,12 +16,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def transform_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS_FOLDER / "kol_transform.py"))
-    assert not bag.import_errors
-    return bag.get_dag("kol_transform")
+def transform_dag(load_dag):
+    return load_dag("kol_transform")
 
 
 @pytest.fixture

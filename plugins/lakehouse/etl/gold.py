@@ -22,10 +22,17 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE
-from lakehouse.etl.tables import create_table_like, lineage_properties, newest_property, snapshot_id
+from lakehouse.etl.tables import (
+    create_table_like,
+    lineage_properties,
+    newest_property,
+    snapshot_chain,
+    snapshot_id,
+)
 from lakehouse.etl.wap import ensure_branch, writing_to
 
 WEIGHTS = {"trending": 0.40, "success": 0.35, "trust": 0.25}
@@ -41,7 +48,7 @@ class GoldStats:
     mode: str  # full | incremental | up_to_date
     rows: int
     updated: int
-    silver_kols: int
+    silver_kols: int | None
     upstream: dict
     gold_snapshot_id: int | None
     seconds: float
@@ -132,7 +139,9 @@ def apply_scores(metrics, reference_rows):
                     out[mask] = np.interp(value[mask].to_numpy(dtype=float), xp, fp)
             return pd.Series(np.round(out, 4))
 
-        return pandas_udf(_score, "double", PandasUDFType.SCALAR)
+        with warnings.catch_warnings():  # the explicit type is deliberate (see above)
+            warnings.simplefilter("ignore", UserWarning)
+            return pandas_udf(_score, "double", PandasUDFType.SCALAR)
 
     df = metrics
     for score, value in SCORED.items():
@@ -203,13 +212,10 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
     started = time.monotonic()
     upstream, frames = _silver_frames(spark, branch)
     watermark, reference, as_of = (None, None, None) if full_rebuild else _gold_state(spark, branch)
-    new_watermark = max(
-        (w for w in (frames[n].agg(F.max("processed_at")).first()[0] for n in frames) if w is not None),
-        default=None,
-    )
-    silver_kols = frames["profiles"].select("platform", "kol_id").distinct().count()
+    new_watermark = _silver_processed_at(upstream)
     if reference is None:  # full: every KOL, and a freshly fitted score reference
         mode = "full"
+        silver_kols = frames["profiles"].select("platform", "kol_id").distinct().count()
         as_of = frames["videos"].agg(F.max("published_at")).first()[0]
         metrics = build_metrics(frames["profiles"], frames["videos"], frames["comments"], as_of).cache()
         reference_df = fit_reference(metrics, run_id).cache()
@@ -217,6 +223,7 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
         summary = apply_scores(metrics, reference)
     else:  # incremental: only KOLs with Silver rows processed after the watermark
         mode = "incremental"
+        silver_kols = None  # not counted here: the audit compares Gold with Silver
         changed = None
         for df in frames.values():
             keys = df.where(F.col("processed_at") > F.lit(watermark).cast("timestamp")).select("platform", "kol_id")
@@ -262,6 +269,22 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
     metrics.unpersist()
     return GoldStats(mode, _count_gold(spark, branch), updated, silver_kols, upstream,
                      snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"), round(time.monotonic() - started, 3))
+
+
+def _silver_processed_at(upstream: dict) -> str | None:
+    """Newest ``processed-at`` the Silver snapshots Gold reads were written with (summary, no scan)."""
+    from lakehouse.catalog import get_catalog
+    from lakehouse.etl.tables import STATS
+
+    catalog = get_catalog()
+    stamps = []
+    for table, sid in upstream.items():
+        for snap in snapshot_chain(catalog.load_table(table), sid):
+            stats = json.loads((snap.summary.additional_properties if snap.summary else {}).get(STATS, "{}"))
+            if "processed-at" in stats:
+                stamps.append(stats["processed-at"])
+                break
+    return max(stamps) if stamps else None
 
 
 def _count_gold(spark, branch) -> int:

@@ -216,14 +216,14 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
 
     classified = classify(bronze, entity).cache()
     try:
-        bronze_rows = classified.count()
+        tally = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad")).first()
+        bronze_rows, quarantined = tally.rows, tally.bad
+        valid_rows = bronze_rows - quarantined
         valid = normalize(classified.where("reason IS NULL"), entity)
-        valid_rows = valid.count()
         processed_at = datetime.now(UTC)
         latest = deduplicate(valid, entity).withColumn("processed_at", F.lit(processed_at)).cache()
         upserted = latest.count()
-        quarantine = quarantine_rows(classified, entity, run_id).cache()
-        quarantined = quarantine.count()
+        quarantine = quarantine_rows(classified, entity, run_id)
         create_table_like(spark, entity.silver_table, latest)
         create_table_like(spark, QUARANTINE_TABLE, quarantine)
         for t in (entity.silver_table, QUARANTINE_TABLE):
@@ -233,14 +233,16 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
             if full_rebuild:
                 spark.sql(f"DELETE FROM lake.{entity.silver_table}")
                 spark.sql(f"DELETE FROM lake.{QUARANTINE_TABLE} WHERE source_table = '{entity.bronze_table}'")
-            keys = spark.table(f"lake.{entity.silver_table}").select(*entity.key)
-            inserted = latest.join(keys, list(entity.key), "left_anti").count()
+            existing = (spark.table(f"lake.{entity.silver_table}").select(*entity.key)
+                        .join(F.broadcast(latest.select(*entity.key)), list(entity.key), "left_semi").count())
+            inserted = upserted - existing
             stats = {
                 "bronze-rows": bronze_rows, "upserted": upserted, "inserted": inserted,
                 # collapsed within the increment + merged into a key Silver already had
                 "duplicates": (valid_rows - upserted) + (upserted - inserted), "quarantined": quarantined,
+                "processed-at": processed_at.isoformat(),
             }
-            new_totals = {k: int(totals.get(k, 0)) + stats[k] for k in
+            new_totals = {k: int(totals.get(k, 0)) + int(stats[k]) for k in
                           ("bronze-rows", "inserted", "duplicates", "quarantined")}
             props = lineage_properties(
                 dag_id, run_id, upstream={entity.bronze_table: bronze_now}, stats=stats,
