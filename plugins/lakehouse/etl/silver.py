@@ -255,16 +255,18 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
                 "(s.kafka_timestamp > t.kafka_timestamp OR "
                 "(s.kafka_timestamp = t.kafka_timestamp AND s.kafka_offset > t.kafka_offset))"
             )
-            with_commit_properties(spark, props, lambda: spark.sql(
-                f"MERGE INTO lake.{entity.silver_table} t USING silver_updates s ON {on} "
-                f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-            ))
+            # Quarantine first: the Silver commit carries the lineage marker that ends this
+            # increment, so a crash in between makes the next run redo it (the MERGE dedups).
             if quarantined:
                 with_commit_properties(spark, props, lambda: spark.sql(
                     f"MERGE INTO lake.{QUARANTINE_TABLE} t USING quarantine_updates s "
                     "ON t.source_table = s.source_table AND t.kafka_partition = s.kafka_partition "
                     "AND t.kafka_offset = s.kafka_offset WHEN NOT MATCHED THEN INSERT *"
                 ))
+            with_commit_properties(spark, props, lambda: spark.sql(
+                f"MERGE INTO lake.{entity.silver_table} t USING silver_updates s ON {on} "
+                f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+            ))
     finally:
         classified.unpersist()
     return SilverStats(
