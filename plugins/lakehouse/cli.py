@@ -97,6 +97,25 @@ def cmd_demo(args) -> int:
     return code
 
 
+def cmd_suites_lint(args) -> int:
+    """Check every suite in expectations/ against the GX registry and the tables' Iceberg schemas."""
+    from pathlib import Path
+
+    from lakehouse.catalog import get_catalog, init_catalog
+    from lakehouse.etl.wap import WAP_TABLES
+    from lakehouse.ingest.bronze import BRONZE_TABLES
+    from lakehouse.quality.suites import discover, lint
+
+    settings = get_settings()
+    directory = Path(args.dir) if args.dir else settings.expectations_dir
+    init_catalog(settings)
+    problems = lint(directory, get_catalog(settings), known_tables=(*WAP_TABLES, *BRONZE_TABLES.values()))
+    for problem in problems:
+        print(problem)
+    print(f"suites lint: {len(discover(directory))} file(s), {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def cmd_report(args) -> int:
     from lakehouse.quality.report import render_terminal
 
@@ -142,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-data", action="store_true", help="do not reset the embedded lake first")
     demo.set_defaults(func=cmd_demo)
     sub.add_parser("kcat", help=cmd_kcat.__doc__, add_help=False)  # arguments pass through to kcat
+    suites = sub.add_parser("suites", help="expectation suites").add_subparsers(dest="suites_command", required=True)
+    lint_cmd = suites.add_parser("lint", help=cmd_suites_lint.__doc__)
+    lint_cmd.add_argument("--dir", default="", help="suites directory (default: LAKEHOUSE_EXPECTATIONS_DIR)")
+    lint_cmd.set_defaults(func=cmd_suites_lint)
     rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
     rep.add_argument("--dag-id", default="kol_platform_e2e")
     rep.set_defaults(func=cmd_report)

@@ -7,6 +7,7 @@ import redis
 
 from lakehouse.catalog import get_catalog
 from lakehouse.config import PLATFORMS
+from lakehouse.quality.suites import lint
 from lakehouse.serving.redis_publish import list_key, profile_key, trending_key
 
 pytestmark = pytest.mark.e2e
@@ -35,6 +36,8 @@ def test_skeleton_run_succeeds_and_redis_holds_one_entry_per_gold_row(settings, 
 
     report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
     assert report["gate"]["passed"] and report["score"] == 100.0
+    # every shipped suite matches the schemas a real run produced (no column drift)
+    assert lint(catalog=get_catalog(settings)) == []
     assert report["counts"]["bronze"]["profiles"] == report["produced"]["kol-profiles-raw"]
 
 

@@ -10,6 +10,7 @@ warning/info -> WARN).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -41,9 +42,69 @@ def load_suite(path: Path):
         raise SuiteError(f"{path}: not an ExpectationSuite (needs 'name' and an 'expectations' list)")
     data.setdefault("name", f"{path.parent.name}.{path.stem}")
     try:
-        return gx.ExpectationSuite(**data)
-    except Exception as exc:  # unknown expectation type, bad kwargs
+        suite = gx.ExpectationSuite(**data)
+    except Exception as exc:  # bad kwargs
         raise SuiteError(f"{path}: {type(exc).__name__}: {exc}") from exc
+    # GX logs an unknown expectation type and drops it: a typo would silently remove a rule.
+    loaded = [e.expectation_type for e in suite.expectations]
+    for i, exp in enumerate(data["expectations"]):
+        wanted = exp.get("type") if isinstance(exp, dict) else None
+        if wanted not in loaded:
+            raise SuiteError(f"{path}: expectation #{i + 1} {wanted!r}: unknown expectation type or invalid kwargs")
+        loaded.remove(wanted)
+    return suite
+
+
+@dataclass
+class LintProblem:
+    file: str
+    expectation: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.expectation}: {self.reason}"
+
+
+COLUMN_KWARGS = ("column", "column_A", "column_B")
+
+
+def referenced_columns(expectation) -> list[str]:
+    kwargs = expectation.configuration.kwargs
+    cols = [kwargs[k] for k in COLUMN_KWARGS if kwargs.get(k)]
+    return cols + list(kwargs.get("column_list") or [])
+
+
+def lint(directory: Path | None = None, catalog=None, known_tables=()) -> list[LintProblem]:
+    """Every problem of every suite file: unparsable, unknown expectation, unknown table or column.
+
+    Columns are checked against the table's current Iceberg schema; a table the
+    platform knows but has not created yet is reported as not checked (no problem).
+    """
+    from pyiceberg.exceptions import NoSuchTableError
+
+    problems: list[LintProblem] = []
+    for table, path in discover(directory).items():
+        try:
+            suite = load_suite(path)
+        except SuiteError as exc:
+            problems.append(LintProblem(str(path), "-", str(exc).removeprefix(f"{path}: ")))
+            continue
+        try:
+            columns = {f.name for f in catalog.load_table(table).schema().fields} if catalog else None
+        except NoSuchTableError:
+            columns = None
+            if table not in known_tables:
+                problems.append(LintProblem(str(path), "-", f"no table {table} in the catalog"))
+                continue
+        if columns is None:
+            continue
+        for i, expectation in enumerate(suite.expectations, 1):
+            for column in referenced_columns(expectation):
+                if column not in columns:
+                    problems.append(LintProblem(
+                        str(path), f"#{i} {expectation.expectation_type}",
+                        f"column {column!r} is not in {table} (columns: {', '.join(sorted(columns))})"))
+    return problems
 
 
 def severity_status(expectation) -> Status:
