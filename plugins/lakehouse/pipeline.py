@@ -100,6 +100,7 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Sett
     """
     from lakehouse.quality.counts import check_layer_counts, layer_counts
     from lakehouse.quality.report import build_report, render_terminal, write_report
+    from lakehouse.quality.store import record
     from lakehouse.serving.redis_publish import published_counts
 
     settings = settings or get_settings()
@@ -123,6 +124,7 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Sett
         extra={"produced": produced, "ingested": upstream.get("ingest_topic")},
     )
     path = write_report(report, settings.reports_dir)
+    record(settings, dag_id=dag_id, run_id=run_id, source="readiness_report", results=checks)
     print(render_terminal(report))
     print(f"report: {path}")
     enforce_gate(checks)

@@ -7,6 +7,7 @@ import redis
 
 from lakehouse.catalog import get_catalog
 from lakehouse.config import PLATFORMS
+from lakehouse.quality.store import history
 from lakehouse.quality.suites import lint
 from lakehouse.serving.redis_publish import list_key, profile_key, trending_key
 
@@ -36,6 +37,9 @@ def test_skeleton_run_succeeds_and_redis_holds_one_entry_per_gold_row(settings, 
 
     report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
     assert report["gate"]["passed"] and report["score"] == 100.0
+    recorded = [r for r in history(settings, "kol_platform_e2e") if r["run_id"] == run.run_id]
+    assert {r["source"] for r in recorded} == {"readiness_report", "audit_branch"}
+    assert sum(r["source"] == "readiness_report" for r in recorded) == len(report["checks"])
     # every shipped suite matches the schemas a real run produced (no column drift)
     assert lint(catalog=get_catalog(settings)) == []
     assert report["counts"]["bronze"]["profiles"] == report["produced"]["kol-profiles-raw"]

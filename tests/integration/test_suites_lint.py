@@ -76,3 +76,4 @@ def test_cli_prints_file_expectation_reason_and_fails(suites_dir, settings):
     assert out.returncode == 1
     assert "kol_profiles.json: #1 expect_column_values_to_be_in_set: column 'plattform'" in out.stdout
     assert "1 problem(s)" in out.stdout
+

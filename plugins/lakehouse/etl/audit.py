@@ -120,8 +120,13 @@ def trending_distribution(gold_df) -> list[CheckResult]:
     return out
 
 
-def run(spark, *, branch: str | None = None, **_) -> dict:
+def run(spark, *, branch: str | None = None, dag_id: str = "", run_id: str = "", **_) -> dict:
+    from lakehouse.config import get_settings
+    from lakehouse.quality.store import record
+
     results = audit_branch(spark, branch)
+    if run_id:  # pass or fail, the audit's results are kept
+        record(get_settings(), dag_id=dag_id, run_id=run_id, source="audit_branch", results=results)
     failed = [r for r in results if r.status == Status.FAIL]
     if failed:
         raise AuditError(branch or "main", failed)

@@ -1,0 +1,66 @@
+"""``audit.check_results``: every check of every run, one row each (the history anomaly checks read)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from lakehouse.config import Settings
+from lakehouse.quality.results import CheckResult
+
+CHECK_RESULTS_TABLE = "audit.check_results"
+SCHEMA = pa.schema([
+    pa.field("dag_id", pa.string(), nullable=False),
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),  # the task that ran the checks
+    pa.field("check_id", pa.string(), nullable=False),
+    pa.field("layer", pa.string()),
+    pa.field("table_name", pa.string()),
+    pa.field("status", pa.string(), nullable=False),
+    pa.field("observed", pa.string()),
+    pa.field("threshold", pa.string()),
+    pa.field("details", pa.string()),
+    pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False),
+])
+
+
+def _table(settings: Settings):
+    from pyiceberg.exceptions import TableAlreadyExistsError
+
+    from lakehouse.catalog import get_catalog
+
+    catalog = get_catalog(settings)
+    catalog.create_namespace_if_not_exists("audit")
+    try:
+        return catalog.create_table(CHECK_RESULTS_TABLE, schema=SCHEMA, properties={"format-version": "2"})
+    except TableAlreadyExistsError:
+        return catalog.load_table(CHECK_RESULTS_TABLE)
+
+
+def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results: list[CheckResult]) -> int:
+    """Replace this (dag, run, source)'s rows with ``results`` in one commit, so a retried task never doubles them."""
+    from pyiceberg.expressions import And, EqualTo
+
+    now = datetime.now(UTC)
+    rows = [{
+        "dag_id": dag_id, "run_id": run_id, "source": source, "check_id": r.check_id, "layer": r.layer,
+        "table_name": r.table, "status": str(r.status),
+        "observed": None if r.observed is None else json.dumps(r.observed, default=str),
+        "threshold": r.threshold, "details": r.details, "recorded_at": now,
+    } for r in results]
+    table = _table(settings)
+    table.overwrite(
+        pa.Table.from_pylist(rows, schema=SCHEMA),
+        overwrite_filter=And(And(EqualTo("dag_id", dag_id), EqualTo("run_id", run_id)), EqualTo("source", source)),
+        snapshot_properties={"airflow.dag_id": dag_id, "airflow.run_id": run_id},
+    )
+    return len(rows)
+
+
+def history(settings: Settings, dag_id: str | None = None) -> list[dict]:
+    from pyiceberg.expressions import AlwaysTrue, EqualTo
+
+    table = _table(settings)
+    return table.scan(row_filter=EqualTo("dag_id", dag_id) if dag_id else AlwaysTrue()).to_arrow().to_pylist()

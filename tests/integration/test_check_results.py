@@ -1,0 +1,19 @@
+"""audit.check_results on a real Iceberg catalog."""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_check_results_are_recorded_once_per_run_and_source(settings, catalog):
+    from lakehouse.quality.results import CheckResult, Status
+    from lakehouse.quality.store import history, record
+
+    results = [CheckResult("a", "silver", "t", Status.PASS, 1, "== 1"), CheckResult("b", "gold", "g", Status.FAIL, 0.5)]
+    assert record(settings, dag_id="d", run_id="r1", source="audit", results=results) == 2
+    record(settings, dag_id="d", run_id="r1", source="audit", results=results)  # a retried task
+    record(settings, dag_id="d", run_id="r2", source="audit", results=results[:1])
+    rows = history(settings, "d")
+    assert sorted((r["run_id"], r["check_id"], r["status"]) for r in rows) == [
+        ("r1", "a", "PASS"), ("r1", "b", "FAIL"), ("r2", "a", "PASS")]
+    assert next(r for r in rows if r["check_id"] == "b")["observed"] == "0.5"
