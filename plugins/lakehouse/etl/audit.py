@@ -13,9 +13,9 @@ import json
 from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
 from lakehouse.etl.tables import LINEAGE_UPSTREAM, TOTALS, newest_property, snapshot_id
 from lakehouse.etl.wap import WAP_TABLES, refs
+from lakehouse.quality.counts import gold_check, silver_checks
 from lakehouse.quality.results import CheckResult, Status, compare
 
-SILVER_MIN_RATIO = 0.95
 KEY_COLUMNS = {
     **{e.silver_table: e.key for e in ENTITIES.values()},
     QUARANTINE_TABLE: ("source_table", "kafka_partition", "kafka_offset"),
@@ -66,23 +66,16 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
         silver_rows[name] = rows = read_ref(spark, entity.silver_table, ref).count()
         quarantined = (read_ref(spark, QUARANTINE_TABLE, _ref(spark, QUARANTINE_TABLE, branch))
                        .where(f"source_table = '{entity.bronze_table}'").count())
-        ratio = round(rows / bronze_keys, 4) if bronze_keys else 1.0
-        results += [
-            compare(f"silver_vs_bronze_keys.{name}", "silver", entity.silver_table, ratio, SILVER_MIN_RATIO,
-                    op=">=", details=f"silver {rows} / distinct bronze keys {bronze_keys}"),
-            compare(f"accounting.{name}", "silver", entity.silver_table,
-                    rows + int(totals.get("duplicates", 0)) + quarantined, bronze_rows,
-                    details=(f"silver {rows} + duplicates {totals.get('duplicates', 0)} + quarantined "
-                             f"{quarantined} vs bronze {bronze_rows} (snapshot {bronze_sid})")),
-            compare(f"lineage.silver_covers_bronze.{name}", "silver", entity.silver_table,
-                    int(totals.get("bronze-rows", 0)), bronze_rows,
-                    details="Bronze rows processed into Silver since the last rebuild vs Bronze rows"),
-        ]
+        results += silver_checks(name, entity.silver_table, bronze_rows=bronze_rows, bronze_keys=bronze_keys,
+                                 silver_rows=rows, duplicates=int(totals.get("duplicates", 0)),
+                                 quarantined=quarantined, detail=f" (snapshot {bronze_sid})")
+        results.append(compare(f"lineage.silver_covers_bronze.{name}", "silver", entity.silver_table,
+                               int(totals.get("bronze-rows", 0)), bronze_rows,
+                               details="Bronze rows processed into Silver since the last rebuild vs Bronze rows"))
     if spark.catalog.tableExists(f"lake.{GOLD_SUMMARY_TABLE}") and "profiles" in silver_rows:
         gold_ref = _ref(spark, GOLD_SUMMARY_TABLE, branch)
         gold_rows = read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref).count()
-        results.append(compare("gold_vs_silver_kols", "gold", GOLD_SUMMARY_TABLE, gold_rows,
-                               silver_rows["profiles"], details="one Gold row per Silver KOL"))
+        results.append(gold_check(gold_rows, silver_rows["profiles"]))
         results += trending_distribution(read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref))
         gold_meta = catalog.load_table(GOLD_SUMMARY_TABLE)
         upstream = json.loads(newest_property(gold_meta, gold_meta.refs()[gold_ref].snapshot_id,

@@ -69,6 +69,24 @@ def quarantined_from(table, source_table: str) -> int:
     return scan.to_arrow().num_rows
 
 
+def silver_checks(name: str, silver_table: str, *, bronze_rows: int, bronze_keys: int, silver_rows: int,
+                  duplicates: int, quarantined: int, detail: str = "") -> list[CheckResult]:
+    """Silver >= 95 % of distinct Bronze keys, and Bronze = Silver + duplicates + quarantined exactly."""
+    ratio = round(silver_rows / bronze_keys, 4) if bronze_keys else 1.0
+    return [
+        compare(f"silver_vs_bronze_keys.{name}", "silver", silver_table, ratio, SILVER_MIN_RATIO, op=">=",
+                details=f"silver {silver_rows} / distinct bronze keys {bronze_keys}"),
+        compare(f"accounting.{name}", "silver", silver_table, silver_rows + duplicates + quarantined, bronze_rows,
+                details=(f"silver {silver_rows} + duplicates {duplicates} + quarantined {quarantined} "
+                         f"vs bronze {bronze_rows}{detail}")),
+    ]
+
+
+def gold_check(gold_rows: int, silver_kols: int) -> CheckResult:
+    return compare("gold_vs_silver_kols", "gold", GOLD_SUMMARY_TABLE, gold_rows, silver_kols,
+                   details="one Gold row per Silver KOL")
+
+
 def layer_counts(settings: Settings) -> dict:
     """Current row counts of every layer, for reports and checks."""
     from lakehouse.catalog import get_catalog
@@ -106,20 +124,12 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
             results.append(compare(f"bronze_vs_produced.{name}", "bronze", entity.bronze_table,
                                    got, produced.get(entity.topic, 0),
                                    details="rows this run appended vs messages produced"))
-        keys = distinct_keys(bronze)
-        silver_rows = counts["silver"][name]
-        ratio = round(silver_rows / keys, 4) if keys else 1.0
-        results.append(compare(f"silver_vs_bronze_keys.{name}", "silver", entity.silver_table, ratio,
-                               SILVER_MIN_RATIO, op=">=",
-                               details=f"silver {silver_rows} / distinct bronze keys {keys}"))
-        accounted = silver_rows + counts["duplicates"][name] + counts["quarantine"][name]
-        results.append(compare(
-            f"accounting.{name}", "silver", entity.silver_table, accounted, counts["bronze"][name],
-            details=(f"silver {silver_rows} + duplicates {counts['duplicates'][name]} + quarantined "
-                     f"{counts['quarantine'][name]} vs bronze {counts['bronze'][name]}"),
-        ))
-    results.append(compare("gold_vs_silver_kols", "gold", GOLD_SUMMARY_TABLE, counts["gold"]["kol_summary"],
-                           counts["silver"]["profiles"], details="one Gold row per Silver KOL"))
+        results += silver_checks(
+            name, entity.silver_table, bronze_rows=counts["bronze"][name], bronze_keys=distinct_keys(bronze),
+            silver_rows=counts["silver"][name], duplicates=counts["duplicates"][name],
+            quarantined=counts["quarantine"][name],
+        )
+    results.append(gold_check(counts["gold"]["kol_summary"], counts["silver"]["profiles"]))
     if redis_counts is not None:
         gold = _table(catalog, GOLD_SUMMARY_TABLE)
         per_platform = {}

@@ -16,7 +16,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse.config import Settings
@@ -266,7 +266,3 @@ def redis_binary() -> str:
     if not path:
         raise ServiceError("redis-server not found: run `make setup` (installs Debian's redis-server)")
     return path
-
-
-def status_dicts(statuses: list[ServiceStatus]) -> list[dict]:
-    return [asdict(s) for s in statuses]
