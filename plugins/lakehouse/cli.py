@@ -37,6 +37,16 @@ def cmd_setup(args) -> int:
     return 0
 
 
+def cmd_setup_catalog(args) -> int:
+    """Create the Iceberg catalog tables and namespaces only (full stack: run once by airflow-init)."""
+    from lakehouse.catalog import init_catalog
+
+    settings = get_settings()
+    init_catalog(settings)
+    print(f"catalog: ready at {settings.catalog_jdbc_uri} (warehouse {settings.warehouse_uri})")
+    return 0
+
+
 def cmd_up(args) -> int:
     from lakehouse.services.manager import ServiceManager
 
@@ -148,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help=cmd_setup.__doc__).set_defaults(func=cmd_setup)
+    sub.add_parser("setup-catalog", help=cmd_setup_catalog.__doc__).set_defaults(func=cmd_setup_catalog)
     sub.add_parser("up", help="start the embedded broker and redis").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started (never foreign processes)").set_defaults(func=cmd_down)
     st = sub.add_parser("status", help="show embedded services")

@@ -43,7 +43,8 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
                 **settings.to_env(),
                 **(self.env_vars or {}),
                 "PATH": venv_bin() + os.pathsep + os.environ.get("PATH", ""),
-                "PYSPARK_PYTHON": sys.executable,
+                # executors on a cluster use their own interpreter (PYSPARK_PYTHON from the env)
+                "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
                 "PYSPARK_DRIVER_PYTHON": sys.executable,
             }
             started = time.monotonic()
