@@ -17,3 +17,14 @@ def test_check_results_are_recorded_once_per_run_and_source(settings, catalog):
     assert sorted((r["run_id"], r["check_id"], r["status"]) for r in rows) == [
         ("r1", "a", "PASS"), ("r1", "b", "FAIL"), ("r2", "a", "PASS")]
     assert next(r for r in rows if r["check_id"] == "b")["observed"] == "0.5"
+
+
+def test_volume_anomaly_reads_its_history_from_check_results(settings, catalog):
+    from lakehouse.quality.store import record
+    from lakehouse.quality.volume import volume_checks
+
+    for run, total in enumerate([0, 5_000, 10_000, 15_100, 19_900, 25_000]):
+        checks = volume_checks(settings, "nightly", {"bronze.kol_profiles_raw": ("bronze", total)})
+        record(settings, dag_id="nightly", run_id=f"r{run}", source="volume", results=checks)
+    today = volume_checks(settings, "nightly", {"bronze.kol_profiles_raw": ("bronze", 25_400)})
+    assert today[0].status.value == "WARN" and today[0].extra["delta"] == 400
