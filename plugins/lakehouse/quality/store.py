@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -51,11 +52,14 @@ def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results
         "threshold": r.threshold, "details": r.details, "recorded_at": now,
     } for r in results]
     table = _table(settings)
-    table.overwrite(
-        pa.Table.from_pylist(rows, schema=SCHEMA),
-        overwrite_filter=And(And(EqualTo("dag_id", dag_id), EqualTo("run_id", run_id)), EqualTo("source", source)),
-        snapshot_properties={"airflow.dag_id": dag_id, "airflow.run_id": run_id},
-    )
+    with warnings.catch_warnings():  # the first record of a run has nothing to replace
+        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+        table.overwrite(
+            pa.Table.from_pylist(rows, schema=SCHEMA),
+            overwrite_filter=And(And(EqualTo("dag_id", dag_id), EqualTo("run_id", run_id)),
+                                 EqualTo("source", source)),
+            snapshot_properties={"airflow.dag_id": dag_id, "airflow.run_id": run_id},
+        )
     return len(rows)
 
 
