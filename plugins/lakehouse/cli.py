@@ -47,6 +47,22 @@ def cmd_setup_catalog(args) -> int:
     return 0
 
 
+def cmd_airflow_env(args) -> int:
+    """Print `export` lines that point a shell's Airflow at this project (eval "$(lakehouse airflow-env)")."""
+    import dataclasses
+    import os
+    import shlex
+
+    from lakehouse.airflow_env import airflow_env
+    from lakehouse.config import Settings
+
+    secrets = {f.metadata["env"] for f in dataclasses.fields(Settings) if not f.repr}
+    for key, value in airflow_env(get_settings(), base={"PATH": os.environ.get("PATH", "")}).items():
+        if key not in secrets:  # a secret stays where it already is: in the environment
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
 def cmd_up(args) -> int:
     from lakehouse.services.manager import ServiceManager
 
@@ -159,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help=cmd_setup.__doc__).set_defaults(func=cmd_setup)
     sub.add_parser("setup-catalog", help=cmd_setup_catalog.__doc__).set_defaults(func=cmd_setup_catalog)
+    sub.add_parser("airflow-env", help=cmd_airflow_env.__doc__).set_defaults(func=cmd_airflow_env)
     sub.add_parser("up", help="start the embedded broker and redis").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started (never foreign processes)").set_defaults(func=cmd_down)
     st = sub.add_parser("status", help="show embedded services")
