@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from lakehouse.config import PLATFORMS, Settings, get_settings
-from lakehouse.quality.results import CheckResult, QualityGateError, Status, gate
+from lakehouse.quality.results import CheckResult, Status, gate
 
 E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "silver_to_gold", "audit_branch",
              "publish_branch", "count_layers", "publish_redis")
@@ -41,11 +42,9 @@ def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
     The broker endpoint comes from the ``kafka_default`` Airflow connection when
     it exists (else settings). A reconciliation mismatch fails without retries.
     """
-    from airflow.sdk.exceptions import AirflowFailException
-
     from lakehouse.catalog import get_catalog
     from lakehouse.hooks.kafka import KafkaConnectionHook
-    from lakehouse.ingest.bronze import ReconciliationError, ingest_topic, reconcile
+    from lakehouse.ingest.bronze import ingest_topic, reconcile
 
     params = params or {}
     settings, overrides = KafkaConnectionHook().resolve(settings or get_settings())
@@ -55,10 +54,8 @@ def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
         batch_size=int(params.get("batch_size") or 50_000), client_overrides=overrides,
         connect_timeout=settings.kafka_connect_timeout,
     )
-    try:
+    with fail_fast_on_breach():
         partitions = reconcile(get_catalog(settings).load_table(result.table), topic)
-    except ReconciliationError as exc:
-        raise AirflowFailException(f"reconciliation failed: {exc}") from exc
     out = result.to_dict()
     out["reconciled"] = {str(p): r for p, r in partitions.items()}
     print(f"{topic}: +{result.rows} rows in {result.batches} commit(s), {result.redelivered} redelivered "
@@ -66,14 +63,23 @@ def ingest(topic: str, *, dag_id: str, run_id: str, params: dict | None = None,
     return out
 
 
-def enforce_gate(results: list[CheckResult], **kwargs) -> float:
-    """Apply the gate; a breach fails the task at once (retrying cannot fix data)."""
+@contextlib.contextmanager
+def fail_fast_on_breach():
+    """A :class:`~lakehouse.quality.results.DataBreach` fails the task without retries."""
     from airflow.sdk.exceptions import AirflowFailException
 
     try:
+        yield
+    except Exception as exc:
+        if getattr(exc, "data_breach", False):
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        raise
+
+
+def enforce_gate(results: list[CheckResult], **kwargs) -> float:
+    """Apply the gate; a breach fails the task at once."""
+    with fail_fast_on_breach():
         return gate(results, **kwargs)
-    except QualityGateError as exc:
-        raise AirflowFailException(str(exc)) from exc
 
 
 def count_layers(produced: dict | None, *, run_id: str, settings: Settings | None = None) -> list[dict]:
@@ -115,8 +121,9 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Sett
     redis_counts = None
     if upstream.get("publish_redis") is not None:
         redis_counts = published_counts(settings, PLATFORMS)
-    checks += check_layer_counts(settings, produced=produced, run_id=run_id, redis_counts=redis_counts)
     counts = layer_counts(settings)
+    checks += check_layer_counts(settings, produced=produced, run_id=run_id, redis_counts=redis_counts,
+                                 counts=counts)
     if redis_counts is not None:
         counts["redis"] = redis_counts
     report = build_report(

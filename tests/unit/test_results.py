@@ -32,3 +32,16 @@ def test_compare_operators():
     assert compare("x", "l", "t", 0.94, 0.95, op=">=").status == Status.FAIL
     assert compare("x", "l", "t", 3, 2, op="<=", on_fail=Status.WARN).status == Status.WARN
     assert CheckResult.from_dict(compare("x", "l", "t", 1, 1).to_dict()).status == Status.PASS
+
+
+def test_a_data_breach_fails_the_task_without_retry_and_other_errors_pass_through():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from lakehouse.ingest.bronze import IngestError, ReconciliationError
+    from lakehouse.pipeline import fail_fast_on_breach
+
+    for breach in (QualityGateError("gate"), ReconciliationError("t[0]: gap")):
+        with pytest.raises(AirflowFailException, match=type(breach).__name__), fail_fast_on_breach():
+            raise breach
+    with pytest.raises(IngestError), fail_fast_on_breach():  # broker trouble: Airflow retries
+        raise IngestError("broker unreachable")

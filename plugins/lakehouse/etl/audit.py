@@ -12,9 +12,9 @@ import json
 
 from lakehouse.etl.entities import ENTITIES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
 from lakehouse.etl.tables import LINEAGE_UPSTREAM, TOTALS, newest_property, snapshot_id
-from lakehouse.etl.wap import WAP_TABLES, refs
+from lakehouse.etl.wap import WAP_TABLES, effective_ref, read_as_of
 from lakehouse.quality.counts import gold_check, silver_checks
-from lakehouse.quality.results import CheckResult, Status, compare
+from lakehouse.quality.results import CheckResult, DataBreach, Status, compare
 
 KEY_COLUMNS = {
     **{e.silver_table: e.key for e in ENTITIES.values()},
@@ -23,23 +23,13 @@ KEY_COLUMNS = {
 }
 
 
-class AuditError(RuntimeError):
-    data_breach = True  # retrying cannot fix data: the task fails at once
-
+class AuditError(DataBreach):
     def __init__(self, branch: str, failed: list[CheckResult]):
         self.failed = failed
         lines = [f"audit of branch {branch!r} failed; main was not changed, the branch is kept for inspection:"]
         for r in failed:
             lines.append(f"  FAIL {r.check_id} [{r.table}] observed={r.observed} threshold={r.threshold} {r.details}")
         super().__init__("\n".join(lines))
-
-
-def _ref(spark, table: str, branch: str | None) -> str:
-    return branch if branch and branch in refs(spark, table) else "main"
-
-
-def read_ref(spark, table: str, ref: str):
-    return spark.read.option("branch", ref).table(f"lake.{table}")
 
 
 def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> list[CheckResult]:
@@ -54,7 +44,7 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
             results.append(CheckResult(f"silver_exists.{name}", "silver", entity.silver_table, Status.FAIL,
                                        details="table missing: bronze_to_silver did not run"))
             continue
-        ref = _ref(spark, entity.silver_table, branch)
+        ref = effective_ref(spark, entity.silver_table, branch)
         silver_meta = catalog.load_table(entity.silver_table)
         head = silver_meta.refs()[ref].snapshot_id
         upstream = json.loads(newest_property(silver_meta, head, LINEAGE_UPSTREAM) or "{}")
@@ -63,8 +53,8 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
         bronze = spark.read.option("snapshot-id", bronze_sid).table(f"lake.{entity.bronze_table}")
         bronze_rows = bronze.count()
         bronze_keys = bronze.select("kafka_key").distinct().count()
-        silver_rows[name] = rows = read_ref(spark, entity.silver_table, ref).count()
-        quarantined = (read_ref(spark, QUARANTINE_TABLE, _ref(spark, QUARANTINE_TABLE, branch))
+        silver_rows[name] = rows = read_as_of(spark, entity.silver_table, branch).count()
+        quarantined = (read_as_of(spark, QUARANTINE_TABLE, branch)
                        .where(f"source_table = '{entity.bronze_table}'").count())
         results += silver_checks(name, entity.silver_table, bronze_rows=bronze_rows, bronze_keys=bronze_keys,
                                  silver_rows=rows, duplicates=int(totals.get("duplicates", 0)),
@@ -73,15 +63,15 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
                                int(totals.get("bronze-rows", 0)), bronze_rows,
                                details="Bronze rows processed into Silver since the last rebuild vs Bronze rows"))
     if spark.catalog.tableExists(f"lake.{GOLD_SUMMARY_TABLE}") and "profiles" in silver_rows:
-        gold_ref = _ref(spark, GOLD_SUMMARY_TABLE, branch)
-        gold_rows = read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref).count()
-        results.append(gold_check(gold_rows, silver_rows["profiles"]))
-        results += trending_distribution(read_ref(spark, GOLD_SUMMARY_TABLE, gold_ref))
+        gold_ref = effective_ref(spark, GOLD_SUMMARY_TABLE, branch)
+        gold_df = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
+        results.append(gold_check(gold_df.count(), silver_rows["profiles"]))
+        results += trending_distribution(gold_df)
         gold_meta = catalog.load_table(GOLD_SUMMARY_TABLE)
         upstream = json.loads(newest_property(gold_meta, gold_meta.refs()[gold_ref].snapshot_id,
                                               LINEAGE_UPSTREAM) or "{}")
         for entity in ENTITIES.values():
-            current = snapshot_id(spark, entity.silver_table, _ref(spark, entity.silver_table, branch))
+            current = snapshot_id(spark, entity.silver_table, effective_ref(spark, entity.silver_table, branch))
             results.append(compare(f"lineage.gold_from_current_silver.{entity.name}", "gold", GOLD_SUMMARY_TABLE,
                                    upstream.get(entity.silver_table), current,
                                    details=f"Gold's recorded {entity.silver_table} snapshot vs the audited one"))
@@ -89,7 +79,7 @@ def audit_branch(spark, branch: str | None, *, suites: dict | None = None) -> li
     for table in WAP_TABLES:
         if table not in available or not spark.catalog.tableExists(f"lake.{table}"):
             continue
-        df = read_ref(spark, table, _ref(spark, table, branch))
+        df = read_as_of(spark, table, branch)
         layer = table.split(".", 1)[0]
         results += validate_dataframe(df, table, load_suite(available[table]), layer=layer,
                                       key_columns=KEY_COLUMNS.get(table, ()))

@@ -33,7 +33,7 @@ from lakehouse.etl.tables import (
     snapshot_chain,
     snapshot_id,
 )
-from lakehouse.etl.wap import ensure_branch, writing_to
+from lakehouse.etl.wap import effective_ref, ensure_branch, read_as_of, writing_to
 
 WEIGHTS = {"trending": 0.40, "success": 0.35, "trust": 0.25}
 TIERS = ((10_000, "nano"), (100_000, "micro"), (500_000, "mid"), (1_000_000, "macro"))
@@ -174,8 +174,7 @@ EMPTY_SILVER = {
 def _silver_frames(spark, branch):
     upstream, frames = {}, {}
     for name, entity in ENTITIES.items():
-        ref = branch if branch and snapshot_id(spark, entity.silver_table, branch) is not None else "main"
-        sid = snapshot_id(spark, entity.silver_table, ref)
+        sid = snapshot_id(spark, entity.silver_table, effective_ref(spark, entity.silver_table, branch))
         if sid is None and name in EMPTY_SILVER:
             frames[name] = spark.createDataFrame([], EMPTY_SILVER[name])
             continue
@@ -196,8 +195,7 @@ def _gold_state(spark, branch):
     gold = get_catalog().load_table(GOLD_SUMMARY_TABLE)
     ref = branch if branch and branch in gold.refs() else "main"
     watermark = newest_property(gold, gold.refs()[ref].snapshot_id, SILVER_WATERMARK)
-    ref_ref = branch if branch and snapshot_id(spark, SCORE_REFERENCE_TABLE, branch) is not None else "main"
-    reference = spark.read.option("branch", ref_ref).table(f"lake.{SCORE_REFERENCE_TABLE}").collect()
+    reference = read_as_of(spark, SCORE_REFERENCE_TABLE, branch).collect()
     if not watermark or not reference:
         return None, None, None
     state = json.loads(watermark)
@@ -230,6 +228,7 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
             changed = keys if changed is None else changed.unionByName(keys)
         changed = changed.distinct().cache()
         if changed.count() == 0:
+            changed.unpersist()
             return GoldStats("up_to_date", _count_gold(spark, branch), 0, silver_kols, upstream,
                              snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"),
                              round(time.monotonic() - started, 3))
@@ -265,8 +264,8 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
                 "ON t.platform = s.platform AND t.kol_id = s.kol_id "
                 "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
             ))
-    summary.unpersist()
-    metrics.unpersist()
+    for cached in (summary, metrics, reference_df if mode == "full" else changed):
+        cached.unpersist()
     return GoldStats(mode, _count_gold(spark, branch), updated, silver_kols, upstream,
                      snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"), round(time.monotonic() - started, 3))
 
@@ -288,8 +287,7 @@ def _silver_processed_at(upstream: dict) -> str | None:
 
 
 def _count_gold(spark, branch) -> int:
-    ref = branch if branch and snapshot_id(spark, GOLD_SUMMARY_TABLE, branch) is not None else "main"
-    return spark.read.option("branch", ref).table(f"lake.{GOLD_SUMMARY_TABLE}").count()
+    return read_as_of(spark, GOLD_SUMMARY_TABLE, branch).count()
 
 
 def run(spark, **kwargs) -> dict:

@@ -27,6 +27,18 @@ def refs(spark, table: str) -> dict[str, int]:
     return {r.name: r.snapshot_id for r in spark.sql(f"SELECT name, snapshot_id FROM lake.{table}.refs").collect()}
 
 
+def effective_ref(spark, table: str, branch: str | None) -> str:
+    """``branch`` if ``table`` has it, else ``main``: a table the run did not write is read as published."""
+    from lakehouse.etl.tables import snapshot_id
+
+    return branch if branch and snapshot_id(spark, table, branch) is not None else "main"
+
+
+def read_as_of(spark, table: str, branch: str | None):
+    """``table`` as the run sees it: its branch if it has one, else ``main``."""
+    return spark.read.option("branch", effective_ref(spark, table, branch)).table(f"lake.{table}")
+
+
 def ensure_branch(spark, table: str, branch: str) -> None:
     spark.sql(f"ALTER TABLE lake.{table} CREATE BRANCH IF NOT EXISTS `{branch}`")
 

@@ -360,7 +360,7 @@ def ingest_topic(
 
 
 class ReconciliationError(IngestError):
-    pass
+    data_breach = True  # the table disagrees with its own offset bookkeeping: a retry cannot fix that
 
 
 def reconcile(table, topic: str) -> dict[int, dict]:

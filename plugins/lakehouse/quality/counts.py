@@ -106,12 +106,15 @@ def layer_counts(settings: Settings) -> dict:
 
 
 def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = None, run_id: str = "",
-                       redis_counts: dict | None = None) -> list[CheckResult]:
-    """Bronze vs produced, Silver vs distinct Bronze keys, exact accounting, Gold vs Silver, Redis vs Gold."""
+                       redis_counts: dict | None = None, counts: dict | None = None) -> list[CheckResult]:
+    """Bronze vs produced, Silver vs distinct Bronze keys, exact accounting, Gold vs Silver, Redis vs Gold.
+
+    ``counts``: :func:`layer_counts` already taken by the caller (else taken here).
+    """
     from lakehouse.catalog import get_catalog
 
     catalog = get_catalog(settings)
-    counts = layer_counts(settings)
+    counts = counts or layer_counts(settings)
     results: list[CheckResult] = []
     for name, entity in ENTITIES.items():
         bronze = _table(catalog, entity.bronze_table)

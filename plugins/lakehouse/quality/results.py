@@ -49,7 +49,17 @@ def readiness_score(results: list[CheckResult]) -> float:
     return round(100.0 * sum(r.status == Status.PASS for r in counted) / len(counted), 2)
 
 
-class QualityGateError(RuntimeError):
+class DataBreach(RuntimeError):
+    """The data is wrong, not the infrastructure: retrying cannot help, so the task fails at once.
+
+    Airflow tasks turn it into AirflowFailException (``lakehouse.pipeline.fail_fast_on_breach``),
+    and a spark-submit job reports it to its operator as not retryable.
+    """
+
+    data_breach = True
+
+
+class QualityGateError(DataBreach):
     pass
 
 

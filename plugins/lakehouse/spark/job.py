@@ -35,7 +35,7 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
             if args.result_file:  # tell the operator whether a retry can help
                 Path(args.result_file).write_text(json.dumps(
                     {"error": str(exc), "kind": type(exc).__name__,
-                     "retryable": not getattr(exc, "data_breach", False)}))
+                     "retryable": not getattr(exc, "data_breach", False)}))  # see quality.results.DataBreach
             raise
         text = json.dumps(result, default=str)
         print(RESULT_PREFIX + text, flush=True)
