@@ -2,7 +2,8 @@
 ### Bronze → Silver → Gold with Write-Audit-Publish
 
 Scheduled by the Bronze assets that `kol_ingest` emits (any Bronze table
-updated), and triggerable from the UI. Four Spark jobs, submitted with
+updated) and by a trust-model promotion (`ml.model_registry`, from
+`kol_model_training`: Gold rescores every KOL), and triggerable from the UI. Four Spark jobs, submitted with
 SparkSubmitOperator through the `spark_default` connection (local[2] embedded,
 a cluster master on the full stack):
 
@@ -14,6 +15,7 @@ a cluster master on the full stack):
    `expectations/` on the branch. A breach fails here, naming the rule, the
    observed value and up to 20 offending rows.
 4. **publish_branch** – fast-forward `main` to the branch and drop it.
+5. **quality_gate** – always runs, last: fails the run on any recorded FAIL or failed task, naming them.
 
 All writes go to the Iceberg branch `audit_<run id>`; `main` moves only in
 step 4. After a failed audit the branch stays for inspection (see README).
@@ -23,14 +25,16 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from lakehouse.assets import BRONZE_ASSETS
+from lakehouse.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
+from lakehouse.check_tasks import quality_gate
 from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
-from lakehouse.transform_tasks import wap_chain
+from lakehouse.transform_tasks import WAP_JOBS, wap_chain
 
 
 @dag(
     dag_id="kol_transform",
-    schedule=BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"],
+    schedule=(BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"]
+              | TRUST_CHAMPION_ASSET),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,  # one branch publishes at a time
@@ -40,7 +44,8 @@ from lakehouse.transform_tasks import wap_chain
     params={"full_rebuild": Param(False, type="boolean", description="reprocess all of Bronze")},
 )
 def kol_transform():
-    wap_chain(full_rebuild="{{ params.full_rebuild }}")
+    chain = wap_chain(full_rebuild="{{ params.full_rebuild }}")
+    chain[-1] >> quality_gate(WAP_JOBS)
 
 
 kol_transform()

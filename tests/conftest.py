@@ -146,3 +146,25 @@ def load_dag(airflow_db):
         return bag.get_dag(dag_id)
 
     return _load
+
+
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+@pytest.fixture
+def chromium_dom(tmp_path):
+    """Open a local HTML file in headless Chromium (fresh profile, no network) and return the rendered DOM."""
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "chromium is installed by `make setup`"
+
+    def _render(path: Path) -> str:
+        profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
+        result = subprocess.run([browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
+                                 path.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout
+
+    return _render

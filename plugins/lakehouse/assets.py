@@ -16,3 +16,5 @@ def table_asset(table: str) -> Asset:
 
 
 BRONZE_ASSETS = {topic: table_asset(bronze_table_name(topic)) for topic in TOPICS.values()}
+# Updated only when a trust model is promoted (the training task fails otherwise): Gold rescores.
+TRUST_CHAMPION_ASSET = table_asset("ml.model_registry")

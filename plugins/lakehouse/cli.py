@@ -116,7 +116,7 @@ def cmd_demo(args) -> int:
     if latest.exists():
         report = json.loads(latest.read_text())
         print(render_terminal(report))
-        print(f"report: {latest}")
+        print(f"report: {latest}\nHTML:   {latest.with_suffix('.html').as_uri()}")
     print(f"demo: DAG run {'succeeded' if code == 0 else 'FAILED'} in {elapsed:.1f}s")
     if code != 0:
         print(f"demo: see {log_path}")
@@ -150,6 +150,7 @@ def cmd_report(args) -> int:
         print(f"no report yet at {path}")
         return 1
     print(render_terminal(json.loads(path.read_text())))
+    print(f"HTML: {path.with_suffix('.html').as_uri()}")
     return 0
 
 
@@ -168,6 +169,22 @@ def cmd_kcat(kcat_args: list[str]) -> int:
     argv = [binary, "-b", settings.kafka_bootstrap, *kcat_args]
     os.execve(binary, argv, kcat_env(settings))
     return 0  # not reached
+
+
+def cmd_redis_restore(args) -> int:
+    """Rebuild the Redis hot path from the current Gold snapshot (the backup/restore drill)."""
+    from lakehouse.config import PLATFORMS
+    from lakehouse.serving.checks import serving_checks
+    from lakehouse.serving.redis_publish import publish_gold
+
+    settings = get_settings()
+    result = publish_gold(settings)
+    print(f"redis restore: Gold snapshot {result['gold_snapshot_id']} published as version {result['version']} "
+          f"({', '.join(f'{p}={n}' for p, n in result['published'].items())}) in {result['seconds']}s")
+    bad = [c for c in serving_checks(settings, PLATFORMS) if c.status == "FAIL"]
+    for check in bad:
+        print(f"  FAIL {check.check_id}: observed {check.observed} threshold {check.threshold} {check.details}")
+    return 1 if bad else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     lint_cmd = suites.add_parser("lint", help=cmd_suites_lint.__doc__)
     lint_cmd.add_argument("--dir", default="", help="suites directory (default: LAKEHOUSE_EXPECTATIONS_DIR)")
     lint_cmd.set_defaults(func=cmd_suites_lint)
+    redis_cmd = sub.add_parser("redis", help="the Redis hot path").add_subparsers(dest="redis_command", required=True)
+    redis_cmd.add_parser("restore", help=cmd_redis_restore.__doc__).set_defaults(func=cmd_redis_restore)
     rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
     rep.add_argument("--dag-id", default="kol_platform_e2e")
     rep.set_defaults(func=cmd_report)

@@ -62,6 +62,10 @@ class Settings:
     spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
     spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
     expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
+    # quality thresholds: newest commit age per table; volume anomaly = delta outside median ± k·MAD
+    freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
+    volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
+    volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
     jar_cache_dir: Path = _env(
         "LAKEHOUSE_JAR_CACHE", default=Path.home() / ".cache" / "kol-lakehouse" / "jars"
     )

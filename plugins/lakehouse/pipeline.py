@@ -8,8 +8,8 @@ import time
 from lakehouse.config import PLATFORMS, Settings, get_settings
 from lakehouse.quality.results import CheckResult, Status, gate
 
-E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "silver_to_gold", "audit_branch",
-             "publish_branch", "count_layers", "publish_redis")
+E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "train_trust_model", "silver_to_gold",
+             "audit_branch", "publish_branch", "count_layers", "publish_redis")
 
 
 def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
@@ -32,6 +32,9 @@ def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
     expected = dataset.counts()
     if produced != expected:
         raise RuntimeError(f"broker acknowledged {produced} but {expected} were sent")
+    from lakehouse.ml.labels import write_labels
+
+    write_labels(settings, dataset.labels)  # ground truth for the trust model
     return {"produced": produced, "manifest": dataset.manifest(), "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -98,44 +101,82 @@ def publish_redis(settings: Settings | None = None) -> dict:
     return publish_gold(settings or get_settings())
 
 
-def readiness_report(*, dag_id: str, run_id: str, upstream: dict, settings: Settings | None = None) -> dict:
-    """Collect every result into the report, write it, print the summary, then apply the gate.
+def task_checks(upstream: dict, expected_tasks) -> list[CheckResult]:
+    """A FAIL for each expected task that failed or returned nothing (its XCom is missing)."""
+    return [CheckResult(f"task.{task_id}", "orchestration", "-", Status.FAIL, details="task failed or returned nothing")
+            for task_id in expected_tasks if upstream.get(task_id) in (None, [])]
 
-    Runs even when upstream tasks failed (trigger rule all_done): a failed or
-    missing task becomes a FAIL check, so the report always says what broke.
-    """
+
+def e2e_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks=E2E_TASKS,
+               settings: Settings | None = None) -> dict:
+    """kol_platform_e2e's own checks (Bronze vs produced, layers, Redis vs Gold, volume), then the report."""
     from lakehouse.quality.counts import check_layer_counts, layer_counts
-    from lakehouse.quality.report import build_report, render_terminal, write_report
+    from lakehouse.quality.nightly import table_totals
     from lakehouse.quality.store import record
+    from lakehouse.quality.volume import volume_checks
     from lakehouse.serving.redis_publish import published_counts
 
     settings = settings or get_settings()
-    checks: list[CheckResult] = []
-    for task_id in E2E_TASKS:
-        if upstream.get(task_id) is None:
-            checks.append(CheckResult(f"task.{task_id}", "orchestration", "-", Status.FAIL,
-                                      details="task failed or returned nothing"))
-    if upstream.get("audit_branch"):  # the WAP audit's own checks (suites, lineage) on the branch
-        checks += [CheckResult.from_dict(c) for c in upstream["audit_branch"]["checks"]]
     produced = (upstream.get("produce_synthetic") or {}).get("produced")
-    redis_counts = None
-    if upstream.get("publish_redis") is not None:
-        redis_counts = published_counts(settings, PLATFORMS)
+    redis_counts = published_counts(settings, PLATFORMS) if upstream.get("publish_redis") is not None else None
     counts = layer_counts(settings)
-    checks += check_layer_counts(settings, produced=produced, run_id=run_id, redis_counts=redis_counts,
-                                 counts=counts)
+    checks = check_layer_counts(settings, produced=produced, run_id=run_id, redis_counts=redis_counts, counts=counts)
+    checks += volume_checks(settings, dag_id, table_totals(counts), run_id=run_id, k=settings.volume_mad_k,
+                            window=settings.volume_window)
+    top = {}
+    if redis_counts is not None:
+        from lakehouse.serving.checks import serving_checks
+        from lakehouse.serving.redis_publish import top_kols
+
+        checks += serving_checks(settings)
+        top = top_kols(settings, PLATFORMS)
+    record(settings, dag_id=dag_id, run_id=run_id, source="readiness_report", results=checks)
     if redis_counts is not None:
         counts["redis"] = redis_counts
+    return readiness_report(dag_id=dag_id, run_id=run_id, upstream=upstream, expected_tasks=expected_tasks,
+                            counts=counts, settings=settings,
+                            extra={"produced": produced, "ingested": upstream.get("ingest_topic"), "top_kols": top})
+
+
+def readiness_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, counts: dict | None = None,
+                     extra: dict | None = None, settings: Settings | None = None) -> dict:
+    """Every check this run recorded, plus failed tasks, as JSON + HTML + a terminal summary.
+
+    Runs even when upstream tasks failed (trigger rule all_done), so the report
+    always says what broke. It does not decide the run: the ``quality_gate`` task does.
+    """
+    from lakehouse.quality.counts import layer_counts
+    from lakehouse.quality.report import build_report, render_terminal, write_report
+    from lakehouse.quality.store import row_count_trend, run_results
+
+    settings = settings or get_settings()
+    checks = task_checks(upstream, expected_tasks) + run_results(settings, dag_id, run_id)
+    data_docs = {}
+    for result in upstream.values():
+        if isinstance(result, dict):
+            data_docs.update(result.get("data_docs") or {})
     report = build_report(
-        dag_id=dag_id, run_id=run_id, counts=counts, timings=_timings(upstream), checks=checks,
-        extra={"produced": produced, "ingested": upstream.get("ingest_topic")},
+        dag_id=dag_id, run_id=run_id, counts=counts if counts is not None else layer_counts(settings),
+        timings=_timings(upstream), checks=checks,
+        extra={**(extra or {}), "trend": row_count_trend(settings, dag_id), "data_docs": data_docs},
     )
     path = write_report(report, settings.reports_dir)
-    record(settings, dag_id=dag_id, run_id=run_id, source="readiness_report", results=checks)
     print(render_terminal(report))
-    print(f"report: {path}")
-    enforce_gate(checks)
-    return {"path": str(path), "score": report["score"]}
+    print(f"report: {path.with_suffix('.html')}")
+    return {"path": str(path), "html": str(path.with_suffix(".html")), "score": report["score"],
+            "passed": report["gate"]["passed"]}
+
+
+def quality_gate(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, fail_on_warn: bool = False,
+                 settings: Settings | None = None) -> dict:
+    """Fail the DAG run if any check of this run FAILed (or WARNed, when asked) or a task failed."""
+    from lakehouse.quality.store import run_results
+
+    settings = settings or get_settings()
+    checks = task_checks(upstream, expected_tasks) + run_results(settings, dag_id, run_id)
+    score = enforce_gate(checks, fail_on_warn=fail_on_warn)
+    print(f"quality gate passed: {len(checks)} checks, score {score}%")
+    return {"checks": len(checks), "score": score}
 
 
 def _timings(upstream: dict) -> dict:
@@ -144,8 +185,9 @@ def _timings(upstream: dict) -> dict:
         out["produce"] = upstream["produce_synthetic"]["seconds"]
     if upstream.get("ingest_topic"):
         out["ingest_bronze"] = round(max(r["seconds"] for r in upstream["ingest_topic"]), 3)
-    for job in ("bronze_to_silver", "silver_to_gold", "audit_branch", "publish_branch"):
-        if upstream.get(job):
+    for job in ("bronze_to_silver", "train_trust_model", "silver_to_gold", "audit_branch", "publish_branch",
+                "lake_checks"):
+        if isinstance(upstream.get(job), dict):
             out[job] = upstream[job].get("submit_seconds", upstream[job].get("seconds"))
     if upstream.get("publish_redis"):
         out["publish_redis"] = upstream["publish_redis"]["seconds"]

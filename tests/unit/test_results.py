@@ -45,3 +45,12 @@ def test_a_data_breach_fails_the_task_without_retry_and_other_errors_pass_throug
             raise breach
     with pytest.raises(IngestError), fail_fast_on_breach():  # broker trouble: Airflow retries
         raise IngestError("broker unreachable")
+
+
+def test_a_low_score_names_the_warnings_that_caused_it():
+    results = [CheckResult("ok", "silver", "t", Status.PASS), CheckResult("slow", "silver", "t", Status.WARN)]
+    with pytest.raises(QualityGateError, match=r"score 50.0%.*\n.*WARN slow"):
+        gate(results)
+    assert gate(results, min_score=50.0) == 50.0  # warnings alone pass unless asked
+    with pytest.raises(QualityGateError, match="WARN slow"):
+        gate(results, min_score=50.0, fail_on_warn=True)

@@ -37,6 +37,8 @@ class DatasetSpec:
     comments_per_video: float = 1.5
     bad_fraction: float = 0.0
     bot_fraction: float = 0.25
+    # bots behind a bought, aged account: authentic-looking features, bot label (the model cannot be perfect)
+    disguised_bot_fraction: float = 0.15
     seed: int = 42
     platforms: tuple[str, ...] = PLATFORMS
     now: datetime = EPOCH
@@ -99,6 +101,9 @@ def generate(spec: DatasetSpec) -> Dataset:
 def _profiles(spec: DatasetSpec, rng: np.random.Generator):
     n = spec.profiles
     is_bot = rng.random(n) < spec.bot_fraction
+    # drawn from its own stream, so the rest of a seed's dataset does not move with this knob
+    disguised = np.random.default_rng([spec.seed, 1]).random(n) < spec.disguised_bot_fraction
+    label_is_bot, is_bot = is_bot, is_bot & ~disguised  # from here on: whether it *looks* like a bot
     platform_idx = rng.integers(0, len(spec.platforms), n)
     followers = np.where(is_bot, rng.lognormal(7.5, 1.6, n), rng.lognormal(10.0, 2.0, n)).astype(np.int64)
     following = np.where(
@@ -139,7 +144,7 @@ def _profiles(spec: DatasetSpec, rng: np.random.Generator):
             "created_at": _iso(created),
             "updated_at": _iso(spec.now - timedelta(seconds=int(update_lag[i]))),
         })
-        labels.append({"platform": platform, "kol_id": kol_id, "label": "bot" if is_bot[i] else "authentic"})
+        labels.append({"platform": platform, "kol_id": kol_id, "label": "bot" if label_is_bot[i] else "authentic"})
     return profiles, labels
 
 

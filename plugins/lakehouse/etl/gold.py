@@ -5,10 +5,13 @@ Scores (0-100):
   the last 7 days, per day, relative to the newest video) falls in its
   platform's distribution, tie-broken by engagement rate so scores spread;
 - success: where the KOL's engagement rate falls in its platform's distribution;
-- trust: from the trust model (filled by the model issue; null until then);
-- final = 0.40 x trending + 0.35 x success + 0.25 x trust. While trust is null
-  the final score renormalizes the available weights:
-  (0.40 x trending + 0.35 x success) / 0.75.
+- trust: the champion trust model's score (``ml.model_registry``), 20-100;
+- final = 0.40 x trending + 0.35 x success + 0.25 x trust. Before any model
+  is champion, trust is null and the final score renormalizes the available
+  weights: (0.40 x trending + 0.35 x success) / 0.75.
+
+A new champion rescores every KOL (Gold records the model version it used,
+``lineage.trust-model``; a different champion means a full run).
 
 "Falls in the distribution" is read off a reference of 1,001 quantiles per
 platform and score, fitted on a full rebuild and kept in
@@ -41,6 +44,7 @@ VELOCITY_WINDOW_DAYS = 7
 QUANTILES = 1001
 SILVER_WATERMARK = "lineage.silver-watermark"  # newest Silver processed_at that Gold reflects
 SCORED = {"trending_score": "trending_value", "success_score": "success_value"}
+TRUST_MODEL = "lineage.trust-model"  # champion version Gold's trust scores come from ("none" before any)
 
 
 @dataclass
@@ -146,7 +150,8 @@ def apply_scores(metrics, reference_rows):
     df = metrics
     for score, value in SCORED.items():
         df = df.withColumn(score, scorer(score)(F.col("platform"), F.col(value)))
-    df = df.withColumn("trust_score", F.lit(None).cast("double"))
+    if "trust_score" not in df.columns:
+        df = df.withColumn("trust_score", F.lit(None).cast("double"))
     final = F.when(
         F.col("trust_score").isNull(),
         (WEIGHTS["trending"] * F.col("trending_score") + WEIGHTS["success"] * F.col("success_score"))
@@ -185,6 +190,35 @@ def _silver_frames(spark, branch):
     return upstream, frames
 
 
+def _trust_model_changed(branch, champion: dict | None) -> bool:
+    """Is the champion another model than the one Gold's current scores come from?"""
+    from lakehouse.catalog import get_catalog
+
+    gold = get_catalog().load_table(GOLD_SUMMARY_TABLE)
+    ref = branch if branch and branch in gold.refs() else "main"
+    used = newest_property(gold, gold.refs()[ref].snapshot_id, TRUST_MODEL) or '"none"'
+    return json.loads(used) != (champion["version"] if champion else "none")
+
+
+def with_trust(spark, metrics, frames: dict, champion: dict | None):
+    """``metrics`` plus ``trust_score`` and ``trust_model_version`` from the champion (nulls without one)."""
+    from pyspark.sql import functions as F
+
+    if champion is None:
+        return (metrics.withColumn("trust_score", F.lit(None).cast("double"))
+                .withColumn("trust_model_version", F.lit(None).cast("int")))
+    from pyspark.ml import PipelineModel
+
+    from lakehouse.ml.features import kol_features
+    from lakehouse.ml.train import trust_score_column
+
+    model = PipelineModel.load(champion["artifact_path"])
+    scored = model.transform(kol_features(frames["profiles"], frames["videos"], frames["comments"]))
+    trust = scored.select("platform", "kol_id", trust_score_column().alias("trust_score"))
+    return (metrics.join(trust, ["platform", "kol_id"], "left")
+            .withColumn("trust_model_version", F.lit(champion["version"]).cast("int")))
+
+
 def _gold_state(spark, branch):
     """(watermark, reference rows, as_of) of the Gold this run builds on; Nones when there is none."""
     from lakehouse.catalog import get_catalog
@@ -207,15 +241,21 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
     """Bring ``gold.kol_summary`` up to date with Silver as of ``branch`` (this run's Silver), on the branch."""
     from pyspark.sql import functions as F
 
+    from lakehouse.ml.registry import current_champion
+
     started = time.monotonic()
     upstream, frames = _silver_frames(spark, branch)
+    champion = current_champion()
     watermark, reference, as_of = (None, None, None) if full_rebuild else _gold_state(spark, branch)
+    if reference is not None and _trust_model_changed(branch, champion):
+        watermark, reference, as_of = None, None, None  # a new champion rescores every KOL
     new_watermark = _silver_processed_at(upstream)
     if reference is None:  # full: every KOL, and a freshly fitted score reference
         mode = "full"
         silver_kols = frames["profiles"].select("platform", "kol_id").distinct().count()
         as_of = frames["videos"].agg(F.max("published_at")).first()[0]
-        metrics = build_metrics(frames["profiles"], frames["videos"], frames["comments"], as_of).cache()
+        metrics = with_trust(spark, build_metrics(frames["profiles"], frames["videos"], frames["comments"], as_of),
+                             frames, champion).cache()
         reference_df = fit_reference(metrics, run_id).cache()
         reference = reference_df.collect()
         summary = apply_scores(metrics, reference)
@@ -233,7 +273,8 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
                              snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or "main"),
                              round(time.monotonic() - started, 3))
         scoped = {n: df.join(F.broadcast(changed), ["platform", "kol_id"], "left_semi") for n, df in frames.items()}
-        metrics = build_metrics(scoped["profiles"], scoped["videos"], scoped["comments"], as_of).cache()
+        metrics = with_trust(spark, build_metrics(scoped["profiles"], scoped["videos"], scoped["comments"], as_of),
+                             scoped, champion).cache()
         summary = apply_scores(metrics, reference)
     summary = summary.cache()
     updated = summary.count()
@@ -246,7 +287,8 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
             ensure_branch(spark, SCORE_REFERENCE_TABLE, branch)
     props = lineage_properties(
         dag_id, run_id, upstream=upstream, stats={"mode": mode, "updated": updated, "silver-kols": silver_kols},
-        **{SILVER_WATERMARK: {"processed_at": str(new_watermark or watermark), "as_of": str(as_of)}},
+        **{SILVER_WATERMARK: {"processed_at": str(new_watermark or watermark), "as_of": str(as_of)},
+           TRUST_MODEL: champion["version"] if champion else "none"},
     )
     with writing_to(spark, branch):
         if mode == "full":

@@ -284,7 +284,7 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
 
 
 def run(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
-        full_rebuild: bool = False) -> dict:
+        full_rebuild: bool = False, **_) -> dict:
     stats = [bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild)
              for name in ENTITIES]
     return {"entities": [asdict(s) for s in stats], "branch": branch,

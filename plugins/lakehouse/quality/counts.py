@@ -19,7 +19,8 @@ from lakehouse.quality.results import CheckResult, Status, compare
 SILVER_MIN_RATIO = 0.95
 
 
-def _table(catalog, name: str):
+def load_table_or_none(catalog, name: str):
+    """The pyiceberg table, or None when it does not exist yet."""
     from pyiceberg.exceptions import NoSuchTableError
 
     try:
@@ -92,16 +93,16 @@ def layer_counts(settings: Settings) -> dict:
     from lakehouse.catalog import get_catalog
 
     catalog = get_catalog(settings)
-    quarantine = _table(catalog, QUARANTINE_TABLE)
+    quarantine = load_table_or_none(catalog, QUARANTINE_TABLE)
     out = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "gold": {}}
     for name, entity in ENTITIES.items():
-        bronze = _table(catalog, entity.bronze_table)
-        silver = _table(catalog, entity.silver_table)
+        bronze = load_table_or_none(catalog, entity.bronze_table)
+        silver = load_table_or_none(catalog, entity.silver_table)
         out["bronze"][name] = total_records(bronze)
         out["silver"][name] = total_records(silver)
         out["quarantine"][name] = quarantined_from(quarantine, entity.bronze_table)
         out["duplicates"][name] = int(silver_totals(silver).get("duplicates", 0))
-    out["gold"]["kol_summary"] = total_records(_table(catalog, GOLD_SUMMARY_TABLE))
+    out["gold"]["kol_summary"] = total_records(load_table_or_none(catalog, GOLD_SUMMARY_TABLE))
     return out
 
 
@@ -117,7 +118,7 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
     counts = counts or layer_counts(settings)
     results: list[CheckResult] = []
     for name, entity in ENTITIES.items():
-        bronze = _table(catalog, entity.bronze_table)
+        bronze = load_table_or_none(catalog, entity.bronze_table)
         if bronze is None:
             results.append(CheckResult(f"bronze_exists.{name}", "bronze", entity.bronze_table, Status.FAIL,
                                        details="table missing"))
@@ -134,7 +135,7 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
         )
     results.append(gold_check(counts["gold"]["kol_summary"], counts["silver"]["profiles"]))
     if redis_counts is not None:
-        gold = _table(catalog, GOLD_SUMMARY_TABLE)
+        gold = load_table_or_none(catalog, GOLD_SUMMARY_TABLE)
         per_platform = {}
         if gold is not None and gold.current_snapshot() is not None:
             platforms = gold.scan(selected_fields=("platform",)).to_arrow().column("platform")

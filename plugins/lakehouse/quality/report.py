@@ -1,4 +1,4 @@
-"""Readiness report of a run: layer counts, timings, checks and score, as JSON and a terminal summary."""
+"""Readiness report of a run: layer counts, timings, checks and score, as JSON, HTML and a terminal summary."""
 
 from __future__ import annotations
 
@@ -35,29 +35,43 @@ def _safe(name: str) -> str:
 
 
 def write_report(report: dict, reports_dir: Path) -> Path:
-    """Write ``<reports_dir>/<dag_id>/<run_id>.json`` and refresh ``latest.json`` beside it."""
+    """Write ``<reports_dir>/<dag_id>/<run_id>.json`` and ``.html``, and refresh ``latest.*`` beside them."""
+    from lakehouse.quality.html_report import render_html
+
     out_dir = reports_dir / _safe(report["dag_id"])
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{_safe(report['run_id'])}.json"
     text = json.dumps(report, indent=2, default=str)
-    path.write_text(text)
-    (out_dir / "latest.json").write_text(text)
+    html = render_html(report, path)
+    for stem in (_safe(report["run_id"]), "latest"):
+        (out_dir / f"{stem}.json").write_text(text)
+        (out_dir / f"{stem}.html").write_text(html)
     return path
 
 
 def render_terminal(report: dict) -> str:
     lines = [f"KOL Lakehouse readiness report  {report['dag_id']}  {report['run_id']}", ""]
     counts = report["counts"]
-    lines.append(f"{'entity':<10}{'bronze':>10}{'silver':>10}{'dupes':>8}{'quarant.':>10}")
+    if counts.get("bronze"):
+        lines.append(f"{'entity':<10}{'bronze':>10}{'silver':>10}{'dupes':>8}{'quarant.':>10}")
     for entity in counts.get("bronze", {}):
         lines.append(
             f"{entity:<10}{counts['bronze'][entity]:>10}{counts['silver'][entity]:>10}"
             f"{counts['duplicates'][entity]:>8}{counts['quarantine'][entity]:>10}"
         )
-    lines.append(f"gold kol_summary rows: {counts.get('gold', {}).get('kol_summary', 0)}")
+    if counts.get("gold"):
+        lines.append(f"gold kol_summary rows: {counts['gold'].get('kol_summary', 0)}")
     if "redis" in counts:
         lines.append("redis: " + ", ".join(f"{p}={c.get('list', 0)}" for p, c in counts["redis"].items()))
     lines += ["", "timings (s): " + ", ".join(f"{k}={v}" for k, v in report["timings_s"].items()), ""]
+    for platform, top in (report.get("top_kols") or {}).items():
+        lines.append(f"Top {len(top)} {platform} by final score   (final = 0.40 trending + 0.35 success + 0.25 trust)")
+        lines.append(f"  {'#':>2} {'username':<18}{'followers':>11}{'trending':>10}{'success':>9}{'trust':>8}{'final':>8}")
+        for i, r in enumerate(top, 1):
+            trust = "-" if r.get("trust_score") in (None, "") else f"{r['trust_score']:.1f}"
+            lines.append(f"  {i:>2} {str(r['username'])[:17]:<18}{r['followers_count']:>11}"
+                         f"{r['trending_score']:>10.1f}{r['success_score']:>9.1f}{trust:>8}{r['final_score']:>8.2f}")
+        lines.append("")
     for check in report["checks"]:
         if check["status"] != "PASS":
             lines.append(f"  {check['status']:<5} {check['check_id']}: observed {check['observed']} "

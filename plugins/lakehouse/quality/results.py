@@ -66,12 +66,13 @@ class QualityGateError(DataBreach):
 def gate(results: list[CheckResult], *, min_score: float = 95.0, fail_on_warn: bool = False) -> float:
     """Raise naming every breached check if any FAIL (or WARN when asked) or the score is low."""
     score = readiness_score(results)
-    bad = [r for r in results if r.status == Status.FAIL or (fail_on_warn and r.status == Status.WARN)]
-    if bad or score < min_score:
+    low = score < min_score
+    bad = [r for r in results if r.status == Status.FAIL or ((fail_on_warn or low) and r.status == Status.WARN)]
+    if low or any(r.status == Status.FAIL or fail_on_warn for r in bad):
         lines = [f"{r.status} {r.check_id} [{r.layer}/{r.table}] observed={r.observed} "
                  f"threshold={r.threshold} {r.details}".rstrip() for r in bad]
         raise QualityGateError(
-            f"quality gate breached: score {score}% (min {min_score}%), {len(bad)} failed check(s):\n"
+            f"quality gate breached: score {score}% (min {min_score}%), {len(bad)} check(s) not passing:\n"
             + "\n".join(lines)
         )
     return score

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from lakehouse.config import Settings
-from lakehouse.quality.results import CheckResult
+from lakehouse.quality.results import CheckResult, Status
 
 CHECK_RESULTS_TABLE = "audit.check_results"
 SCHEMA = pa.schema([
@@ -68,3 +68,23 @@ def history(settings: Settings, dag_id: str | None = None) -> list[dict]:
 
     table = _table(settings)
     return table.scan(row_filter=EqualTo("dag_id", dag_id) if dag_id else AlwaysTrue()).to_arrow().to_pylist()
+
+
+def run_results(settings: Settings, dag_id: str, run_id: str) -> list[CheckResult]:
+    """Every check any task of this run recorded (the gate's and the report's input)."""
+    rows = sorted((r for r in history(settings, dag_id) if r["run_id"] == run_id),
+                  key=lambda r: (r["source"], r["recorded_at"]))
+    return [CheckResult(r["check_id"], r["layer"] or "", r["table_name"] or "", Status(r["status"]),
+                        None if r["observed"] is None else json.loads(r["observed"]),
+                        r["threshold"] or "", r["details"] or "", extra={"source": r["source"]})
+            for r in rows]
+
+
+def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict]]:
+    """``{table: [{run_id, recorded_at, rows}, ...]}`` of the last runs' ``volume.<table>`` checks, oldest first."""
+    out: dict[str, list[dict]] = {}
+    for r in sorted(history(settings, dag_id), key=lambda r: r["recorded_at"]):
+        if r["check_id"].startswith("volume.") and r["observed"] not in (None, "null"):
+            out.setdefault(r["table_name"], []).append(
+                {"run_id": r["run_id"], "recorded_at": r["recorded_at"].isoformat(), "rows": int(json.loads(r["observed"]))})
+    return {table: points[-last:] for table, points in out.items()}

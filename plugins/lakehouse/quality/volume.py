@@ -58,11 +58,12 @@ def volume_anomaly(table_name: str, layer: str, current_total: int, previous_tot
                        extra={"delta": today})
 
 
-def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], **kwargs) -> list[CheckResult]:
+def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], *, run_id: str = "",
+                  **kwargs) -> list[CheckResult]:
     """``totals``: table -> (layer, current rows). History: earlier runs' ``volume.<table>`` rows."""
     from lakehouse.quality.store import history
 
-    rows = sorted(history(settings, dag_id), key=lambda r: r["recorded_at"])
+    rows = sorted((r for r in history(settings, dag_id) if r["run_id"] != run_id), key=lambda r: r["recorded_at"])
     out = []
     for table_name, (layer, current) in totals.items():
         previous = [int(r["observed"]) for r in rows

@@ -18,6 +18,7 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     parser.add_argument("--result-file", default="", help="write the JSON result here too")
     parser.add_argument("--branch", default="", help="WAP branch; default: audit_<run id>, 'main' to write main")
     parser.add_argument("--full-rebuild", default="false", help="true: rebuild Silver from all of Bronze")
+    parser.add_argument("--params", default="{}", help="JSON object of the DAG run's Params for the job")
     args = parser.parse_args(argv)
 
     from lakehouse.etl.wap import branch_name
@@ -30,7 +31,8 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     try:
         try:
             result = body(spark, dag_id=args.dag_id, run_id=args.run_id, branch=branch,
-                          full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"))
+                          full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"),
+                          params=json.loads(args.params or "{}"))
         except Exception as exc:
             if args.result_file:  # tell the operator whether a retry can help
                 Path(args.result_file).write_text(json.dumps(

@@ -1,0 +1,40 @@
+"""Trust-model training time: 100,000 labeled KOLs (Silver built by the real ETL), fit + evaluate + gates."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from bench.common import timed
+from lakehouse.catalog import init_catalog
+from lakehouse.config import Settings
+
+
+def run(profiles: int = 100_000) -> dict:
+    from bench.etl import load_bronze, spec
+    from lakehouse.datagen import generate
+    from lakehouse.etl import silver
+    from lakehouse.ml.labels import write_labels
+    from lakehouse.ml.train import Gates, train_and_evaluate, training_frame
+    from lakehouse.spark.session import get_session
+
+    with tempfile.TemporaryDirectory(prefix="kol-bench-ml-") as tmp:
+        settings = Settings.from_env().replace(state_dir=Path(tmp))
+        os.environ.update(settings.to_env())
+        init_catalog(settings)
+        spark = get_session("bench-ml", settings)
+        try:
+            dataset = generate(spec(profiles, seed=5))
+            load_bronze(settings, dataset)
+            write_labels(settings, dataset.labels)
+            silver.run(spark, run_id="bench")
+            data = training_frame(spark).cache()
+            rows = data.count()
+            seconds, (_, result) = timed(train_and_evaluate, spark, data, seed=42, gates=Gates())
+            data.unpersist()
+        finally:
+            spark.stop()
+    return {"labeled_kols": rows, "train_evaluate_s": round(seconds, 2), "auc": result.metrics["auc"],
+            "precision": result.metrics["precision"], "recall": result.metrics["recall"],
+            "brier": result.metrics["brier"], "behavioural": result.behavioural, "gates_passed": result.passed}

@@ -1,0 +1,91 @@
+"""The Silver profiles suite (GX on Spark) on 1,000,000 rows vs one hand-written Spark aggregation.
+
+Silver is built by the real ETL from datagen Bronze. Both sides read the same
+Iceberg table from disk, interleaved, median of 3; the hand pass computes the
+same metrics (unexpected counts per rule, key uniqueness) and must agree with
+GX, so the comparison is like for like. Target: GX / hand <= 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from bench.common import median, timed
+from lakehouse.catalog import init_catalog
+from lakehouse.config import Settings
+
+TARGET_RATIO = 2.0
+TABLE = "silver.kol_profiles"
+
+
+def hand_metrics(spark) -> dict:
+    """The Silver suite's rules as one aggregation pass (what a data engineer would write by hand)."""
+    from pyspark.sql import functions as F
+
+    def unexpected(cond):
+        return F.sum(F.when(cond, 1).otherwise(0))
+
+    row = spark.table(f"lake.{TABLE}").agg(
+        F.count("*").alias("rows"),
+        unexpected(F.col("username").isNull()).alias("username_null"),
+        unexpected(F.col("followers_count") < 0).alias("followers_negative"),
+        unexpected(~F.col("platform").isin("tiktok", "youtube")).alias("platform_unknown"),
+        unexpected(F.col("favorites_per_follower") > 1000).alias("favorites_per_follower_high"),
+        F.countDistinct("platform", "kol_id").alias("distinct_keys"),
+        unexpected(F.col("account_age_days") < 0).alias("account_age_negative"),
+    ).first()
+    return row.asDict()
+
+
+def gx_metrics(spark, runner, suite) -> dict:
+    results = runner.validate(spark.table(f"lake.{TABLE}"), TABLE, suite, layer="silver")
+    return {r.check_id.split(".", 3)[3]: (str(r.status), r.observed) for r in results}
+
+
+def run(profiles: int = 1_000_000, repeats: int = 3) -> dict:
+    from bench.etl import load_bronze, spec
+    from lakehouse.datagen import generate
+    from lakehouse.etl import silver
+    from lakehouse.quality.suites import SuiteRunner, discover, load_suite
+    from lakehouse.spark.session import get_session
+
+    with tempfile.TemporaryDirectory(prefix="kol-bench-quality-") as tmp:
+        settings = Settings.from_env().replace(state_dir=Path(tmp))
+        os.environ.update(settings.to_env())
+        init_catalog(settings)
+        spark = get_session("bench-quality", settings)
+        try:
+            load_bronze(settings, generate(spec(profiles, seed=3)))
+            silver.bronze_to_silver(spark, "profiles", run_id="bench")
+            rows = spark.table(f"lake.{TABLE}").count()
+            suite = load_suite(discover()[TABLE])
+            runner = SuiteRunner()  # validation only: Data Docs rendering is not part of the metric cost
+            gx_metrics(spark, runner, suite)  # warm-up: GX imports, metric registry, JIT
+            hand_metrics(spark)
+            gx_times, hand_times = [], []
+            for _ in range(repeats):
+                t, gx_out = timed(gx_metrics, spark, runner, suite)
+                gx_times.append(t)
+                t, hand = timed(hand_metrics, spark)
+                hand_times.append(t)
+        finally:
+            spark.stop()
+    agree = (hand["rows"] == rows and hand["distinct_keys"] == rows
+             and all(status == "PASS" for status, _ in gx_out.values())
+             and hand["username_null"] == hand["followers_negative"] == hand["platform_unknown"] == 0)
+    ratio = round(median(gx_times) / median(hand_times), 3)
+    return {
+        "rows": rows,
+        "expectations": len(gx_out),
+        "gx_suite_s": median(gx_times),
+        "hand_aggregation_s": median(hand_times),
+        "gx_runs_s": [round(t, 3) for t in gx_times],
+        "hand_runs_s": [round(t, 3) for t in hand_times],
+        "ratio_gx_over_hand": ratio,
+        "target_ratio": TARGET_RATIO,
+        "meets_target": ratio <= TARGET_RATIO,
+        "metrics_agree": agree,
+        "hand_metrics": hand,
+    }

@@ -1,0 +1,59 @@
+"""
+### Trust-model training, gates and promotion
+
+Weekly (Sunday 03:00, no catchup) and from the UI with Params:
+
+1. **train_trust_model** (Spark MLlib) – features from the published Silver profiles, videos and
+   comments joined with `ml.kol_labels`; a reproducible hash split (`seed`); logistic regression;
+   holdout AUC, precision/recall at 0.5, calibration (Brier, 10 bins). Gates: AUC ≥ `min_auc`,
+   the test plan's behavioural cases (high-quality profile 85–100, low-quality 20–50), and not
+   worse than the current champion by more than `champion_margin` (AUC on the same holdout).
+   The model is saved to `<warehouse>/models/trust/v<N>` and registered in `ml.model_registry`;
+   only if every gate passed does one registry commit make it champion. A failed gate fails the
+   task (no retries) and leaves the champion as it was.
+2. **quality_gate** – the run's checks (`ml.trust.*`) through the same gate as every DAG.
+
+A promotion updates the `ml.model_registry` asset, which schedules `kol_transform`: Gold
+rescores every KOL with the new champion.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag
+
+from lakehouse.assets import TRUST_CHAMPION_ASSET
+from lakehouse.check_tasks import quality_gate
+from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from lakehouse.operators.spark import LakehouseSparkSubmitOperator
+
+PARAMS = ("seed", "min_auc", "champion_margin", "reg_param")
+PARAMS_JSON = "{" + ", ".join(f'"{p}": {{{{ params.{p} | tojson }}}}' for p in PARAMS) + "}"
+
+
+@dag(
+    dag_id="kol_model_training",
+    schedule="0 3 * * 0",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[*BASE_TAGS, "ml", "trust"],
+    doc_md=__doc__,
+    params={
+        "seed": Param(42, type="integer", description="train/holdout split and model seed"),
+        "min_auc": Param(0.85, type="number", minimum=0.5, maximum=1.0, description="holdout AUC gate"),
+        "champion_margin": Param(0.02, type="number", minimum=0.0, maximum=0.5,
+                                 description="how far the challenger's AUC may trail the champion's"),
+        "reg_param": Param(0.01, type="number", minimum=0.0, description="L2 regularization"),
+    },
+)
+def kol_model_training():
+    train = LakehouseSparkSubmitOperator(
+        task_id="train_trust_model", job="train_trust_model", outlets=[TRUST_CHAMPION_ASSET],
+        application_args=["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}", "--branch", "main",
+                          "--params", PARAMS_JSON],
+    )
+    train >> quality_gate(("train_trust_model",))
+
+
+kol_model_training()

@@ -1,0 +1,70 @@
+"""
+### Nightly data quality on the published lake (`main`)
+
+Every night at 02:00 (no catchup), and from the UI with Params:
+
+1. **lake_checks** (Spark) – every expectation suite in `expectations/` (Bronze, Silver, Gold),
+   counts and exact accounting, lineage (Bronze offsets contiguous per partition, Silver covers
+   every Bronze snapshot, Gold built from the current Silver, sampled Gold rows traced back to
+   their Bronze Kafka record). GX validation results and Data Docs go under the reports dir.
+2. **table_checks** – layer counts, freshness of each table's newest commit
+   (`LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS`), and volume anomalies: each table's growth against
+   the last runs' (median ± k·MAD, `LAKEHOUSE_VOLUME_MAD_K`, `LAKEHOUSE_VOLUME_WINDOW`) → WARN.
+   With layer `serving`: Redis entries = Gold rows per platform and the published content checks
+   (trending 0–100, ≥ 80 % distinct, range > 10; followers ≥ 80 % distinct; final score formula).
+3. **readiness_report** – JSON + self-contained HTML (checks by layer, Data Docs links, row-count trend).
+4. **quality_gate** – fails the run on any FAIL, a score below 95 %, or any WARN with `fail_on_warn`.
+
+Every check is a row in `audit.check_results`. The WAP audit of `kol_transform` runs the same checks
+on its branch. Params: `layers`, `tables` (empty: all tables of the layers), `fail_on_warn`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from lakehouse.check_tasks import quality_gate, readiness_report
+from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from lakehouse.operators.spark import LakehouseSparkSubmitOperator
+
+LAYERS = ["bronze", "silver", "gold", "serving"]
+CHECK_TASKS = ("lake_checks", "table_checks")
+
+
+@dag(
+    dag_id="kol_quality_nightly",
+    schedule="0 2 * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=[*BASE_TAGS, "quality", "nightly"],
+    doc_md=__doc__,
+    params={
+        "layers": Param(LAYERS, type="array", items={"type": "string", "enum": LAYERS}, minItems=1,
+                        uniqueItems=True, description="layers to check"),
+        "tables": Param([], type="array", items={"type": "string"},
+                        description="only these tables, e.g. silver.kol_profiles (empty: all)"),
+        "fail_on_warn": Param(False, type="boolean", description="a WARN fails the run too"),
+    },
+)
+def kol_quality_nightly():
+    lake = LakehouseSparkSubmitOperator(
+        task_id="lake_checks", job="quality_checks",
+        application_args=["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}", "--branch", "main",
+                          "--params",
+                          '{"layers": {{ params.layers | tojson }}, "tables": {{ params.tables | tojson }}}'],
+    )
+
+    @task
+    def table_checks(params=None, dag_run=None):
+        from lakehouse.quality.nightly import table_checks
+
+        results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
+        return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
+
+    report = readiness_report(CHECK_TASKS)
+    [lake, table_checks()] >> report >> quality_gate((*CHECK_TASKS, "readiness_report"))
+
+
+kol_quality_nightly()

@@ -1,0 +1,143 @@
+"""The versioned Redis hot path on a real redis-server: atomic switch, crash safety, restore from Gold."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pyarrow as pa
+import pytest
+import redis
+
+from lakehouse.config import PLATFORMS
+from lakehouse.services.manager import free_port
+from lakehouse.serving.checks import serving_checks
+from lakehouse.serving.redis_publish import (
+    POINTER,
+    current_version,
+    list_key,
+    profile_key,
+    publish,
+    published_counts,
+    read_published,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _rows(n, tag, platforms=PLATFORMS):
+    return [{"platform": platforms[i % len(platforms)], "kol_id": f"k{i}", "username": f"{tag}{i}",
+             "followers_count": 1000 + i, "favorites_count": 10 * i, "trending_score": (i * 37) % 10_000 / 100,
+             "success_score": 50.0, "trust_score": None, "final_score": 0.0, "tier": "nano"}
+            for i in range(n)]
+
+
+def test_readers_see_the_old_set_or_the_new_one_never_a_mix(settings, services):
+    client = redis.Redis.from_url(settings.redis_url)
+    publish(_rows(3000, "old"), settings)
+    stop, seen, mixed = threading.Event(), set(), []
+
+    def reader():
+        while not stop.is_set():
+            version, listing = read_published(settings, "tiktok")
+            tags = {row["username"].rstrip("0123456789") for row in listing}
+            sample = client.hget(profile_key("tiktok", listing[-1]["kol_id"], version), "username")
+            tags.add(sample.decode().rstrip("0123456789") if sample else "missing")
+            seen.update(tags)
+            if len(tags) != 1:
+                mixed.append((version, tags))
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for i in range(6):
+            publish(_rows(3000, "new" if i % 2 == 0 else "old"), settings)
+    finally:
+        stop.set()
+        thread.join()
+    assert not mixed, mixed[:3]
+    assert seen == {"old", "new"}
+    # only the current and the previous version are kept
+    versions = {k.split(b":")[1] for k in client.scan_iter(match="kol:v[0-9]*:*")}
+    assert versions == {f"v{current_version(client)}".encode(), f"v{current_version(client) - 1}".encode()}
+    assert json.loads(client.get(list_key("tiktok"))) == read_published(settings, "tiktok")[1]
+
+
+def test_redis_killed_mid_publish_fails_the_publish_and_keeps_the_old_set(settings, tmp_path):
+    """A persistent redis (AOF, fsync always) is killed -9 mid-publish and restarted on the same data."""
+    port = free_port()
+    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path),
+            "--appendonly", "yes", "--appendfsync", "always", "--save", ""]
+
+    def start():
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=port).ping()
+                return proc
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise AssertionError("redis did not start")
+
+    local = settings.replace(redis_url=f"redis://127.0.0.1:{port}/0")
+    proc = start()
+    try:
+        publish(_rows(2000, "old"), local)
+        errors = []
+
+        def big_publish():
+            try:
+                publish(_rows(200_000, "new"), local, chunk=500)
+            except Exception as exc:  # the task's view: a clear connection error
+                errors.append(exc)
+
+        thread = threading.Thread(target=big_publish)
+        thread.start()
+        client = redis.Redis(port=port)
+        while client.dbsize() < 3000:  # new version half written
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        thread.join(timeout=60)
+        assert errors and isinstance(errors[0], redis.ConnectionError)
+        proc = start()
+        version, listing = read_published(local, "tiktok")
+        assert version == 1 and {r["username"].rstrip("0123456789") for r in listing} == {"old"}
+        assert published_counts(local, PLATFORMS)["tiktok"] == {"list": 1000, "trending": 1000, "profiles": 1000}
+        assert int(redis.Redis(port=port).get(POINTER)) == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_publish_fails_clearly_when_redis_is_down(settings):
+    with pytest.raises(redis.ConnectionError):
+        publish(_rows(10, "x"), settings)  # nothing listens on the test's redis port
+
+
+def test_restore_rebuilds_exactly_gold(settings, services, catalog):
+    from lakehouse.serving.redis_publish import read_gold
+
+    catalog.create_namespace_if_not_exists("gold")
+    rows = _rows(500, "gold")
+    for r in rows:
+        del r["trust_score"]  # no champion yet
+        r["final_score"] = round((0.40 * r["trending_score"] + 0.35 * r["success_score"]) / 0.75, 6)
+    catalog.create_table("gold.kol_summary", schema=pa.Table.from_pylist(rows).schema).append(
+        pa.Table.from_pylist(rows))
+    redis.Redis.from_url(settings.redis_url).flushall()  # the hot path is lost
+    out = subprocess.run([sys.executable, "-m", "lakehouse.cli", "redis", "restore"], capture_output=True,
+                         text=True, env={**os.environ, **settings.to_env()})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "published as version 1" in out.stdout
+    gold_rows, _ = read_gold(settings)
+    for platform in PLATFORMS:
+        _, listing = read_published(settings, platform)
+        expected = sorted(r["kol_id"] for r in gold_rows if r["platform"] == platform)
+        assert sorted(r["kol_id"] for r in listing) == expected
+    assert all(c.status == "PASS" for c in serving_checks(settings)), [
+        (c.check_id, c.status, c.details) for c in serving_checks(settings) if c.status != "PASS"]

@@ -1,0 +1,31 @@
+"""The HTML report: grouped by layer, escaped, relative Data Docs links, a chart per table."""
+
+from pathlib import Path
+
+from lakehouse.quality.html_report import render_html
+from lakehouse.quality.report import build_report
+from lakehouse.quality.results import CheckResult, Status
+
+
+def _report(**extra):
+    checks = [CheckResult("suite.gold.x", "gold", "gold.kol_summary", Status.FAIL, 3.5, "<= 1", "<script>x</script>"),
+              CheckResult("accounting.profiles", "silver", "silver.kol_profiles", Status.PASS, 10, "== 10"),
+              CheckResult("task.ingest", "orchestration", "-", Status.WARN)]
+    return build_report(dag_id="d", run_id="r", counts={}, timings={}, checks=checks, extra=extra)
+
+
+def test_checks_are_grouped_by_layer_in_pipeline_order_and_escaped():
+    html = render_html(_report())
+    assert html.index('id="layer-orchestration"') < html.index('id="layer-silver"') < html.index('id="layer-gold"')
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "FAILED" in html and html.count('class="check ') == 3
+
+
+def test_data_docs_links_are_relative_to_the_page_and_trend_is_drawn(tmp_path):
+    docs = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations" / "gold.html"
+    trend = {"gold.kol_summary": [{"run_id": f"r{i}", "recorded_at": "", "rows": 100 * i} for i in range(1, 5)]}
+    html = render_html(_report(data_docs={"gold.kol_summary": str(docs)}, trend=trend),
+                       tmp_path / "d" / "r.json")
+    assert 'href="../gx/uncommitted/data_docs/local_site/validations/gold.html"' in html
+    assert html.count("<circle") == 4 and "r4: 400 rows" in html
+    assert Path(str(docs)).name in html
