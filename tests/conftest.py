@@ -168,3 +168,25 @@ def chromium_dom(tmp_path):
         return result.stdout
 
     return _render
+
+
+@pytest.fixture
+def labeled_silver(lake, lake_services, spark_session):
+    """``build(profiles, seed)``: synthetic KOLs through the broker into Bronze, their labels, Silver on main."""
+    from lakehouse.config import TOPICS
+    from lakehouse.datagen import DatasetSpec, generate
+    from lakehouse.datagen.producer import produce_records
+    from lakehouse.etl import silver
+    from lakehouse.ingest.bronze import ingest_topic
+    from lakehouse.ml.labels import write_labels
+
+    def build(profiles: int, seed: int):
+        dataset = generate(DatasetSpec(profiles=profiles, seed=seed))
+        produce_records(dataset.all_records(), lake)
+        for topic in TOPICS.values():
+            ingest_topic(topic, lake, log=lambda *_: None)
+        write_labels(lake, dataset.labels)
+        silver.run(spark_session, run_id="built")
+        return dataset
+
+    return build

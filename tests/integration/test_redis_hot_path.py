@@ -134,7 +134,7 @@ def test_restore_rebuilds_exactly_gold(settings, services, catalog):
                          text=True, env={**os.environ, **settings.to_env()})
     assert out.returncode == 0, out.stdout + out.stderr
     assert "published as version 1" in out.stdout
-    gold_rows, _ = read_gold(settings)
+    gold_rows = read_gold(settings)[0].to_pylist()
     for platform in PLATFORMS:
         _, listing = read_published(settings, platform)
         expected = sorted(r["kol_id"] for r in gold_rows if r["platform"] == platform)

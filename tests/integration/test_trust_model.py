@@ -5,11 +5,7 @@ import random
 import pytest
 from pyspark.ml import PipelineModel
 
-from lakehouse.config import TOPICS
-from lakehouse.datagen import DatasetSpec, generate
-from lakehouse.datagen.producer import produce_records
-from lakehouse.etl import gold, silver
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.etl import gold
 from lakehouse.ml import registry
 from lakehouse.ml.labels import write_labels
 from lakehouse.ml.train import BEHAVIOURAL_CASES, score_profiles
@@ -22,15 +18,9 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def labeled(lake, lake_services, spark_session):
+def labeled(lake, labeled_silver):
     """Silver built from 3,000 synthetic KOLs, with their ground-truth labels."""
-    dataset = generate(DatasetSpec(profiles=3000, seed=81))
-    produce_records(dataset.all_records(), lake)
-    for topic in TOPICS.values():
-        ingest_topic(topic, lake, log=lambda *_: None)
-    write_labels(lake, dataset.labels)
-    silver.run(spark_session, run_id="built")
-    return lake, dataset
+    return lake, labeled_silver(3000, seed=81)
 
 
 def test_training_passes_the_gates_and_becomes_champion(labeled, spark_session):

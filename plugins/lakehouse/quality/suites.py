@@ -17,7 +17,7 @@ from pathlib import Path
 from lakehouse.config import get_settings
 from lakehouse.quality.results import CheckResult, Status
 
-RESULT_FORMAT = "SUMMARY"
+RESULT_FORMAT = "BASIC"  # counts, percent, 20 sample values; keys of offending rows fetched for failures only
 MAX_OFFENDING_ROWS = 20
 
 
@@ -138,7 +138,9 @@ class SuiteRunner:
             root.mkdir(parents=True, exist_ok=True)
             self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        self.source = self.context.data_sources.add_or_update_spark(name="lake")
+        # persist=False: GX would cache the whole batch first; each metric's own pruned Parquet
+        # scan is cheaper, and nothing stale stays cached in a long-lived session.
+        self.source = self.context.data_sources.add_or_update_spark(name="lake", persist=False)
         self.run_id = RunIdentifier(run_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", run_name))
         self.validated: dict[str, object] = {}  # table -> ValidationResultIdentifier
 
@@ -155,38 +157,35 @@ class SuiteRunner:
     def validate(self, df, table: str, suite, *, layer: str, key_columns=()) -> list[CheckResult]:
         """One CheckResult per expectation; for failed ones, up to 20 offending rows by key.
 
-        The first pass asks only for counts (one cheap Spark pass per metric);
+        The first pass asks for counts and sample values (one pruned scan per metric);
         offending keys are looked up for the failed expectations alone, since
         an index-column result costs several times the validation itself.
         """
         import great_expectations as gx
 
-        try:
-            batch_def = self._batch_definition(table)
-            params = {"dataframe": df}
-            result_format = {"result_format": RESULT_FORMAT, "partial_unexpected_count": MAX_OFFENDING_ROWS}
-            if self.root is None:
-                validation = batch_def.get_batch(batch_parameters=params).validate(suite, result_format=result_format)
-            else:
-                suite = self.context.suites.add_or_update(suite)
-                definition = self.context.validation_definitions.add_or_update(
-                    gx.ValidationDefinition(name=table, data=batch_def, suite=suite))
-                validation = definition.run(batch_parameters=params, result_format=result_format, run_id=self.run_id)
-                self.validated[table] = validation
-            failed = [r.expectation_config for r in validation.results if not r.success]
-            offending = {}
-            if failed and key_columns:
-                retry = gx.ExpectationSuite(name=f"{suite.name}.offending", expectations=[
-                    gx.expectations.registry.get_expectation_impl(c.type)(**c.kwargs, meta=c.meta) for c in failed])
-                indexed = batch_def.get_batch(batch_parameters=params).validate(
-                    retry, result_format={**result_format, "unexpected_index_column_names": list(key_columns)})
-                offending = {_config_key(r.expectation_config): r.result.get("partial_unexpected_index_list")
-                             for r in indexed.results}
-            return _check_results(validation, table, layer, offending)
-        finally:
-            # GX persists the batch; Spark's cache matches by plan, so a later read of the
-            # table in this session would be served the cached rows instead of new commits.
-            df.unpersist()
+        df = project(df, suite, key_columns)
+        batch_def = self._batch_definition(table)
+        params = {"dataframe": df}
+        result_format = {"result_format": RESULT_FORMAT, "partial_unexpected_count": MAX_OFFENDING_ROWS}
+        if self.root is None:
+            validation = batch_def.get_batch(batch_parameters=params).validate(suite, result_format=result_format)
+        else:
+            suite = self.context.suites.add_or_update(suite)
+            definition = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=table, data=batch_def, suite=suite))
+            validation = definition.run(batch_parameters=params, result_format=result_format, run_id=self.run_id)
+            self.validated[table] = validation
+        failed = [r.expectation_config for r in validation.results if not r.success]
+        offending = {}
+        if failed and key_columns:
+            retry = gx.ExpectationSuite(name=f"{suite.name}.offending", expectations=[
+                gx.expectations.registry.get_expectation_impl(c.type)(**c.kwargs, meta=c.meta) for c in failed])
+            indexed = batch_def.get_batch(batch_parameters=params).validate(
+                retry, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_OFFENDING_ROWS,
+                                      "unexpected_index_column_names": list(key_columns)})
+            offending = {_config_key(r.expectation_config): r.result.get("partial_unexpected_index_list")
+                         for r in indexed.results}
+        return _check_results(validation, table, layer, offending)
 
     def build_docs(self) -> dict[str, str]:
         """Render Data Docs for this run's validations; ``{table: path of its page}``."""
@@ -203,6 +202,23 @@ class SuiteRunner:
         self.context.build_data_docs(resource_identifiers=list(ids.values()))
         return {table: self.context.get_docs_sites_urls(resource_identifier=rid)[0]["site_url"].removeprefix("file://")
                 for table, rid in ids.items()}
+
+
+WHOLE_TABLE_TYPES = ("expect_table_columns", "expect_table_column_count", "expect_column_to_exist")
+
+
+def project(df, suite, key_columns=()):
+    """Only the columns the suite reads (plus the keys that name offending rows).
+
+    GX persists the batch and scans it once per metric: on a wide table,
+    carrying every column costs several times the validation itself.
+    Expectations about the table's columns see the whole table.
+    """
+    if any(e.expectation_type.startswith(WHOLE_TABLE_TYPES) for e in suite.expectations):
+        return df
+    wanted = dict.fromkeys([*key_columns, *(c for e in suite.expectations for c in referenced_columns(e))])
+    columns = [c for c in df.columns if c in wanted] or df.columns[:1]
+    return df.select(*columns)
 
 
 def _config_key(config) -> str:
