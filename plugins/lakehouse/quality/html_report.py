@@ -20,7 +20,9 @@ h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px}
 table{border-collapse:collapse;width:100%;margin-bottom:8px} th,td{border:1px solid #d0d7de;padding:4px 8px;
 text-align:left;vertical-align:top} th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status{font-weight:700;color:#fff;border-radius:3px;padding:1px 6px} .details{color:#57606a;font-size:12px;
-word-break:break-word;max-width:640px} .trend{display:inline-block;margin:0 16px 12px 0} .muted{color:#57606a}
+word-break:break-word} .trend{display:inline-block;margin:0 16px 12px 0} .muted{color:#57606a}
+#checks{table-layout:fixed} #checks td{word-break:break-word} #checks th.c1{width:56px} #checks th.c2{width:26%}
+#checks th.c3{width:14%} #checks th.c4{width:10%} #checks th.c5{width:14%}
 """
 
 
@@ -28,10 +30,14 @@ def _cell(value) -> str:
     return escape("" if value is None else str(value))
 
 
+def _number(value) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else _cell(value)
+
+
 def _sparkline(points: list[dict], width: int = 220, height: int = 48) -> str:
     rows = [p["rows"] for p in points]
-    if not rows:
-        return ""
+    if len(rows) < 2:
+        return "<div class=muted>the trend starts with the next run</div>"
     lo, hi = min(rows), max(rows)
     span = (hi - lo) or 1
     step = width / max(len(rows) - 1, 1)
@@ -86,8 +92,8 @@ def render_html(report: dict, out_path: Path | None = None) -> str:
                      "<th>followers</th><th>trending</th><th>success</th><th>trust</th><th>final</th></tr>")
         for i, r in enumerate(top, 1):
             parts.append(f"<tr><td class=num>{i}</td><td>{_cell(r.get('username'))}</td>" + "".join(
-                f"<td class=num>{_cell(r.get(k))}</td>" for k in ("followers_count", "trending_score",
-                                                                 "success_score", "trust_score", "final_score"))
+                f"<td class=num>{_number(r.get(k))}</td>" for k in ("followers_count", "trending_score",
+                                                                   "success_score", "trust_score", "final_score"))
                 + "</tr>")
         parts.append("</table>")
     trend = report.get("trend") or {}
@@ -99,8 +105,8 @@ def render_html(report: dict, out_path: Path | None = None) -> str:
         parts.append("</div>")
     checks = report["checks"]
     layers = sorted({c["layer"] for c in checks}, key=lambda x: (LAYER_ORDER.index(x) if x in LAYER_ORDER else 99, x))
-    parts.append("<h2>Checks</h2><table id=checks><tr><th>status</th><th>check</th><th>table</th>"
-                 "<th>observed</th><th>threshold</th><th>details</th></tr>")
+    parts.append("<h2>Checks</h2><table id=checks><tr><th class=c1>status</th><th class=c2>check</th>"
+                 "<th class=c3>table</th><th class=c4>observed</th><th class=c5>threshold</th><th>details</th></tr>")
     for layer in layers:
         rows = [c for c in checks if c["layer"] == layer]
         bad = sum(c["status"] in ("FAIL", "WARN") for c in rows)

@@ -73,9 +73,12 @@ def render_terminal(report: dict) -> str:
                          f"{r['trending_score']:>10.1f}{r['success_score']:>9.1f}{trust:>8}{r['final_score']:>8.2f}")
         lines.append("")
     for check in report["checks"]:
-        if check["status"] != "PASS":
+        if check["status"] in ("FAIL", "WARN"):
             lines.append(f"  {check['status']:<5} {check['check_id']}: observed {check['observed']} "
                          f"threshold {check['threshold']} {check['details']}")
+    skipped = [c["check_id"] for c in report["checks"] if c["status"] == "SKIP"]
+    if skipped:
+        lines.append(f"  SKIP  {len(skipped)} not judged yet (details in the report): {', '.join(skipped)}")
     s = report["statuses"]
     verdict = "PASSED" if report["gate"]["passed"] else "FAILED"
     lines.append(

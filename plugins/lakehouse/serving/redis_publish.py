@@ -66,36 +66,6 @@ for _, key in ipairs(page[2]) do
 end
 return {page[1], removed}
 """
-# ARGV: SCAN cursor, JSON list of versions to keep. One bounded SCAN step, so Redis is never blocked long.
-DROP_VERSIONS_STEP = """
-local keep = {}
-for _, v in ipairs(cjson.decode(ARGV[2])) do keep[tostring(v)] = true end
-local page = redis.call('SCAN', ARGV[1], 'MATCH', 'kol:v*:*', 'COUNT', 10000)
-local removed = 0
-for _, key in ipairs(page[2]) do
-  local v = string.match(key, '^kol:v(%d+):')
-  if v and not keep[v] then
-    redis.call('UNLINK', key)
-    removed = removed + 1
-  end
-end
-return {page[1], removed}
-"""
-# ARGV: profile key prefix, JSON field names, sorted-set key, JSON rows [kol_id, trending, value per field...]
-WRITE_CHUNK = """
-local prefix, fields, zkey = ARGV[1], cjson.decode(ARGV[2]), ARGV[3]
-local rows = cjson.decode(ARGV[4])
-local nf, members, args = #fields, {}, {}
-for j = 1, nf do args[2 * j - 1] = fields[j] end
-for i, row in ipairs(rows) do
-  for j = 1, nf do args[2 * j] = row[j + 2] end
-  redis.call('HSET', prefix .. row[1], unpack(args))
-  members[2 * i - 1] = row[2]
-  members[2 * i] = row[1]
-end
-if #rows > 0 then redis.call('ZADD', zkey, unpack(members)) end
-return #rows
-"""
 
 
 class PublishError(RuntimeError):
