@@ -46,7 +46,7 @@ def test_nightly_checks_main_reports_and_gates(lake, lake_services, spark_sessio
     assert len(report["data_docs"]) >= 8 and all(json.dumps(p).endswith('.html"') for p in report["data_docs"].values())
     assert len(run_results(lake, "kol_quality_nightly", run.run_id)) == len(report["checks"])
     dom = chromium_dom(lake.reports_dir / "kol_quality_nightly" / "latest.html")
-    assert 'id="checks"' in dom and 'id="layer-bronze"' in dom and "<svg" in dom
+    assert 'id="checks"' in dom and 'id="layer-bronze"' in dom and "the trend starts with the next run" in dom
 
     # New Bronze data that no transform has picked up: a WARN, not a FAIL.
     _load(lake, profiles=40, seed=72)
@@ -56,6 +56,8 @@ def test_nightly_checks_main_reports_and_gates(lake, lake_services, spark_sessio
     assert sorted(c["check_id"] for c in report["checks"] if c["status"] == "WARN") == [
         f"lineage.silver_up_to_date.{e}" for e in ("comments", "profiles", "videos")]
     assert report["score"] >= 95.0
+    trend = chromium_dom(lake.reports_dir / "kol_quality_nightly" / "latest.html")
+    assert trend.count("<circle") >= 2 * len(report["trend"])  # two runs of row counts per table
     strict = dag.test(run_conf={"fail_on_warn": True})
     assert strict.state == "failed" and _states(strict)["quality_gate"] == "failed"
     assert _states(strict)["readiness_report"] == "success"

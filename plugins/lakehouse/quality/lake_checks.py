@@ -85,7 +85,7 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
         if not selected(table, layers, tables):
             continue
         layer = table.split(".", 1)[0]
-        if not exists.get(table, spark.catalog.tableExists(f"lake.{table}")):
+        if not (exists[table] if table in exists else spark.catalog.tableExists(f"lake.{table}")):
             results.append(CheckResult(f"suite.{table}", layer, table, Status.FAIL,
                                        details=f"suite {path} names a table that does not exist"))
             continue
