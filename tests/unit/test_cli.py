@@ -22,5 +22,5 @@ def test_airflow_env_points_airflow_at_the_project_without_printing_secrets(tmp_
 def test_help_lists_every_command():
     out = _cli("--help")
     for command in ("setup", "setup-catalog", "up", "down", "status", "demo", "kcat", "suites", "report",
-                    "airflow-env"):
+                    "airflow-env", "redis"):
         assert command in out
