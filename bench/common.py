@@ -37,6 +37,25 @@ def embedded_stack():
             manager.down(log=lambda *_: None)
 
 
+@contextlib.contextmanager
+def spark_lake(name: str):
+    """An empty embedded lake under a temp state dir and a warm-able Spark session bound to it."""
+    import os
+
+    from lakehouse.catalog import init_catalog
+    from lakehouse.spark.session import get_session
+
+    with tempfile.TemporaryDirectory(prefix=f"kol-bench-{name}-") as tmp:
+        settings = Settings.from_env().replace(state_dir=Path(tmp))
+        os.environ.update(settings.to_env())  # the jobs read Iceberg metadata through env settings
+        init_catalog(settings)
+        spark = get_session(f"bench-{name}", settings)
+        try:
+            yield settings, spark
+        finally:
+            spark.stop()
+
+
 def timed(fn, *args, **kwargs):
     started = time.perf_counter()
     value = fn(*args, **kwargs)

@@ -10,8 +10,8 @@ import json
 
 import pyarrow as pa
 
-from bench.common import timed
-from lakehouse.catalog import get_catalog, init_catalog, reset_lake
+from bench.common import spark_lake, timed
+from lakehouse.catalog import get_catalog, reset_lake
 from lakehouse.config import TOPICS, Settings
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.ingest.bronze import (
@@ -63,37 +63,24 @@ def spec(profiles: int, seed: int) -> DatasetSpec:
 
 
 def run(profiles: int = 1_000_000, small: int = 100_000) -> dict:
-    import os
-    import tempfile
-    from pathlib import Path
+    with spark_lake("etl") as (settings, spark):
+        # warm-up and the 100k reference run
+        load_bronze(settings, generate(spec(small, seed=7)))
+        small_s, small_out = timed(transform, spark, "small", True)
+        reset_lake(settings)
 
-    from lakehouse.spark.session import get_session
-
-    with tempfile.TemporaryDirectory(prefix="kol-bench-etl-") as tmp:
-        settings = Settings.from_env().replace(state_dir=Path(tmp))
-        os.environ.update(settings.to_env())  # the ETL reads Iceberg metadata through env settings
-        init_catalog(settings)
-        spark = get_session("bench-etl", settings)
-        try:
-            # warm-up and the 100k reference run
-            load_bronze(settings, generate(spec(small, seed=7)))
-            small_s, small_out = timed(transform, spark, "small", True)
-            reset_lake(settings)
-
-            base = generate(spec(profiles, seed=1))
-            loaded = load_bronze(settings, base)
-            del base
-            full_s, full_out = timed(transform, spark, "full", True)
-            # 1 % new data: new KOLs with their videos and comments, appended as new Bronze snapshots
-            delta = generate(spec(profiles // 100, seed=2))
-            for records in delta.records.values():  # new ids, so the delta is new KOLs, not replays
-                for r in records:
-                    r.value = r.value.replace(b'_0', b'_9', 1)
-                    r.key = r.key.replace(b'_0', b'_9', 1)
-            load_bronze(settings, delta)
-            inc_s, inc_out = timed(transform, spark, "incremental", False)
-        finally:
-            spark.stop()
+        base = generate(spec(profiles, seed=1))
+        loaded = load_bronze(settings, base)
+        del base
+        full_s, full_out = timed(transform, spark, "full", True)
+        # 1 % new data: new KOLs with their videos and comments, appended as new Bronze snapshots
+        delta = generate(spec(profiles // 100, seed=2))
+        for records in delta.records.values():  # new ids, so the delta is new KOLs, not replays
+            for r in records:
+                r.value = r.value.replace(b'_0', b'_9', 1)
+                r.key = r.key.replace(b'_0', b'_9', 1)
+        load_bronze(settings, delta)
+        inc_s, inc_out = timed(transform, spark, "incremental", False)
     ratio = round(inc_s / full_s, 3)
     return {
         "profiles": profiles,

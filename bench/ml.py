@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
-from bench.common import timed
-from lakehouse.catalog import init_catalog
-from lakehouse.config import Settings
+from bench.common import spark_lake, timed
 
 
 def run(profiles: int = 100_000) -> dict:
@@ -17,24 +11,16 @@ def run(profiles: int = 100_000) -> dict:
     from lakehouse.etl import silver
     from lakehouse.ml.labels import write_labels
     from lakehouse.ml.train import Gates, train_and_evaluate, training_frame
-    from lakehouse.spark.session import get_session
 
-    with tempfile.TemporaryDirectory(prefix="kol-bench-ml-") as tmp:
-        settings = Settings.from_env().replace(state_dir=Path(tmp))
-        os.environ.update(settings.to_env())
-        init_catalog(settings)
-        spark = get_session("bench-ml", settings)
-        try:
-            dataset = generate(spec(profiles, seed=5))
-            load_bronze(settings, dataset)
-            write_labels(settings, dataset.labels)
-            silver.run(spark, run_id="bench")
-            data = training_frame(spark).cache()
-            rows = data.count()
-            seconds, (_, result) = timed(train_and_evaluate, spark, data, seed=42, gates=Gates())
-            data.unpersist()
-        finally:
-            spark.stop()
+    with spark_lake("ml") as (settings, spark):
+        dataset = generate(spec(profiles, seed=5))
+        load_bronze(settings, dataset)
+        write_labels(settings, dataset.labels)
+        silver.run(spark, run_id="bench")
+        data = training_frame(spark).cache()
+        rows = data.count()
+        seconds, (_, result) = timed(train_and_evaluate, spark, data, seed=42, gates=Gates())
+        data.unpersist()
     return {"labeled_kols": rows, "train_evaluate_s": round(seconds, 2), "auc": result.metrics["auc"],
             "precision": result.metrics["precision"], "recall": result.metrics["recall"],
             "brier": result.metrics["brier"], "behavioural": result.behavioural, "gates_passed": result.passed}

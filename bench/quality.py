@@ -8,13 +8,7 @@ GX, so the comparison is like for like. Target: GX / hand <= 2.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
-from bench.common import median, timed
-from lakehouse.catalog import init_catalog
-from lakehouse.config import Settings
+from bench.common import median, spark_lake, timed
 
 TARGET_RATIO = 2.0
 TABLE = "silver.kol_profiles"
@@ -49,29 +43,21 @@ def run(profiles: int = 1_000_000, repeats: int = 3) -> dict:
     from lakehouse.datagen import generate
     from lakehouse.etl import silver
     from lakehouse.quality.suites import SuiteRunner, discover, load_suite
-    from lakehouse.spark.session import get_session
 
-    with tempfile.TemporaryDirectory(prefix="kol-bench-quality-") as tmp:
-        settings = Settings.from_env().replace(state_dir=Path(tmp))
-        os.environ.update(settings.to_env())
-        init_catalog(settings)
-        spark = get_session("bench-quality", settings)
-        try:
-            load_bronze(settings, generate(spec(profiles, seed=3)))
-            silver.bronze_to_silver(spark, "profiles", run_id="bench")
-            rows = spark.table(f"lake.{TABLE}").count()
-            suite = load_suite(discover()[TABLE])
-            runner = SuiteRunner()  # validation only: Data Docs rendering is not part of the metric cost
-            gx_metrics(spark, runner, suite)  # warm-up: GX imports, metric registry, JIT
-            hand_metrics(spark)
-            gx_times, hand_times = [], []
-            for _ in range(repeats):
-                t, gx_out = timed(gx_metrics, spark, runner, suite)
-                gx_times.append(t)
-                t, hand = timed(hand_metrics, spark)
-                hand_times.append(t)
-        finally:
-            spark.stop()
+    with spark_lake("quality") as (settings, spark):
+        load_bronze(settings, generate(spec(profiles, seed=3)))
+        silver.bronze_to_silver(spark, "profiles", run_id="bench")
+        rows = spark.table(f"lake.{TABLE}").count()
+        suite = load_suite(discover()[TABLE])
+        runner = SuiteRunner()  # validation only: Data Docs rendering is not part of the metric cost
+        gx_metrics(spark, runner, suite)  # warm-up: GX imports, metric registry, JIT
+        hand_metrics(spark)
+        gx_times, hand_times = [], []
+        for _ in range(repeats):
+            t, gx_out = timed(gx_metrics, spark, runner, suite)
+            gx_times.append(t)
+            t, hand = timed(hand_metrics, spark)
+            hand_times.append(t)
     agree = (hand["rows"] == rows and hand["distinct_keys"] == rows
              and all(status == "PASS" for status, _ in gx_out.values())
              and hand["username_null"] == hand["followers_negative"] == hand["platform_unknown"] == 0)

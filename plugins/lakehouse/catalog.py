@@ -30,6 +30,13 @@ def get_catalog(settings: Settings | None = None):
     return _catalog(settings.catalog_sqlalchemy_uri, settings.warehouse_uri, settings.s3_endpoint)
 
 
+def ensure_table(catalog, name: str, schema, properties: dict | None = None):
+    """The table ``name`` (``<namespace>.<table>``), created with ``schema`` and its namespace if missing."""
+    catalog.create_namespace_if_not_exists(name.split(".", 1)[0])
+    return catalog.create_table_if_not_exists(name, schema=schema, properties={"format-version": "2",
+                                                                               **(properties or {})})
+
+
 def init_catalog(settings: Settings | None = None) -> None:
     """Create the catalog database (SQLite in WAL mode so readers never block a commit) and namespaces."""
     settings = settings or get_settings()

@@ -66,25 +66,15 @@ class IngestResult:
 
 def ensure_bronze_table(catalog, topic: str):
     """Create the Bronze table for ``topic`` if missing (Bronze never parses: bytes in, bytes kept)."""
-    from pyiceberg.exceptions import TableAlreadyExistsError
+    from lakehouse.catalog import ensure_table
 
-    name = bronze_table_name(topic)
-    catalog.create_namespace_if_not_exists("bronze")
-    try:
-        return catalog.create_table(
-            name,
-            schema=ARROW_SCHEMA,
-            properties={
-                # A concurrent writer must fail loudly, never be re-applied on top of
-                # offsets it did not see (that would duplicate rows).
-                "commit.retry.num-retries": "0",
-                "format-version": "2",
-                "lakehouse.layer": "bronze",
-                "lakehouse.source-topic": topic,
-            },
-        )
-    except TableAlreadyExistsError:
-        return catalog.load_table(name)
+    return ensure_table(catalog, bronze_table_name(topic), ARROW_SCHEMA, {
+        # A concurrent writer must fail loudly, never be re-applied on top of
+        # offsets it did not see (that would duplicate rows).
+        "commit.retry.num-retries": "0",
+        "lakehouse.layer": "bronze",
+        "lakehouse.source-topic": topic,
+    })
 
 
 def recorded_offsets(table) -> dict[int, int]:

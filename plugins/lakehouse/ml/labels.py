@@ -25,16 +25,9 @@ SCHEMA = pa.schema([
 
 
 def labels_table(settings: Settings):
-    from pyiceberg.exceptions import TableAlreadyExistsError
+    from lakehouse.catalog import ensure_table, get_catalog
 
-    from lakehouse.catalog import get_catalog
-
-    catalog = get_catalog(settings)
-    catalog.create_namespace_if_not_exists("ml")
-    try:
-        return catalog.create_table(LABELS_TABLE, schema=SCHEMA, properties={"format-version": "2"})
-    except TableAlreadyExistsError:
-        return catalog.load_table(LABELS_TABLE)
+    return ensure_table(get_catalog(settings), LABELS_TABLE, SCHEMA)
 
 
 def write_labels(settings: Settings, labels: list[dict], source: str = "datagen") -> int:

@@ -36,16 +36,9 @@ SCHEMA = pa.schema([
 
 
 def registry_table(settings: Settings):
-    from pyiceberg.exceptions import TableAlreadyExistsError
+    from lakehouse.catalog import ensure_table, get_catalog
 
-    from lakehouse.catalog import get_catalog
-
-    catalog = get_catalog(settings)
-    catalog.create_namespace_if_not_exists("ml")
-    try:
-        return catalog.create_table(REGISTRY_TABLE, schema=SCHEMA, properties={"format-version": "2"})
-    except TableAlreadyExistsError:
-        return catalog.load_table(REGISTRY_TABLE)
+    return ensure_table(get_catalog(settings), REGISTRY_TABLE, SCHEMA)
 
 
 def entries(settings: Settings, model_name: str = MODEL_NAME) -> list[dict]:

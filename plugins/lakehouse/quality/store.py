@@ -28,16 +28,9 @@ SCHEMA = pa.schema([
 
 
 def _table(settings: Settings):
-    from pyiceberg.exceptions import TableAlreadyExistsError
+    from lakehouse.catalog import ensure_table, get_catalog
 
-    from lakehouse.catalog import get_catalog
-
-    catalog = get_catalog(settings)
-    catalog.create_namespace_if_not_exists("audit")
-    try:
-        return catalog.create_table(CHECK_RESULTS_TABLE, schema=SCHEMA, properties={"format-version": "2"})
-    except TableAlreadyExistsError:
-        return catalog.load_table(CHECK_RESULTS_TABLE)
+    return ensure_table(get_catalog(settings), CHECK_RESULTS_TABLE, SCHEMA)
 
 
 def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results: list[CheckResult]) -> int:
