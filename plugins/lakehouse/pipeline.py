@@ -107,6 +107,13 @@ def task_checks(upstream: dict, expected_tasks) -> list[CheckResult]:
             for task_id in expected_tasks if upstream.get(task_id) in (None, [])]
 
 
+def run_checks(settings: Settings, dag_id: str, run_id: str, upstream: dict, expected_tasks) -> list[CheckResult]:
+    """What the report shows and the gate judges: failed tasks plus every check the run recorded."""
+    from lakehouse.quality.store import run_results
+
+    return task_checks(upstream, expected_tasks) + run_results(settings, dag_id, run_id)
+
+
 def e2e_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks=E2E_TASKS,
                settings: Settings | None = None) -> dict:
     """kol_platform_e2e's own checks (Bronze vs produced, layers, Redis vs Gold, volume), then the report."""
@@ -147,10 +154,10 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks
     """
     from lakehouse.quality.counts import layer_counts
     from lakehouse.quality.report import build_report, render_terminal, write_report
-    from lakehouse.quality.store import row_count_trend, run_results
+    from lakehouse.quality.store import row_count_trend
 
     settings = settings or get_settings()
-    checks = task_checks(upstream, expected_tasks) + run_results(settings, dag_id, run_id)
+    checks = run_checks(settings, dag_id, run_id, upstream, expected_tasks)
     data_docs = {}
     for result in upstream.values():
         if isinstance(result, dict):
@@ -170,10 +177,8 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks
 def quality_gate(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, fail_on_warn: bool = False,
                  settings: Settings | None = None) -> dict:
     """Fail the DAG run if any check of this run FAILed (or WARNed, when asked) or a task failed."""
-    from lakehouse.quality.store import run_results
-
     settings = settings or get_settings()
-    checks = task_checks(upstream, expected_tasks) + run_results(settings, dag_id, run_id)
+    checks = run_checks(settings, dag_id, run_id, upstream, expected_tasks)
     score = enforce_gate(checks, fail_on_warn=fail_on_warn)
     print(f"quality gate passed: {len(checks)} checks, score {score}%")
     return {"checks": len(checks), "score": score}

@@ -106,6 +106,23 @@ def layer_counts(settings: Settings) -> dict:
     return out
 
 
+def redis_vs_gold(catalog, redis_counts: dict) -> list[CheckResult]:
+    """Redis entries (list, sorted set, hashes) = Gold rows, per platform."""
+    gold = load_table_or_none(catalog, GOLD_SUMMARY_TABLE)
+    per_platform = {}
+    if gold is not None and gold.current_snapshot() is not None:
+        platforms = gold.scan(selected_fields=("platform",)).to_arrow().column("platform")
+        per_platform = {v["values"]: v["counts"] for v in pc.value_counts(platforms).to_pylist()}
+    results = []
+    for platform in PLATFORMS:
+        seen = redis_counts.get(platform, {})
+        expected = per_platform.get(platform, 0)
+        for kind in ("list", "trending", "profiles"):
+            results.append(compare(f"redis_vs_gold.{platform}.{kind}", "serving", f"redis:{kind}",
+                                   seen.get(kind, 0), expected, details=f"{platform} {kind} entries vs Gold rows"))
+    return results
+
+
 def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = None, run_id: str = "",
                        redis_counts: dict | None = None, counts: dict | None = None) -> list[CheckResult]:
     """Bronze vs produced, Silver vs distinct Bronze keys, exact accounting, Gold vs Silver, Redis vs Gold.
@@ -135,15 +152,5 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
         )
     results.append(gold_check(counts["gold"]["kol_summary"], counts["silver"]["profiles"]))
     if redis_counts is not None:
-        gold = load_table_or_none(catalog, GOLD_SUMMARY_TABLE)
-        per_platform = {}
-        if gold is not None and gold.current_snapshot() is not None:
-            platforms = gold.scan(selected_fields=("platform",)).to_arrow().column("platform")
-            per_platform = {v["values"]: v["counts"] for v in pc.value_counts(platforms).to_pylist()}
-        for platform in PLATFORMS:
-            seen = redis_counts.get(platform, {})
-            expected = per_platform.get(platform, 0)
-            for kind in ("list", "trending", "profiles"):
-                results.append(compare(f"redis_vs_gold.{platform}.{kind}", "serving", f"redis:{kind}",
-                                       seen.get(kind, 0), expected, details=f"{platform} {kind} entries vs Gold rows"))
+        results += redis_vs_gold(catalog, redis_counts)
     return results

@@ -54,8 +54,8 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
             results.append(CheckResult(f"silver_exists.{name}", "silver", entity.silver_table, Status.FAIL,
                                        details="table missing: bronze_to_silver did not run"))
             continue
-        head = catalog.load_table(entity.silver_table).refs()[effective_ref(spark, entity.silver_table, branch)]
         silver_meta = catalog.load_table(entity.silver_table)
+        head = silver_meta.refs()[effective_ref(spark, entity.silver_table, branch)]
         totals = json.loads(newest_property(silver_meta, head.snapshot_id, TOTALS) or "{}")
         bronze_sid = lineage.upstream_of(catalog, entity.silver_table, head.snapshot_id).get(entity.bronze_table)
         bronze = spark.read.option("snapshot-id", bronze_sid).table(f"lake.{entity.bronze_table}")

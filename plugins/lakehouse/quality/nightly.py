@@ -84,7 +84,7 @@ def table_checks(*, dag_id: str, run_id: str, params: dict | None = None, counts
                 for t, (layer, _) in totals.items()]
     results += volume_checks(settings, dag_id, totals, run_id=run_id, k=settings.volume_mad_k, window=settings.volume_window)
     if "serving" in layers:
-        results += redis_checks(settings, counts)
+        results += redis_checks(settings)
     record(settings, dag_id=dag_id, run_id=run_id, source=TABLE_CHECKS_SOURCE, results=results)
     return results
 
@@ -106,10 +106,11 @@ def bronze_vs_kafka_offsets(table, table_name: str, topic: str) -> CheckResult:
                        f"{len(partitions)} partition(s) reconciled")
 
 
-def redis_checks(settings: Settings, counts: dict) -> list[CheckResult]:
+def redis_checks(settings: Settings) -> list[CheckResult]:
     """The hot path vs Gold, and the published content checks; SKIP before anything was ever published."""
+    from lakehouse.catalog import get_catalog
     from lakehouse.config import PLATFORMS
-    from lakehouse.quality.counts import check_layer_counts
+    from lakehouse.quality.counts import redis_vs_gold
     from lakehouse.quality.results import Status
     from lakehouse.serving.checks import serving_checks
     from lakehouse.serving.redis_publish import current_version, published_counts, redis_client
@@ -122,7 +123,4 @@ def redis_checks(settings: Settings, counts: dict) -> list[CheckResult]:
     if version is None:
         return [CheckResult("redis.published", "serving", "redis", Status.SKIP, None, "a published version",
                             "nothing has been published to Redis yet")]
-    redis_counts = published_counts(settings, PLATFORMS)
-    layer = [r for r in check_layer_counts(settings, counts=counts, redis_counts=redis_counts)
-             if r.layer == "serving"]
-    return layer + serving_checks(settings)
+    return redis_vs_gold(get_catalog(settings), published_counts(settings, PLATFORMS)) + serving_checks(settings)
