@@ -15,7 +15,7 @@ help:
 	@echo "make test    run the test suite (unit + integration + e2e, real services)"
 	@echo "make demo    run kol_platform_e2e on the embedded services and print the readiness report"
 	@echo "make bench   run the benchmarks, JSON to bench/results/"
-	@echo "make lint    ruff"
+	@echo "make lint    ruff and the import-linter layer contracts"
 
 setup: system venv provision
 	@echo "setup: done. Next: make test, make demo"
@@ -54,7 +54,8 @@ test-unit:
 	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint:
-	@$(BIN)/ruff check plugins dags spark_jobs tests bench
+	@$(BIN)/ruff check src dags spark_jobs tests bench
+	@$(BIN)/lint-imports --no-cache
 
 demo:
 	@$(BIN)/lakehouse demo $(DEMO_ARGS)

@@ -19,7 +19,7 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 @contextlib.contextmanager
 def embedded_stack():
     """Broker + Redis on free ports and an empty catalog under a temp state dir."""
-    from lakehouse.catalog import init_catalog
+    from lakehouse.iceberg.catalog import init_catalog
     from lakehouse.services.manager import ServiceManager, free_port
 
     with tempfile.TemporaryDirectory(prefix="kol-bench-") as tmp:
@@ -42,7 +42,7 @@ def spark_lake(name: str):
     """An empty embedded lake under a temp state dir and a warm-able Spark session bound to it."""
     import os
 
-    from lakehouse.catalog import init_catalog
+    from lakehouse.iceberg.catalog import init_catalog
     from lakehouse.spark.session import get_session
 
     with tempfile.TemporaryDirectory(prefix=f"kol-bench-{name}-") as tmp:

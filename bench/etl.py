@@ -11,16 +11,13 @@ import json
 import pyarrow as pa
 
 from bench.common import spark_lake, timed
-from lakehouse.catalog import get_catalog, reset_lake
-from lakehouse.config import TOPICS, Settings
+from lakehouse.config import Settings
+from lakehouse.core.names import KAFKA_NEXT_OFFSETS as SUMMARY_NEXT
+from lakehouse.core.names import KAFKA_RANGES as SUMMARY_RANGES
+from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
-from lakehouse.ingest.bronze import (
-    ARROW_SCHEMA,
-    SUMMARY_NEXT,
-    SUMMARY_RANGES,
-    ensure_bronze_table,
-    recorded_offsets,
-)
+from lakehouse.iceberg.catalog import get_catalog, reset_lake
+from lakehouse.ingest.bronze_table import ARROW_SCHEMA, ensure_bronze_table, recorded_offsets
 
 TARGET_RATIO = 0.15
 
@@ -49,10 +46,10 @@ def load_bronze(settings: Settings, dataset, offset_base: dict | None = None) ->
 
 
 def transform(spark, run_id: str, full_rebuild: bool) -> dict:
-    from lakehouse.etl import gold, silver
+    from lakehouse.jobs.transform import build_gold, build_silver
 
-    silver_s, s = timed(silver.run, spark, run_id=run_id, branch=None, full_rebuild=full_rebuild)
-    gold_s, g = timed(gold.run, spark, run_id=run_id, branch=None)
+    silver_s, s = timed(build_silver, spark, run_id=run_id, branch=None, full_rebuild=full_rebuild)
+    gold_s, g = timed(build_gold, spark, run_id=run_id, branch=None)
     return {"silver_rows_read": sum(e["bronze_rows"] for e in s["entities"]), "gold_rows": g["rows"],
             "silver_s": round(silver_s, 2), "gold_s": round(gold_s, 2)}
 

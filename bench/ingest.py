@@ -10,11 +10,11 @@ import time
 
 from bench.common import embedded_stack, median, timed, write_result
 from lakehouse import kafka
-from lakehouse.catalog import reset_lake
-from lakehouse.config import TOPICS
+from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.iceberg.catalog import reset_lake
+from lakehouse.ingest.consumer import ingest_topic
 
 TOPIC = TOPICS["profiles"]
 TARGET_RATIO = 1.25

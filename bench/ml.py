@@ -8,7 +8,7 @@ from bench.common import spark_lake, timed
 def run(profiles: int = 100_000) -> dict:
     from bench.etl import load_bronze, spec
     from lakehouse.datagen import generate
-    from lakehouse.etl import silver
+    from lakehouse.jobs.transform import build_silver
     from lakehouse.ml.labels import write_labels
     from lakehouse.ml.train import Gates, train_and_evaluate, training_frame
 
@@ -16,7 +16,7 @@ def run(profiles: int = 100_000) -> dict:
         dataset = generate(spec(profiles, seed=5))
         load_bronze(settings, dataset)
         write_labels(settings, dataset.labels)
-        silver.run(spark, run_id="bench")
+        build_silver(spark, run_id="bench")
         data = training_frame(spark).cache()
         rows = data.count()
         seconds, (_, result) = timed(train_and_evaluate, spark, data, seed=42, gates=Gates())

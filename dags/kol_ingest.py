@@ -21,24 +21,16 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from lakehouse import pipeline
-from lakehouse.assets import BRONZE_ALIAS, BRONZE_ASSETS
-from lakehouse.config import TOPICS
-from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
+from lakehouse.core.names import TOPICS
+from lakehouse.orchestration.assets import BRONZE_ALIAS, BRONZE_ASSETS
+from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
 
 ALL_TOPICS = list(TOPICS.values())
 
 
-@dag(
-    dag_id="kol_ingest",
-    schedule="*/15 * * * *",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,  # one consumer per topic at a time
-    default_args=DEFAULT_ARGS,
-    tags=[*BASE_TAGS, "ingest", "bronze"],
-    doc_md=__doc__,
-    params={
+@dag(dag_id="kol_ingest", tags=tags("ingest", "bronze"), doc_md=__doc__, **DAG_DEFAULTS,
+     schedule="*/15 * * * *",
+     params={
         "topics": Param(ALL_TOPICS, type="array", items={"type": "string", "enum": ALL_TOPICS},
                         minItems=1, uniqueItems=True, description="topics to ingest"),
         "max_records": Param(None, type=["null", "integer"], minimum=1, description="per topic"),
@@ -54,7 +46,9 @@ def kol_ingest():
 
     @task(outlets=[BRONZE_ALIAS], max_active_tis_per_dagrun=len(ALL_TOPICS))
     def ingest_topic(topic: str, params=None, dag_run=None, outlet_events=None):
-        result = pipeline.ingest(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
+        from lakehouse.orchestration.tasks.ingest import ingest_and_reconcile
+
+        result = ingest_and_reconcile(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
         if result["rows"]:
             outlet_events[BRONZE_ALIAS].add(
                 BRONZE_ASSETS[topic],

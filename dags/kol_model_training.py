@@ -21,25 +21,18 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from lakehouse.assets import TRUST_CHAMPION_ASSET
-from lakehouse.check_tasks import quality_gate
-from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
-from lakehouse.operators.spark import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.assets import TRUST_CHAMPION_ASSET
+from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.taskflow import quality_gate_task
 
 PARAMS = ("seed", "min_auc", "champion_margin", "reg_param")
 PARAMS_JSON = "{" + ", ".join(f'"{p}": {{{{ params.{p} | tojson }}}}' for p in PARAMS) + "}"
 
 
-@dag(
-    dag_id="kol_model_training",
-    schedule="0 3 * * 0",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=[*BASE_TAGS, "ml", "trust"],
-    doc_md=__doc__,
-    params={
+@dag(dag_id="kol_model_training", tags=tags("ml", "trust"), doc_md=__doc__, **DAG_DEFAULTS,
+     schedule="0 3 * * 0",
+     params={
         "seed": Param(42, type="integer", description="train/holdout split and model seed"),
         "min_auc": Param(0.85, type="number", minimum=0.5, maximum=1.0, description="holdout AUC gate"),
         "champion_margin": Param(0.02, type="number", minimum=0.0, maximum=0.5,
@@ -53,7 +46,7 @@ def kol_model_training():
         application_args=["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}", "--branch", "main",
                           "--params", PARAMS_JSON],
     )
-    train >> quality_gate(("train_trust_model",))
+    train >> quality_gate_task(("train_trust_model",))
 
 
 kol_model_training()

@@ -24,23 +24,19 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from lakehouse import pipeline
-from lakehouse.check_tasks import quality_gate, readiness_report
-from lakehouse.config import TOPICS
-from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
-from lakehouse.transform_tasks import wap_chain
+from lakehouse.core.names import TOPICS
+from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.taskflow import quality_gate_task, readiness_report_task, wap_chain
+
+TASKS = "lakehouse.orchestration.tasks"
+# every task the report and the gate account for (a missing XCom is a failed task)
+E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "train_trust_model", "silver_to_gold",
+             "audit_branch", "publish_branch", "count_layers", "publish_redis")
 
 
-@dag(
-    dag_id="kol_platform_e2e",
-    schedule=None,
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=[*BASE_TAGS, "e2e", "readiness"],
-    doc_md=__doc__,
-    params={
+@dag(dag_id="kol_platform_e2e", tags=tags("e2e", "readiness"), doc_md=__doc__, **DAG_DEFAULTS,
+     schedule=None,
+     params={
         "profiles": Param(10_000, type="integer", minimum=1, maximum=2_000_000),
         "bad_fraction": Param(0.02, type="number", minimum=0, maximum=0.5),
         "seed": Param(42, type="integer"),
@@ -52,19 +48,27 @@ def kol_platform_e2e():
     # Producing is not idempotent (a retry would send the data twice): no retries.
     @task(retries=0)
     def produce_synthetic(params=None):
-        return pipeline.produce_synthetic(params)
+        from lakehouse.orchestration.tasks import e2e
+
+        return e2e.produce_synthetic(params)
 
     @task
     def ingest_topic(topic: str, dag_run=None):
-        return pipeline.ingest(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id)
+        from lakehouse.orchestration.tasks import ingest
+
+        return ingest.ingest_and_reconcile(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id)
 
     @task
     def count_layers(produced: dict, dag_run=None):
-        return pipeline.count_layers(produced["produced"], run_id=dag_run.run_id)
+        from lakehouse.orchestration.tasks import e2e
+
+        return e2e.count_layers(produced["produced"], run_id=dag_run.run_id)
 
     @task
     def publish_redis():
-        return pipeline.publish_redis()
+        from lakehouse.orchestration.tasks import e2e
+
+        return e2e.publish_redis()
 
     produced = produce_synthetic()
     ingested = ingest_topic.expand(topic=list(TOPICS.values()))
@@ -72,8 +76,8 @@ def kol_platform_e2e():
     counted = count_layers(produced)
     published = publish_redis()
     produced >> ingested >> transform[0]
-    report = readiness_report(pipeline.E2E_TASKS, body=pipeline.e2e_report)
-    transform[-1] >> counted >> published >> report >> quality_gate((*pipeline.E2E_TASKS, "readiness_report"))
+    report = readiness_report_task(E2E_TASKS, body=f"{TASKS}.e2e:e2e_report")
+    transform[-1] >> counted >> published >> report >> quality_gate_task((*E2E_TASKS, "readiness_report"))
 
 
 kol_platform_e2e()

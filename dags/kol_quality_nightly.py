@@ -23,24 +23,17 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
-from lakehouse.check_tasks import quality_gate, readiness_report
-from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
-from lakehouse.operators.spark import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.taskflow import quality_gate_task, readiness_report_task
 
 LAYERS = ["bronze", "silver", "gold", "serving"]
 CHECK_TASKS = ("lake_checks", "table_checks")
 
 
-@dag(
-    dag_id="kol_quality_nightly",
-    schedule="0 2 * * *",
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    tags=[*BASE_TAGS, "quality", "nightly"],
-    doc_md=__doc__,
-    params={
+@dag(dag_id="kol_quality_nightly", tags=tags("quality", "nightly"), doc_md=__doc__, **DAG_DEFAULTS,
+     schedule="0 2 * * *",
+     params={
         "layers": Param(LAYERS, type="array", items={"type": "string", "enum": LAYERS}, minItems=1,
                         uniqueItems=True, description="layers to check"),
         "tables": Param([], type="array", items={"type": "string"},
@@ -58,13 +51,13 @@ def kol_quality_nightly():
 
     @task
     def table_checks(params=None, dag_run=None):
-        from lakehouse.quality.nightly import table_checks
+        from lakehouse.quality.table_checks import table_checks
 
         results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
         return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
 
-    report = readiness_report(CHECK_TASKS)
-    [lake, table_checks()] >> report >> quality_gate((*CHECK_TASKS, "readiness_report"))
+    report = readiness_report_task(CHECK_TASKS)
+    [lake, table_checks()] >> report >> quality_gate_task((*CHECK_TASKS, "readiness_report"))
 
 
 kol_quality_nightly()

@@ -25,27 +25,19 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from lakehouse.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
-from lakehouse.check_tasks import quality_gate
-from lakehouse.dag_defaults import BASE_TAGS, DEFAULT_ARGS, START_DATE
-from lakehouse.transform_tasks import WAP_JOBS, wap_chain
+from lakehouse.orchestration.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
+from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.taskflow import WAP_JOBS, quality_gate_task, wap_chain
 
 
-@dag(
-    dag_id="kol_transform",
-    schedule=(BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"]
+@dag(dag_id="kol_transform", tags=tags("etl", "wap", "silver", "gold"), doc_md=__doc__, **DAG_DEFAULTS,
+     schedule=(BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"]
               | TRUST_CHAMPION_ASSET),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,  # one branch publishes at a time
-    default_args=DEFAULT_ARGS,
-    tags=[*BASE_TAGS, "etl", "wap", "silver", "gold"],
-    doc_md=__doc__,
-    params={"full_rebuild": Param(False, type="boolean", description="reprocess all of Bronze")},
+     params={"full_rebuild": Param(False, type="boolean", description="reprocess all of Bronze")},
 )
 def kol_transform():
     chain = wap_chain(full_rebuild="{{ params.full_rebuild }}")
-    chain[-1] >> quality_gate(WAP_JOBS)
+    chain[-1] >> quality_gate_task(WAP_JOBS)
 
 
 kol_transform()

@@ -7,5 +7,6 @@ RUN apt-get update -q \
  && rm -rf /var/lib/apt/lists/*
 USER airflow
 COPY --chown=airflow pyproject.toml constraints.txt README.md /opt/project/
+COPY --chown=airflow src /opt/project/src
 COPY --chown=airflow plugins /opt/project/plugins
 RUN pip install --no-cache-dir -c /opt/project/constraints.txt -e /opt/project

@@ -1,7 +1,7 @@
-"""spark-submit entry: audit the run's WAP branch (see lakehouse.etl.audit)."""
+"""spark-submit entry: audit the run's WAP branch (counts, lineage, every suite) (see lakehouse.jobs.transform.audit_branch)."""
 
-from lakehouse.etl import audit
-from lakehouse.spark.job import run
+from lakehouse.jobs.transform import audit_branch
+from lakehouse.spark.submit import run_job
 
 if __name__ == "__main__":
-    run("audit_branch", audit.run)
+    run_job("audit_branch", audit_branch)

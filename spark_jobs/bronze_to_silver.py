@@ -1,7 +1,7 @@
-"""spark-submit entry: Bronze -> Silver for every entity (see lakehouse.etl.silver)."""
+"""spark-submit entry: Bronze -> Silver for every entity, on the run's WAP branch (see lakehouse.jobs.transform.build_silver)."""
 
-from lakehouse.etl import silver
-from lakehouse.spark.job import run
+from lakehouse.jobs.transform import build_silver
+from lakehouse.spark.submit import run_job
 
 if __name__ == "__main__":
-    run("bronze_to_silver", silver.run)
+    run_job("bronze_to_silver", build_silver)

@@ -1,7 +1,7 @@
-"""spark-submit entry: fast-forward main to the audited branch and drop it (see lakehouse.etl.wap)."""
+"""spark-submit entry: fast-forward main to the audited branch and drop it (see lakehouse.jobs.transform.publish_branch)."""
 
-from lakehouse.etl import wap
-from lakehouse.spark.job import run
+from lakehouse.jobs.transform import publish_branch
+from lakehouse.spark.submit import run_job
 
 if __name__ == "__main__":
-    run("publish_branch", wap.run_publish)
+    run_job("publish_branch", publish_branch)

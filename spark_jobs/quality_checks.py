@@ -1,7 +1,7 @@
-"""spark-submit entry: the nightly Spark-side checks on main (see lakehouse.quality.nightly)."""
+"""spark-submit entry: the nightly Spark-side checks on main (see lakehouse.jobs.nightly.nightly_lake_checks)."""
 
-from lakehouse.quality.nightly import run_lake_checks
-from lakehouse.spark.job import run
+from lakehouse.jobs.nightly import nightly_lake_checks
+from lakehouse.spark.submit import run_job
 
 if __name__ == "__main__":
-    run("quality_checks", run_lake_checks)
+    run_job("quality_checks", nightly_lake_checks)

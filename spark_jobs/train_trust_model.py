@@ -1,7 +1,7 @@
-"""spark-submit entry: train the trust model, apply the gates, register and promote (see lakehouse.ml.training_job)."""
+"""spark-submit entry: train the trust model, apply the gates, register and promote (see lakehouse.jobs.training.train_trust_model)."""
 
-from lakehouse.ml.training_job import run as train
-from lakehouse.spark.job import run
+from lakehouse.jobs.training import train_trust_model
+from lakehouse.spark.submit import run_job
 
 if __name__ == "__main__":
-    run("train_trust_model", train)
+    run_job("train_trust_model", train_trust_model)

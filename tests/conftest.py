@@ -20,8 +20,8 @@ logging.getLogger("py4j").setLevel(logging.WARNING)
 
 _SESSION_ROOT = Path(tempfile.mkdtemp(prefix="kol-lakehouse-tests-"))
 
-from lakehouse.airflow_env import airflow_env  # noqa: E402
 from lakehouse.config import Settings  # noqa: E402
+from lakehouse.orchestration.airflow_env import airflow_env  # noqa: E402
 
 # Endpoints and state come from each test's settings, never from the developer's shell.
 _ISOLATED = ("LAKEHOUSE_STATE_DIR", "LAKEHOUSE_KAFKA_", "LAKEHOUSE_REDIS_", "LAKEHOUSE_CATALOG_",
@@ -79,7 +79,7 @@ def services(settings):
 
 @pytest.fixture
 def catalog(settings):
-    from lakehouse.catalog import get_catalog, init_catalog
+    from lakehouse.iceberg.catalog import get_catalog, init_catalog
 
     init_catalog(settings)
     return get_catalog(settings)
@@ -89,7 +89,7 @@ def catalog(settings):
 
 @pytest.fixture(scope="session")
 def spark_settings() -> Settings:
-    from lakehouse.catalog import init_catalog
+    from lakehouse.iceberg.catalog import init_catalog
 
     s = Settings.from_env().replace(state_dir=_SESSION_ROOT / "spark-lake")
     init_catalog(s)
@@ -108,7 +108,7 @@ def spark_session(spark_settings):
 @pytest.fixture
 def lake(spark_settings, spark_session, monkeypatch, tmp_path):
     """An empty lake (session Spark catalog, every table dropped) plus a broker/redis on free ports."""
-    from lakehouse.catalog import reset_lake
+    from lakehouse.iceberg.catalog import reset_lake
 
     reset_lake(spark_settings)
     s = spark_settings.replace(
@@ -138,7 +138,7 @@ def load_dag(airflow_db):
     """Parse one file of dags/ with Airflow's DagBag and return its DAG (no import errors allowed)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from lakehouse.airflow_env import DAGS_FOLDER
+    from lakehouse.orchestration.airflow_env import DAGS_FOLDER
 
     def _load(dag_id: str):
         bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
@@ -173,11 +173,11 @@ def chromium_dom(tmp_path):
 @pytest.fixture
 def labeled_silver(lake, lake_services, spark_session):
     """``build(profiles, seed)``: synthetic KOLs through the broker into Bronze, their labels, Silver on main."""
-    from lakehouse.config import TOPICS
+    from lakehouse.core.names import TOPICS
     from lakehouse.datagen import DatasetSpec, generate
     from lakehouse.datagen.producer import produce_records
-    from lakehouse.etl import silver
-    from lakehouse.ingest.bronze import ingest_topic
+    from lakehouse.ingest.consumer import ingest_topic
+    from lakehouse.jobs.transform import build_silver
     from lakehouse.ml.labels import write_labels
 
     def build(profiles: int, seed: int):
@@ -186,7 +186,7 @@ def labeled_silver(lake, lake_services, spark_session):
         for topic in TOPICS.values():
             ingest_topic(topic, lake, log=lambda *_: None)
         write_labels(lake, dataset.labels)
-        silver.run(spark_session, run_id="built")
+        build_silver(spark_session, run_id="built")
         return dataset
 
     return build

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from lakehouse.config import TOPICS, bronze_table_name
+from lakehouse.core.names import TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 

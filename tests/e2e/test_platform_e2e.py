@@ -5,8 +5,8 @@ import json
 import pytest
 import redis
 
-from lakehouse.catalog import get_catalog
-from lakehouse.config import PLATFORMS
+from lakehouse.core.names import PLATFORMS
+from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ml import registry
 from lakehouse.quality.store import history
 from lakehouse.quality.suites import lint
@@ -61,14 +61,14 @@ def test_skeleton_run_succeeds_and_redis_holds_one_entry_per_gold_row(settings, 
 
 def test_run_fails_and_reports_when_bronze_misses_messages(settings, services, catalog, e2e_dag, monkeypatch):
     """A lossy ingest (capped per topic) must fail the count gate, and the report must say so."""
-    from lakehouse import pipeline
+    from lakehouse.orchestration.tasks import ingest
 
-    real_ingest = pipeline.ingest
+    real_ingest = ingest.ingest_and_reconcile
 
     def lossy_ingest(topic, **kwargs):
         return real_ingest(topic, params={"max_records": 100}, **kwargs)
 
-    monkeypatch.setattr(pipeline, "ingest", lossy_ingest)
+    monkeypatch.setattr(ingest, "ingest_and_reconcile", lossy_ingest)
     run = e2e_dag.test(run_conf={"profiles": 400, "bad_fraction": 0.0, "seed": 6})
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert run.state == "failed"

@@ -5,12 +5,12 @@ import json
 import pytest
 from pyiceberg.expressions import EqualTo
 
-from lakehouse.catalog import get_catalog
-from lakehouse.config import TOPICS
+from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.etl import gold, silver
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.consumer import ingest_topic
+from lakehouse.jobs.transform import build_gold, build_silver
 from lakehouse.quality.store import run_results
 
 pytestmark = pytest.mark.e2e
@@ -33,8 +33,8 @@ def _latest_report(settings):
 def test_nightly_checks_main_reports_and_gates(lake, lake_services, spark_session, load_dag, chromium_dom):
     dag = load_dag("kol_quality_nightly")
     _load(lake, profiles=400, seed=71)
-    silver.run(spark_session, run_id="built")
-    gold.run(spark_session, run_id="built")
+    build_silver(spark_session, run_id="built")
+    build_gold(spark_session, run_id="built")
 
     run = dag.test()
     assert run.state == "success", _states(run)

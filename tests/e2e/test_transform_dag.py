@@ -5,12 +5,12 @@ import shutil
 
 import pytest
 
-from lakehouse.catalog import get_catalog
-from lakehouse.config import TOPICS
+from lakehouse.core.entities import WAP_TABLES
+from lakehouse.core.names import TOPICS, run_branch
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.etl.wap import WAP_TABLES, branch_name
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.consumer import ingest_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -58,7 +58,7 @@ def test_a_new_failing_suite_fails_the_audit_and_main_is_untouched(bronze_loaded
     states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     assert run.state == "failed"
     assert states["audit_branch"] == "failed" and states["publish_branch"] == "upstream_failed"
-    branch = branch_name(run.run_id)
+    branch = run_branch(run.run_id)
     gold_refs = _refs(bronze_loaded, "gold.kol_summary")
     assert branch in gold_refs  # kept for inspection
     main = get_catalog(bronze_loaded).load_table("gold.kol_summary")

@@ -6,7 +6,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_check_results_are_recorded_once_per_run_and_source(settings, catalog):
-    from lakehouse.quality.results import CheckResult, Status
+    from lakehouse.core.checks import CheckResult, Status
     from lakehouse.quality.store import history, record
 
     results = [CheckResult("a", "silver", "t", Status.PASS, 1, "== 1"), CheckResult("b", "gold", "g", Status.FAIL, 0.5)]

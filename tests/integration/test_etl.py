@@ -4,16 +4,15 @@ import json
 
 import pytest
 
-from lakehouse.catalog import get_catalog
-from lakehouse.config import TOPICS
+from lakehouse.core.checks import Status
+from lakehouse.core.names import LINEAGE_UPSTREAM, TOPICS
+from lakehouse.core.scoring import WEIGHTS
 from lakehouse.datagen import FAULT_REASONS, DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.etl import gold, silver
-from lakehouse.etl.gold import WEIGHTS
-from lakehouse.etl.tables import LINEAGE_UPSTREAM
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.consumer import ingest_topic
+from lakehouse.jobs.transform import build_gold, build_silver
 from lakehouse.quality.counts import check_layer_counts
-from lakehouse.quality.results import Status
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +28,7 @@ def loaded_lake(lake, lake_services):
 
 def test_every_bronze_row_is_accounted_for_and_faults_get_their_reason(lake, loaded_lake, spark_session):
     spark = spark_session
-    stats = {s["entity"]: s for s in silver.run(spark, dag_id="t", run_id="run-1")["entities"]}
+    stats = {s["entity"]: s for s in build_silver(spark, dag_id="t", run_id="run-1")["entities"]}
     for entity, s in stats.items():
         faults = loaded_lake.faults(entity)
         assert s["bronze_rows"] == len(loaded_lake.records[entity])
@@ -48,15 +47,15 @@ def test_every_bronze_row_is_accounted_for_and_faults_get_their_reason(lake, loa
     assert all(n == n.strip().lower() for n in names)
 
     # A re-run over the same Bronze changes nothing.
-    silver.run(spark, dag_id="t", run_id="run-2")
+    build_silver(spark, dag_id="t", run_id="run-2")
     assert spark.table("lake.silver.kol_profiles").count() == stats["profiles"]["upserted"]
     assert spark.table("lake.silver.quarantine").count() == sum(s["quarantined"] for s in stats.values())
 
 
 def test_gold_has_one_row_per_kol_with_bounded_scores_and_lineage(lake, loaded_lake, spark_session):
     spark = spark_session
-    silver.run(spark, dag_id="t", run_id="run-1")
-    result = gold.run(spark, dag_id="t", run_id="run-1")
+    build_silver(spark, dag_id="t", run_id="run-1")
+    result = build_gold(spark, dag_id="t", run_id="run-1")
     rows = spark.table("lake.gold.kol_summary").collect()
     assert len(rows) == result["rows"] == result["silver_kols"]
     assert len({(r.platform, r.kol_id) for r in rows}) == len(rows)
@@ -78,8 +77,8 @@ def test_gold_has_one_row_per_kol_with_bounded_scores_and_lineage(lake, loaded_l
 
 def test_layer_count_check_fails_when_a_layer_loses_rows(lake, loaded_lake, spark_session):
     spark = spark_session
-    silver.run(spark, dag_id="t", run_id="run-1")
-    gold.run(spark, dag_id="t", run_id="run-1")
+    build_silver(spark, dag_id="t", run_id="run-1")
+    build_gold(spark, dag_id="t", run_id="run-1")
     spark.sql("DELETE FROM lake.silver.kol_profiles WHERE kol_id LIKE '%1'")  # a silent loss
     failed = {c.check_id for c in check_layer_counts(lake) if c.status == Status.FAIL}
     assert {"accounting.profiles", "gold_vs_silver_kols"} <= failed

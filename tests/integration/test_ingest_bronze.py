@@ -4,10 +4,12 @@ import json
 
 import pytest
 
-from lakehouse.config import TOPICS
+from lakehouse.core.names import KAFKA_NEXT_OFFSETS as SUMMARY_NEXT
+from lakehouse.core.names import KAFKA_RANGES as SUMMARY_RANGES
+from lakehouse.core.names import TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.ingest.bronze import SUMMARY_NEXT, SUMMARY_RANGES, bronze_table_name, ingest_topic
+from lakehouse.ingest.consumer import ingest_topic
 
 pytestmark = pytest.mark.integration
 

@@ -12,17 +12,15 @@ import pyarrow as pa
 import pytest
 
 from lakehouse import kafka
-from lakehouse.config import TOPICS, bronze_table_name
+from lakehouse.core.errors import ReconciliationError
+from lakehouse.core.names import KAFKA_NEXT_OFFSETS as SUMMARY_NEXT
+from lakehouse.core.names import KAFKA_RANGES as SUMMARY_RANGES
+from lakehouse.core.names import TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, Record, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.ingest.bronze import (
-    SUMMARY_NEXT,
-    SUMMARY_RANGES,
-    IngestError,
-    ReconciliationError,
-    ingest_topic,
-    reconcile,
-)
+from lakehouse.ingest.consumer import ingest_topic
+from lakehouse.ingest.writer import IngestError
+from lakehouse.quality.reconcile import reconcile
 
 pytestmark = pytest.mark.integration
 PROFILES = TOPICS["profiles"]
@@ -59,7 +57,7 @@ def test_three_topics_in_parallel_land_exactly(settings, services, catalog):
 def test_killed_mid_run_then_rerun_gives_exactly_the_produced_set(settings, services, catalog):
     records = _produce_profiles(settings, 6000)
     script = (
-        "from lakehouse.config import get_settings; from lakehouse.ingest.bronze import ingest_topic;"
+        "from lakehouse.config import get_settings; from lakehouse.ingest.consumer import ingest_topic;"
         f"ingest_topic({PROFILES!r}, get_settings(), batch_size=50, log=lambda *a: None)"
     )
     child = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())

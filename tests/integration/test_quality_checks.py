@@ -4,19 +4,19 @@ import json
 
 import pytest
 
-from lakehouse.catalog import get_catalog
-from lakehouse.config import TOPICS
+from lakehouse.core.checks import Status
+from lakehouse.core.entities import ENTITIES
+from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.etl import gold, silver
-from lakehouse.etl.entities import ENTITIES
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.consumer import ingest_topic
+from lakehouse.jobs.transform import build_gold, build_silver
 from lakehouse.quality import lineage
 from lakehouse.quality.lake_checks import lake_checks
-from lakehouse.quality.nightly import table_checks
-from lakehouse.quality.results import Status
 from lakehouse.quality.store import record, run_results
 from lakehouse.quality.suites import SuiteRunner
+from lakehouse.quality.table_checks import table_checks
 from lakehouse.quality.volume import volume_checks
 
 pytestmark = pytest.mark.integration
@@ -32,8 +32,8 @@ def _load(settings, profiles=300, seed=61):
 def built(lake, lake_services, spark_session):
     """A small lake, Bronze -> Silver -> Gold published on main."""
     _load(lake)
-    silver.run(spark_session, run_id="r1")
-    gold.run(spark_session, run_id="r1")
+    build_silver(spark_session, run_id="r1")
+    build_gold(spark_session, run_id="r1")
     return lake
 
 
@@ -73,7 +73,7 @@ def test_gold_behind_silver_and_silver_behind_bronze_are_caught(built, spark_ses
     ids = _by_id(lake_checks(spark_session, None, layers=("silver",), suites={}))
     assert ids["lineage.silver_up_to_date.profiles"].status == Status.WARN
     assert ids["lineage.silver_up_to_date.profiles"].observed >= 1
-    silver.run(spark_session, run_id="r2")  # Silver moves on, Gold does not
+    build_silver(spark_session, run_id="r2")  # Silver moves on, Gold does not
     ids = _by_id(lake_checks(spark_session, None, layers=("silver", "gold"), suites={}))
     assert ids["lineage.silver_up_to_date.profiles"].status == Status.PASS
     stale = ids["lineage.gold_from_current_silver.profiles"]

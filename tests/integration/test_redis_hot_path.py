@@ -12,10 +12,9 @@ import pyarrow as pa
 import pytest
 import redis
 
-from lakehouse.config import PLATFORMS
-from lakehouse.quality.nightly import redis_checks
+from lakehouse.core.names import PLATFORMS
+from lakehouse.quality.serving import hot_path_checks, serving_checks
 from lakehouse.services.manager import free_port
-from lakehouse.serving.checks import serving_checks
 from lakehouse.serving.redis_publish import (
     POINTER,
     current_version,
@@ -142,6 +141,6 @@ def test_restore_rebuilds_exactly_gold(settings, services, catalog):
         assert sorted(r["kol_id"] for r in listing) == expected
     assert all(c.status == "PASS" for c in serving_checks(settings)), [
         (c.check_id, c.status, c.details) for c in serving_checks(settings) if c.status != "PASS"]
-    nightly = redis_checks(settings)  # the nightly's serving layer: entries = Gold, then the content checks
+    nightly = hot_path_checks(settings)  # the nightly's serving layer: entries = Gold, then the content checks
     assert {c.check_id for c in nightly} >= {"redis_vs_gold.tiktok.profiles", "redis.final_score_formula.youtube"}
     assert all(c.status == "PASS" for c in nightly), [(c.check_id, c.observed) for c in nightly if c.status != "PASS"]

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 import redis
 
-from lakehouse.config import TOPICS
+from lakehouse.core.names import TOPICS
 from lakehouse.kafka import admin
 from lakehouse.services.manager import ServiceError, ServiceManager, port_open, process_start_time
 

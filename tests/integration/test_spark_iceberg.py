@@ -3,7 +3,7 @@
 import pyarrow as pa
 import pytest
 
-from lakehouse.catalog import get_catalog
+from lakehouse.iceberg.catalog import get_catalog
 
 pytestmark = pytest.mark.integration
 

@@ -5,14 +5,14 @@ import random
 import pytest
 from pyspark.ml import PipelineModel
 
-from lakehouse.etl import gold
+from lakehouse.core.errors import TrainingGateError
+from lakehouse.jobs.training import train_trust_model as train
+from lakehouse.jobs.transform import build_gold
 from lakehouse.ml import registry
 from lakehouse.ml.labels import write_labels
 from lakehouse.ml.train import BEHAVIOURAL_CASES, score_profiles
-from lakehouse.ml.training_job import TrainingGateError
-from lakehouse.ml.training_job import run as train
+from lakehouse.quality.serving import listing_checks
 from lakehouse.quality.store import run_results
-from lakehouse.serving.checks import listing_checks
 
 pytestmark = pytest.mark.integration
 
@@ -61,13 +61,13 @@ def test_shuffled_labels_fail_the_auc_gate_and_the_champion_stays(labeled, spark
 
 def test_gold_scores_with_the_champion_and_the_final_formula_holds(labeled, spark_session):
     settings, _ = labeled
-    before = gold.run(spark_session, run_id="g0")
+    before = build_gold(spark_session, run_id="g0")
     assert before["mode"] == "full"
     rows = spark_session.table("lake.gold.kol_summary").collect()
     assert all(r.trust_score is None and r.trust_model_version is None for r in rows)
 
     train(spark_session, dag_id="kol_model_training", run_id="w1", params={"seed": 7})
-    after = gold.run(spark_session, run_id="g1")  # nothing new in Silver, but a new champion: rescore all
+    after = build_gold(spark_session, run_id="g1")  # nothing new in Silver, but a new champion: rescore all
     assert after["mode"] == "full" and after["updated"] == len(rows)
     gold_rows = [r.asDict() for r in spark_session.table("lake.gold.kol_summary").collect()]
     assert {r["trust_model_version"] for r in gold_rows} == {1}
@@ -76,4 +76,4 @@ def test_gold_scores_with_the_champion_and_the_final_formula_holds(labeled, spar
         listing = [r for r in gold_rows if r["platform"] == platform]
         statuses = {c.check_id.split(".")[1]: c.status for c in listing_checks(platform, listing, "gold")}
         assert statuses == dict.fromkeys(statuses, "PASS"), statuses
-    assert gold.run(spark_session, run_id="g2")["mode"] == "up_to_date"
+    assert build_gold(spark_session, run_id="g2")["mode"] == "up_to_date"

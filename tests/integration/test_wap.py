@@ -9,16 +9,18 @@ import time
 
 import pytest
 
-from lakehouse.airflow_env import SPARK_JOBS
-from lakehouse.catalog import get_catalog
-from lakehouse.config import TOPICS
+from lakehouse.core.entities import WAP_TABLES
+from lakehouse.core.errors import AuditError
+from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, Record, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.etl import audit, gold, silver, wap
-from lakehouse.etl.audit import AuditError
-from lakehouse.etl.tables import snapshot_id
-from lakehouse.ingest.bronze import ingest_topic
+from lakehouse.etl import silver, wap
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.consumer import ingest_topic
+from lakehouse.jobs.transform import audit_branch, build_gold, build_silver
+from lakehouse.orchestration.airflow_env import SPARK_JOBS
 from lakehouse.spark.session import spark_conf, spark_jars
+from lakehouse.spark.tables import snapshot_id, writing_to
 
 pytestmark = pytest.mark.integration
 PROFILES = TOPICS["profiles"]
@@ -45,7 +47,7 @@ def _send(settings, docs_or_bytes, key=b"k"):
 
 
 def _main_snapshots(spark):
-    return {t: snapshot_id(spark, t) for t in wap.WAP_TABLES}
+    return {t: snapshot_id(spark, t) for t in WAP_TABLES}
 
 
 def test_incremental_run_reads_only_new_bronze_snapshots(lake, lake_services, spark_session):
@@ -102,24 +104,24 @@ def test_every_reason_code_from_a_crafted_input(lake, lake_services, spark_sessi
 def _run_to_branch(spark, settings, branch, profiles=300):
     produce_records(generate(DatasetSpec(profiles=profiles, bad_fraction=0.02, seed=41)).all_records(), settings)
     _ingest_all(settings)
-    silver.run(spark, run_id=branch, branch=branch)
-    gold.run(spark, run_id=branch, branch=branch)
+    build_silver(spark, run_id=branch, branch=branch)
+    build_gold(spark, run_id=branch, branch=branch)
 
 
 def test_audit_passes_then_publish_fast_forwards_main(lake, lake_services, spark_session):
     spark = spark_session
     _run_to_branch(spark, lake, "audit_ok")
     before = _main_snapshots(spark)
-    result = audit.run(spark, branch="audit_ok")
+    result = audit_branch(spark, branch="audit_ok")
     assert result["checks"] and not [c for c in result["checks"] if c["status"] == "FAIL"]
     assert {c["check_id"].split(".")[1] for c in result["checks"] if c["check_id"].startswith("suite.")} >= {
         "silver", "gold"}
     assert _main_snapshots(spark) == before  # auditing changes nothing
     published = wap.publish(spark, "audit_ok")
-    assert set(published) == set(wap.WAP_TABLES)
+    assert set(published) == set(WAP_TABLES)
     for table, refs in published.items():
         assert snapshot_id(spark, table) == refs["main"]
-        assert "audit_ok" not in wap.refs(spark, table)
+        assert "audit_ok" not in wap.refs(table)
     assert wap.publish(spark, "audit_ok") == {}  # idempotent: nothing left to publish
 
 
@@ -127,11 +129,11 @@ def test_a_breach_fails_the_audit_and_leaves_main_byte_identical(lake, lake_serv
     spark = spark_session
     _run_to_branch(spark, lake, "audit_bad", profiles=400)
     # cleaning rules bypassed: 5 % of the branch's KOLs get negative followers
-    with wap.writing_to(spark, "audit_bad"):
+    with writing_to(spark, "audit_bad"):
         spark.sql("UPDATE lake.silver.kol_profiles SET followers_count = -5 WHERE abs(hash(kol_id)) % 20 = 0")
     before = _main_snapshots(spark)
     with pytest.raises(AuditError) as failure:
-        audit.run(spark, branch="audit_bad")
+        audit_branch(spark, branch="audit_bad")
     message = str(failure.value)
     assert "suite.silver.kol_profiles.expect_column_values_to_be_between.followers_count" in message
     assert "offending rows" in message and '"followers_count": -5' in message
@@ -145,7 +147,7 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, s
     spark = spark_session
     produce_records(generate(DatasetSpec(profiles=3000, seed=42)).all_records(), lake)
     _ingest_all(lake)
-    silver.run(spark, run_id="base", branch="audit_base")
+    build_silver(spark, run_id="base", branch="audit_base")
     wap.publish(spark, "audit_base")
     produce_records(generate(DatasetSpec(profiles=3000, seed=43)).all_records(), lake)
     _ingest_all(lake)
@@ -178,16 +180,16 @@ def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_s
     spark = spark_session
     _send(lake, [_profile(f"g{i}", followers_count=100 + i, favorites_count=50 * i) for i in range(60)])
     ingest_topic(PROFILES, lake, **quiet)
-    silver.run(spark, run_id="r1")
-    first = gold.run(spark, run_id="r1")
+    build_silver(spark, run_id="r1")
+    first = build_gold(spark, run_id="r1")
     assert first["mode"] == "full" and first["rows"] == 60
     before = {r.kol_id: r.trending_score for r in spark.table("lake.gold.kol_summary").collect()}
-    assert gold.run(spark, run_id="r1b")["mode"] == "up_to_date"
+    assert build_gold(spark, run_id="r1b")["mode"] == "up_to_date"
 
     _send(lake, [_profile(f"h{i}") for i in range(5)] + [_profile("g3", followers_count=999_999)])
     ingest_topic(PROFILES, lake, **quiet)
-    silver.run(spark, run_id="r2")
-    second = gold.run(spark, run_id="r2")
+    build_silver(spark, run_id="r2")
+    second = build_gold(spark, run_id="r2")
     assert (second["mode"], second["updated"], second["rows"]) == ("incremental", 6, 65)
     rows = {r.kol_id: r for r in spark.table("lake.gold.kol_summary").collect()}
     assert rows["g3"].followers_count == 999_999 and rows["g3"].tier == "macro"
@@ -196,4 +198,4 @@ def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_s
     for r in rows.values():
         assert 0 <= r.trending_score <= 100 and 0 <= r.success_score <= 100
         assert abs(r.final_score - (0.40 * r.trending_score + 0.35 * r.success_score) / 0.75) < 1e-4
-    assert gold.run(spark, run_id="r3", full_rebuild=True)["mode"] == "full"
+    assert build_gold(spark, run_id="r3", full_rebuild=True)["mode"] == "full"

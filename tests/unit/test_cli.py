@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 
-from lakehouse.airflow_env import DAGS_FOLDER
+from lakehouse.orchestration.airflow_env import DAGS_FOLDER
 
 
 def _cli(*args, env=None):

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from lakehouse.airflow_env import DAGS_FOLDER
+from lakehouse.orchestration.airflow_env import DAGS_FOLDER
 
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
 

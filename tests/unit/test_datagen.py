@@ -3,7 +3,7 @@ import statistics
 
 import pytest
 
-from lakehouse.config import TOPICS
+from lakehouse.core.names import TOPICS
 from lakehouse.datagen import FAULT_KINDS, DatasetSpec, generate
 
 

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
+from lakehouse.core.checks import CheckResult, Status
 from lakehouse.quality.html_report import render_html
 from lakehouse.quality.report import build_report
-from lakehouse.quality.results import CheckResult, Status
 
 
 def _report(**extra):

@@ -1,6 +1,7 @@
 import pytest
 
-from lakehouse.quality.results import CheckResult, QualityGateError, Status, compare, gate, readiness_score
+from lakehouse.core.checks import CheckResult, Status, compare, gate, readiness_score
+from lakehouse.core.errors import QualityGateError
 
 
 def _r(status):
@@ -37,8 +38,9 @@ def test_compare_operators():
 def test_a_data_breach_fails_the_task_without_retry_and_other_errors_pass_through():
     from airflow.sdk.exceptions import AirflowFailException
 
-    from lakehouse.ingest.bronze import IngestError, ReconciliationError
-    from lakehouse.pipeline import fail_fast_on_breach
+    from lakehouse.core.errors import ReconciliationError
+    from lakehouse.ingest.writer import IngestError
+    from lakehouse.orchestration.errors import fail_fast_on_breach
 
     for breach in (QualityGateError("gate"), ReconciliationError("t[0]: gap")):
         with pytest.raises(AirflowFailException, match=type(breach).__name__), fail_fast_on_breach():

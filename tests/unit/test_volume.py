@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from lakehouse.quality.results import Status
+from lakehouse.core.checks import Status
 from lakehouse.quality.volume import freshness, volume_anomaly
 
 STEADY = [0, 10_000, 20_100, 29_900, 40_050, 50_000]  # ~10k rows per run

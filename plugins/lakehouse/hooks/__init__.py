@@ -1,1 +1,0 @@
-"""Airflow hooks: endpoints and credentials come from Airflow connections, defaults from settings."""

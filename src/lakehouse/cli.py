@@ -1,0 +1,230 @@
+"""`lakehouse` command: set up, run the embedded services, run the demo, show reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+from lakehouse.config import get_settings
+
+
+def cmd_setup(args) -> int:
+    """Provision jars, the Iceberg catalog and the Airflow metadata DB (safe to re-run)."""
+    from lakehouse.iceberg.catalog import init_catalog
+    from lakehouse.orchestration.airflow_env import airflow_env
+    from lakehouse.spark.jars import provision
+
+    settings = get_settings()
+    settings.ensure_dirs()
+    provision(settings.jar_cache_dir)
+    for jar in (settings.sqlite_jdbc_jar, settings.postgres_jdbc_jar):
+        if not jar.is_file():
+            print(f"setup: JDBC driver {jar} missing (Debian libxerial-sqlite-jdbc-java / libpostgresql-jdbc-java)")
+            return 1
+    init_catalog(settings)
+    print(f"catalog: {settings.catalog_sqlalchemy_uri} (warehouse {settings.warehouse_uri})")
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=airflow_env(settings),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stdout[-3000:], result.stderr[-3000:])
+        print("setup: `airflow db migrate` failed")
+        return 1
+    print(f"airflow: metadata DB ready in {settings.airflow_home} ({time.monotonic() - started:.1f}s)")
+    return 0
+
+
+def cmd_setup_catalog(args) -> int:
+    """Create the Iceberg catalog tables and namespaces only (full stack: run once by airflow-init)."""
+    from lakehouse.iceberg.catalog import init_catalog
+
+    settings = get_settings()
+    init_catalog(settings)
+    print(f"catalog: ready at {settings.catalog_jdbc_uri} (warehouse {settings.warehouse_uri})")
+    return 0
+
+
+def cmd_airflow_env(args) -> int:
+    """Print `export` lines that point a shell's Airflow at this project (eval "$(lakehouse airflow-env)")."""
+    import dataclasses
+    import os
+    import shlex
+
+    from lakehouse.config import Settings
+    from lakehouse.orchestration.airflow_env import airflow_env
+
+    secrets = {f.metadata["env"] for f in dataclasses.fields(Settings) if not f.repr}
+    for key, value in airflow_env(get_settings(), base={"PATH": os.environ.get("PATH", "")}).items():
+        if key not in secrets:  # a secret stays where it already is: in the environment
+            print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_up(args) -> int:
+    from lakehouse.services.manager import ServiceManager
+
+    ServiceManager(get_settings()).up()
+    return cmd_status(args)
+
+
+def cmd_down(args) -> int:
+    from lakehouse.services.manager import ServiceManager
+
+    ServiceManager(get_settings()).down()
+    return 0
+
+
+def cmd_status(args) -> int:
+    from lakehouse.services.manager import ServiceManager
+
+    statuses = ServiceManager(get_settings()).status()
+    for s in statuses:
+        print(f"{s.name:<8} {s.address:<22} {'running' if s.running else 'stopped':<8} "
+              f"{'pid ' + str(s.pid) if s.pid else '':<10} {s.detail}")
+    return 0 if all(s.running for s in statuses) or not getattr(args, "strict", False) else 1
+
+
+def cmd_demo(args) -> int:
+    """Start services, run kol_platform_e2e with `airflow dags test`, print the report, stop services."""
+    from lakehouse.iceberg.catalog import reset_lake
+    from lakehouse.orchestration.airflow_env import airflow_env
+    from lakehouse.quality.report import render_terminal
+    from lakehouse.services.manager import ServiceManager
+
+    settings = get_settings()
+    if not args.keep_data:
+        reset_lake(settings)  # the embedded broker is in-memory: start the lake fresh as well
+    manager = ServiceManager(settings)
+    started_here = not any(s.owned for s in manager.status())
+    manager.up()
+    conf = {"profiles": args.profiles, "bad_fraction": args.bad_fraction, "seed": args.seed}
+    started = time.monotonic()
+    try:
+        cmd = [sys.executable, "-m", "airflow", "dags", "test", "kol_platform_e2e", "--conf", json.dumps(conf)]
+        log_path = settings.log_dir / "demo-airflow.log"
+        print(f"demo: running kol_platform_e2e {conf} (Airflow log: {log_path})", flush=True)
+        with open(log_path, "w") as log:
+            code = subprocess.run(cmd, env=airflow_env(settings), stdout=log, stderr=subprocess.STDOUT).returncode
+    finally:
+        if started_here and not args.keep_services:
+            manager.down()
+    elapsed = time.monotonic() - started
+    latest = settings.reports_dir / "kol_platform_e2e" / "latest.json"
+    if latest.exists():
+        report = json.loads(latest.read_text())
+        print(render_terminal(report))
+        print(f"report: {latest}\nHTML:   {latest.with_suffix('.html').as_uri()}")
+    print(f"demo: DAG run {'succeeded' if code == 0 else 'FAILED'} in {elapsed:.1f}s")
+    if code != 0:
+        print(f"demo: see {log_path}")
+    return code
+
+
+def cmd_suites_lint(args) -> int:
+    """Check every suite in expectations/ against the GX registry and the tables' Iceberg schemas."""
+    from pathlib import Path
+
+    from lakehouse.core.entities import WAP_TABLES
+    from lakehouse.core.names import BRONZE_TABLES
+    from lakehouse.iceberg.catalog import get_catalog, init_catalog
+    from lakehouse.quality.suites import discover, lint
+
+    settings = get_settings()
+    directory = Path(args.dir) if args.dir else settings.expectations_dir
+    init_catalog(settings)
+    problems = lint(directory, get_catalog(settings), known_tables=(*WAP_TABLES, *BRONZE_TABLES.values()))
+    for problem in problems:
+        print(problem)
+    print(f"suites lint: {len(discover(directory))} file(s), {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_report(args) -> int:
+    from lakehouse.quality.report import render_terminal
+
+    path = get_settings().reports_dir / args.dag_id / "latest.json"
+    if not path.exists():
+        print(f"no report yet at {path}")
+        return 1
+    print(render_terminal(json.loads(path.read_text())))
+    print(f"HTML: {path.with_suffix('.html').as_uri()}")
+    return 0
+
+
+def cmd_kcat(kcat_args: list[str]) -> int:
+    """Run kcat against the configured broker (-b is added), e.g. `lakehouse kcat -C -t kol-profiles-raw -e`."""
+    import os
+    import shutil
+
+    from lakehouse.kafka import kcat_env
+
+    settings = get_settings()
+    binary = shutil.which("kcat")
+    if not binary:
+        print("kcat not found: run `make setup` (installs Debian's kcat)")
+        return 1
+    argv = [binary, "-b", settings.kafka_bootstrap, *kcat_args]
+    os.execve(binary, argv, kcat_env(settings))
+    return 0  # not reached
+
+
+def cmd_redis_restore(args) -> int:
+    """Rebuild the Redis hot path from the current Gold snapshot (the backup/restore drill)."""
+    from lakehouse.core.names import PLATFORMS
+    from lakehouse.quality.serving import serving_checks
+    from lakehouse.serving.redis_publish import publish_gold
+
+    settings = get_settings()
+    result = publish_gold(settings)
+    print(f"redis restore: Gold snapshot {result['gold_snapshot_id']} published as version {result['version']} "
+          f"({', '.join(f'{p}={n}' for p, n in result['published'].items())}) in {result['seconds']}s")
+    bad = [c for c in serving_checks(settings, PLATFORMS) if c.status == "FAIL"]
+    for check in bad:
+        print(f"  FAIL {check.check_id}: observed {check.observed} threshold {check.threshold} {check.details}")
+    return 1 if bad else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("setup", help=cmd_setup.__doc__).set_defaults(func=cmd_setup)
+    sub.add_parser("setup-catalog", help=cmd_setup_catalog.__doc__).set_defaults(func=cmd_setup_catalog)
+    sub.add_parser("airflow-env", help=cmd_airflow_env.__doc__).set_defaults(func=cmd_airflow_env)
+    sub.add_parser("up", help="start the embedded broker and redis").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop what `up` started (never foreign processes)").set_defaults(func=cmd_down)
+    st = sub.add_parser("status", help="show embedded services")
+    st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
+    st.set_defaults(func=cmd_status)
+    demo = sub.add_parser("demo", help=cmd_demo.__doc__)
+    demo.add_argument("--profiles", type=int, default=10_000)
+    demo.add_argument("--bad-fraction", type=float, default=0.02)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--keep-services", action="store_true")
+    demo.add_argument("--keep-data", action="store_true", help="do not reset the embedded lake first")
+    demo.set_defaults(func=cmd_demo)
+    sub.add_parser("kcat", help=cmd_kcat.__doc__, add_help=False)  # arguments pass through to kcat
+    suites = sub.add_parser("suites", help="expectation suites").add_subparsers(dest="suites_command", required=True)
+    lint_cmd = suites.add_parser("lint", help=cmd_suites_lint.__doc__)
+    lint_cmd.add_argument("--dir", default="", help="suites directory (default: LAKEHOUSE_EXPECTATIONS_DIR)")
+    lint_cmd.set_defaults(func=cmd_suites_lint)
+    redis_cmd = sub.add_parser("redis", help="the Redis hot path").add_subparsers(dest="redis_command", required=True)
+    redis_cmd.add_parser("restore", help=cmd_redis_restore.__doc__).set_defaults(func=cmd_redis_restore)
+    rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
+    rep.add_argument("--dag-id", default="kol_platform_e2e")
+    rep.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["kcat"]:
+        return cmd_kcat(argv[1:])
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

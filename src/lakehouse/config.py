@@ -1,0 +1,165 @@
+"""Every endpoint and path of the platform, in one settings object.
+
+Embedded defaults live under a gitignored state dir; each field can be
+overridden by the environment variable named in its metadata. Nothing else
+in the project hard-codes a host, port or path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parents[1]
+
+
+def _env(name: str, **kwargs):
+    return field(metadata={"env": name}, **kwargs)
+
+
+def _secret_env(name: str, **kwargs):
+    """A field that never appears in repr() (and so not in logs)."""
+    return field(metadata={"env": name}, repr=False, **kwargs)
+
+
+def _under_state_dir(name: str, doc: str) -> property:
+    return property(lambda self: self.state_dir / name, doc=f"``<state dir>/{name}``: {doc}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Build with :meth:`from_env`; derive variants with :meth:`replace`."""
+
+    state_dir: Path = _env("LAKEHOUSE_STATE_DIR", default=PROJECT_ROOT / ".state")
+    kafka_bootstrap: str = _env("LAKEHOUSE_KAFKA_BOOTSTRAP", default="127.0.0.1:19092")
+    kafka_security_protocol: str = _env("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL", default="PLAINTEXT")
+    kafka_partitions: int = _env("LAKEHOUSE_KAFKA_PARTITIONS", default=3)
+    # bound on waiting for the broker (metadata, stalled partitions) before failing the task
+    kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", default=15.0)
+    redis_url: str = _env("LAKEHOUSE_REDIS_URL", default="redis://127.0.0.1:16379/0")
+    # SQLAlchemy URL for pyiceberg's SqlCatalog; Spark's JDBC URL is derived from it.
+    catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", default="")
+    catalog_user: str = _env("LAKEHOUSE_CATALOG_USER", default="")
+    catalog_password: str = _secret_env("LAKEHOUSE_CATALOG_PASSWORD", default="")
+    warehouse: str = _env("LAKEHOUSE_WAREHOUSE", default="")
+    s3_endpoint: str = _env("LAKEHOUSE_S3_ENDPOINT", default="")
+    spark_master: str = _env("LAKEHOUSE_SPARK_MASTER", default="local[2]")
+    spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
+    spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
+    expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
+    # quality thresholds: newest commit age per table; volume anomaly = delta outside median ± k·MAD
+    freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
+    volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
+    volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    jar_cache_dir: Path = _env(
+        "LAKEHOUSE_JAR_CACHE", default=Path.home() / ".cache" / "kol-lakehouse" / "jars"
+    )
+    sqlite_jdbc_jar: Path = _env("LAKEHOUSE_SQLITE_JDBC_JAR", default=Path("/usr/share/java/sqlite-jdbc.jar"))
+    postgres_jdbc_jar: Path = _env(
+        "LAKEHOUSE_POSTGRES_JDBC_JAR", default=Path("/usr/share/java/postgresql.jar")
+    )
+    jni_dir: Path = _env("LAKEHOUSE_JNI_DIR", default=Path("/usr/lib/x86_64-linux-gnu/jni"))
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(f.metadata["env"])
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.type, raw, f.metadata["env"])
+        return cls(**values)
+
+    def replace(self, **changes) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def to_env(self) -> dict[str, str]:
+        """The env vars that reproduce these settings in a child process (Spark, Airflow)."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value not in ("", None):
+                out[f.metadata["env"]] = str(value)
+        return out
+
+    # ---- derived locations ----------------------------------------------
+    run_dir = _under_state_dir("run", "pid files of the embedded services")
+    log_dir = _under_state_dir("logs", "service and demo logs")
+    reports_dir = _under_state_dir("reports", "readiness reports, GX results and Data Docs")
+    airflow_home = _under_state_dir("airflow", "AIRFLOW_HOME of the embedded default")
+
+    @property
+    def catalog_sqlalchemy_uri(self) -> str:
+        return self.catalog_uri or f"sqlite:///{self.state_dir / 'catalog' / 'lake.db'}"
+
+    @property
+    def warehouse_uri(self) -> str:
+        return self.warehouse or (self.state_dir / "warehouse").as_uri()
+
+    @property
+    def catalog_jdbc_uri(self) -> str:
+        """The same catalog database as a JDBC URL for Spark's JdbcCatalog."""
+        uri = self.catalog_sqlalchemy_uri
+        scheme, _, rest = uri.partition("://")
+        dialect = scheme.split("+")[0]
+        if dialect == "sqlite":
+            return f"jdbc:sqlite:{rest[1:]}"  # sqlite:///PATH -> PATH
+        if dialect in ("postgresql", "postgres"):
+            parts = urlsplit(uri)
+            port = f":{parts.port}" if parts.port else ""
+            return f"jdbc:postgresql://{parts.hostname}{port}{parts.path}"
+        raise ValueError(f"unsupported catalog database {dialect!r} in LAKEHOUSE_CATALOG_URI")
+
+    @property
+    def is_sqlite_catalog(self) -> bool:
+        return self.catalog_sqlalchemy_uri.startswith("sqlite")
+
+    @property
+    def kafka_port(self) -> int:
+        return int(self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+
+    @property
+    def kafka_host(self) -> str:
+        return self.kafka_bootstrap.split(",")[0].rsplit(":", 1)[0]
+
+    @property
+    def redis_port(self) -> int:
+        return urlsplit(self.redis_url).port or 6379
+
+    @property
+    def redis_host(self) -> str:
+        return urlsplit(self.redis_url).hostname or "127.0.0.1"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.state_dir, self.run_dir, self.log_dir, self.reports_dir, self.airflow_home):
+            d.mkdir(parents=True, exist_ok=True)
+        if self.is_sqlite_catalog:
+            Path(self.catalog_sqlalchemy_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        if self.warehouse_uri.startswith("file:"):
+            Path(urlsplit(self.warehouse_uri).path).mkdir(parents=True, exist_ok=True)
+
+
+def _coerce(type_name, raw: str, env_name: str):
+    type_name = type_name if isinstance(type_name, str) else type_name.__name__
+    try:
+        if type_name == "int":
+            return int(raw)
+        if type_name == "float":
+            return float(raw)
+        if type_name == "Path":
+            return Path(raw).expanduser()
+    except ValueError as exc:
+        raise ValueError(f"{env_name}={raw!r}: {exc}") from exc
+    return raw
+
+
+def get_settings() -> Settings:
+    """Settings for the current process environment (cheap; re-read on every call)."""
+    return Settings.from_env()

@@ -1,0 +1,90 @@
+"""Check results, the readiness score and the verdict: the one rule both the report and the gate apply."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+
+from lakehouse.core.errors import QualityGateError
+
+GATE_MIN_SCORE = 95.0
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+@dataclass
+class CheckResult:
+    check_id: str
+    layer: str
+    table: str
+    status: Status
+    observed: float | int | str | None = None
+    threshold: str = ""
+    details: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["status"] = str(self.status)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CheckResult:
+        return cls(**{**data, "status": Status(data["status"])})
+
+    def line(self) -> str:
+        """One line naming the check, where, what was seen and what was wanted."""
+        return (f"{self.status} {self.check_id} [{self.layer}/{self.table}] observed={self.observed} "
+                f"threshold={self.threshold} {self.details}").rstrip()
+
+
+def compare(check_id: str, layer: str, table: str, observed, expected, *, op: str = "==",
+            details: str = "", on_fail: Status = Status.FAIL) -> CheckResult:
+    """A check of ``observed <op> expected``; ``op`` is one of ==, >=, <=."""
+    ok = {"==": observed == expected, ">=": observed >= expected, "<=": observed <= expected}[op]
+    return CheckResult(check_id, layer, table, Status.PASS if ok else on_fail, observed, f"{op} {expected}", details)
+
+
+def readiness_score(results: list[CheckResult]) -> float:
+    """PASS / (PASS + WARN + FAIL) in percent; SKIP is not counted. 100 when nothing counted."""
+    counted = [r for r in results if r.status != Status.SKIP]
+    if not counted:
+        return 100.0
+    return round(100.0 * sum(r.status == Status.PASS for r in counted) / len(counted), 2)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    score: float
+    min_score: float
+    not_passing: list[CheckResult]  # what a reader must look at: FAILs, and WARNs when they count
+
+
+def verdict(results: list[CheckResult], *, min_score: float = GATE_MIN_SCORE,
+            fail_on_warn: bool = False) -> Verdict:
+    """A run passes with no FAIL, a score of at least ``min_score`` and, with ``fail_on_warn``, no WARN.
+
+    WARNs are named when they decide the outcome (a low score, or ``fail_on_warn``).
+    """
+    score = readiness_score(results)
+    low = score < min_score
+    warns_count = fail_on_warn or low
+    not_passing = [r for r in results if r.status == Status.FAIL or (warns_count and r.status == Status.WARN)]
+    failed = low or any(r.status == Status.FAIL for r in results) or (fail_on_warn and bool(not_passing))
+    return Verdict(not failed, score, min_score, not_passing)
+
+
+def gate(results: list[CheckResult], *, min_score: float = GATE_MIN_SCORE, fail_on_warn: bool = False) -> float:
+    """The score, or :class:`QualityGateError` naming every check that breached the verdict."""
+    v = verdict(results, min_score=min_score, fail_on_warn=fail_on_warn)
+    if not v.passed:
+        raise QualityGateError(
+            f"quality gate breached: score {v.score}% (min {v.min_score}%), {len(v.not_passing)} check(s) "
+            "not passing:\n" + "\n".join(r.line() for r in v.not_passing))
+    return v.score

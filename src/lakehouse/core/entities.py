@@ -1,0 +1,70 @@
+"""What each raw entity looks like: JSON schema, business key, required and count fields; quarantine reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from lakehouse.core.names import (
+    GOLD_SUMMARY_TABLE,
+    QUARANTINE_TABLE,
+    SCORE_REFERENCE_TABLE,
+    TOPICS,
+    bronze_table_name,
+)
+
+MAX_PAYLOAD_BYTES = 512 * 1024
+
+
+class Reason(StrEnum):
+    """Why a Bronze record went to ``silver.quarantine``, in the order they are tested (first match wins)."""
+
+    OVERSIZED = "oversized"
+    MALFORMED_JSON = "malformed_json"
+    BAD_TYPE = "bad_type"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_PLATFORM = "unknown_platform"
+    NEGATIVE_COUNT = "negative_count"
+
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    silver_table: str
+    json_schema: str  # Spark DDL of the raw JSON document
+    key: tuple[str, ...]
+    required: tuple[str, ...]
+    counts: tuple[str, ...]
+
+    @property
+    def topic(self) -> str:
+        return TOPICS[self.name]
+
+    @property
+    def bronze_table(self) -> str:
+        return bronze_table_name(self.topic)
+
+
+ENTITIES = {e.name: e for e in (
+    Entity("profiles", "silver.kol_profiles",
+           "kol_id STRING, platform STRING, username STRING, display_name STRING, followers_count BIGINT, "
+           "following_count BIGINT, post_count BIGINT, favorites_count BIGINT, verified BOOLEAN, bio STRING, "
+           "url STRING, profile_image_url STRING, created_at STRING, updated_at STRING",
+           key=("platform", "kol_id"), required=("kol_id", "platform", "username"),
+           counts=("followers_count", "following_count", "post_count", "favorites_count")),
+    Entity("videos", "silver.kol_videos",
+           "video_id STRING, kol_id STRING, platform STRING, views BIGINT, likes BIGINT, comments BIGINT, "
+           "shares BIGINT, duration_s BIGINT, published_at STRING",
+           key=("platform", "video_id"), required=("video_id", "kol_id", "platform"),
+           counts=("views", "likes", "comments", "shares")),
+    Entity("comments", "silver.kol_comments",
+           "comment_id STRING, video_id STRING, kol_id STRING, platform STRING, text STRING, likes BIGINT, "
+           "created_at STRING",
+           key=("platform", "comment_id"), required=("comment_id", "video_id", "kol_id", "platform"),
+           counts=("likes",)),
+)}
+
+SILVER_TABLES = tuple(e.silver_table for e in ENTITIES.values())
+# Every table a transform run writes on its WAP branch (and publishes together).
+WAP_TABLES = (*SILVER_TABLES, QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE)

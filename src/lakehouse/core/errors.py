@@ -1,0 +1,39 @@
+"""Errors that mark a data breach: the data is wrong, not the infrastructure.
+
+Retry-or-not is decided from this one marker: a :class:`DataBreach` fails an
+Airflow task at once (no retries), anything else is retried by Airflow. The
+in-process tasks and the spark-submit operator both ask :func:`is_data_breach`.
+"""
+
+from __future__ import annotations
+
+
+class DataBreach(RuntimeError):
+    """Retrying cannot help: a check failed, bookkeeping disagrees, a gate refused."""
+
+
+class QualityGateError(DataBreach):
+    """The run's checks breached the gate (any FAIL, a low score, or a WARN when asked)."""
+
+
+class AuditError(DataBreach):
+    """A WAP branch failed its audit; ``main`` was not changed and the branch is kept."""
+
+    def __init__(self, branch: str, failed: list):
+        self.failed = failed
+        lines = [f"audit of branch {branch!r} failed; main was not changed, the branch is kept for inspection:"]
+        lines += [f"  FAIL {r.check_id} [{r.table}] observed={r.observed} threshold={r.threshold} {r.details}"
+                  for r in failed]
+        super().__init__("\n".join(lines))
+
+
+class ReconciliationError(DataBreach):
+    """Bronze disagrees with its own Kafka offset bookkeeping."""
+
+
+class TrainingGateError(DataBreach):
+    """A trained model failed a gate and was not promoted."""
+
+
+def is_data_breach(exc: BaseException) -> bool:
+    return isinstance(exc, DataBreach)

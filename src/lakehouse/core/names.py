@@ -1,0 +1,82 @@
+"""Names the layers agree on: topics, tables, snapshot-summary keys, branches.
+
+A name used by a writer and a reader (Bronze ingest and the Silver job, the
+Silver job and the lineage checks) lives here once, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+CATALOG_NAME = "lake"
+NAMESPACES = ("bronze", "silver", "gold", "ml", "audit")
+PLATFORMS = ("tiktok", "youtube")
+MAIN = "main"
+
+# ---- topics and tables ---------------------------------------------------------
+TOPICS = {
+    "profiles": "kol-profiles-raw",
+    "videos": "kol-videos-raw",
+    "comments": "kol-comments-raw",
+}
+
+
+def bronze_table_name(topic: str) -> str:
+    """``kol-profiles-raw`` -> ``bronze.kol_profiles_raw``."""
+    return "bronze." + topic.replace("-", "_")
+
+
+BRONZE_TABLES = {topic: bronze_table_name(topic) for topic in TOPICS.values()}
+QUARANTINE_TABLE = "silver.quarantine"
+GOLD_SUMMARY_TABLE = "gold.kol_summary"
+SCORE_REFERENCE_TABLE = "gold.score_reference"
+LABELS_TABLE = "ml.kol_labels"
+REGISTRY_TABLE = "ml.model_registry"
+CHECK_RESULTS_TABLE = "audit.check_results"
+
+
+def layer_of(table: str) -> str:
+    """``silver.kol_profiles`` -> ``silver`` (the namespace is the layer)."""
+    return table.split(".", 1)[0]
+
+
+# ---- snapshot-summary keys ------------------------------------------------------
+# Written by Bronze ingest on every append.
+KAFKA_TOPIC = "kafka.topic"
+KAFKA_RANGES = "kafka.ranges"  # JSON {partition: [first, last]} consumed by this commit
+KAFKA_NEXT_OFFSETS = "kafka.next-offsets"  # JSON {partition: next offset}, cumulative
+BATCH_ID = "lakehouse.batch-id"
+BATCH_ROWS = "lakehouse.rows"
+# Written by the Silver and Gold jobs.
+LINEAGE_UPSTREAM = "lineage.upstream"  # JSON {table: snapshot_id}
+LINEAGE_OFFSETS = "lineage.bronze-offsets"  # JSON {bronze table: {partition: [first, last]}}
+STATS = "lakehouse.stats"  # JSON {name: number}, this run
+TOTALS = "lakehouse.totals"  # JSON {name: number}, cumulative since the last full rebuild
+SILVER_WATERMARK = "lineage.silver-watermark"  # newest Silver processed_at that Gold reflects
+TRUST_MODEL = "lineage.trust-model"  # champion version Gold's trust scores come from ("none" before any)
+# Written by every commit a DAG run makes.
+AIRFLOW_DAG_ID = "airflow.dag_id"
+AIRFLOW_RUN_ID = "airflow.run_id"
+# Iceberg's own.
+ADDED_RECORDS = "added-records"
+
+
+def run_properties(dag_id: str, run_id: str) -> dict[str, str]:
+    """The summary properties that name the Airflow run behind a commit."""
+    return {AIRFLOW_DAG_ID: dag_id, AIRFLOW_RUN_ID: run_id}
+
+
+def lineage_properties(dag_id: str, run_id: str, *, upstream: dict, stats: dict, **extra) -> dict[str, str]:
+    """Summary properties of a Silver or Gold commit: its inputs, its numbers and its run (values as JSON)."""
+    props = {LINEAGE_UPSTREAM: json.dumps(upstream, sort_keys=True), STATS: json.dumps(stats, sort_keys=True),
+             **run_properties(dag_id, run_id)}
+    props.update({k: json.dumps(v, sort_keys=True) for k, v in extra.items()})
+    return props
+
+
+# ---- Write-Audit-Publish branches -----------------------------------------------
+
+def run_branch(run_id: str) -> str:
+    """The WAP branch of an Airflow run: ``audit_<run id>``, made safe for Iceberg/SQL identifiers."""
+    return "audit_" + re.sub(r"[^A-Za-z0-9_]", "_", run_id or "manual")[:120]

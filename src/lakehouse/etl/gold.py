@@ -1,0 +1,244 @@
+"""Silver -> Gold ``kol_summary``: one row per KOL with metrics, tier and scores (see :mod:`lakehouse.etl.scores`).
+
+Two modes over shared steps:
+
+- :func:`full_summary` scores every KOL and refits the score reference (first
+  run, ``full_rebuild``, or a new trust champion: Gold records the model
+  version it used, ``lineage.trust-model``);
+- :func:`incremental_summary` recomputes only the KOLs whose Silver rows
+  changed since Gold's recorded watermark and scores them against the same
+  reference, so its cost follows the delta, not the table size.
+
+Trust scores come from a :class:`TrustSource` the caller provides (the Spark
+job wires in the champion model), so this module knows nothing of training.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lakehouse.core.entities import ENTITIES
+from lakehouse.core.names import (
+    GOLD_SUMMARY_TABLE,
+    MAIN,
+    SCORE_REFERENCE_TABLE,
+    SILVER_WATERMARK,
+    STATS,
+    TRUST_MODEL,
+    lineage_properties,
+)
+from lakehouse.etl.scores import apply_scores, build_metrics, fit_reference
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.snapshots import (
+    ancestry,
+    newest_json,
+    ref_snapshot_id,
+    run_ref,
+    summary,
+    table_or_none,
+)
+from lakehouse.spark.commit import with_commit_properties
+from lakehouse.spark.tables import (
+    cached_frames,
+    create_table_like,
+    ensure_branch,
+    qualified,
+    read_as_of,
+    read_snapshot,
+    run_snapshot_id,
+    snapshot_id,
+    writing_to,
+)
+
+KEY = ["platform", "kol_id"]
+# What Gold needs of a Silver table that does not exist yet (no such events so far).
+EMPTY_SILVER = {
+    "videos": "platform STRING, kol_id STRING, views BIGINT, likes BIGINT, comments BIGINT, shares BIGINT, "
+              "published_at TIMESTAMP, processed_at TIMESTAMP",
+    "comments": "platform STRING, kol_id STRING, likes BIGINT, processed_at TIMESTAMP",
+}
+
+
+@dataclass(frozen=True)
+class TrustSource:
+    """Where trust scores come from: a model version and a function of the Silver frames, or neither."""
+
+    version: int | None = None
+    scores: Callable[[dict], object] | None = None  # frames -> DataFrame(platform, kol_id, trust_score)
+
+    @property
+    def label(self):
+        return self.version if self.version is not None else "none"
+
+
+@dataclass
+class GoldStats:
+    mode: str  # full | incremental | up_to_date
+    rows: int
+    updated: int
+    silver_kols: int | None
+    upstream: dict
+    gold_snapshot_id: int | None
+    seconds: float
+
+
+@dataclass
+class GoldState:
+    """What the Gold this run builds on recorded: its Silver watermark, score reference and trust model."""
+
+    processed_at: str
+    as_of: str
+    reference: list
+    trust_model: object
+
+
+def silver_frames(spark, branch: str | None) -> tuple[dict, dict]:
+    """``({silver table: snapshot id}, {entity: DataFrame})`` of Silver as this run sees it."""
+    upstream, frames = {}, {}
+    for name, entity in ENTITIES.items():
+        sid = run_snapshot_id(entity.silver_table, branch)
+        if sid is None and name in EMPTY_SILVER:
+            frames[name] = spark.createDataFrame([], EMPTY_SILVER[name])
+            continue
+        if sid is None:
+            raise RuntimeError(f"{entity.silver_table} has no snapshot: run bronze_to_silver first")
+        upstream[entity.silver_table] = sid
+        frames[name] = read_snapshot(spark, entity.silver_table, sid)
+    return upstream, frames
+
+
+def gold_state(spark, branch: str | None) -> GoldState | None:
+    """The state of the Gold this run builds on; None when there is none (then the run is full)."""
+    gold = table_or_none(get_catalog(), GOLD_SUMMARY_TABLE)
+    if gold is None or not spark.catalog.tableExists(qualified(SCORE_REFERENCE_TABLE)):
+        return None
+    head = ref_snapshot_id(gold, run_ref(gold, branch))
+    watermark = newest_json(gold, head, SILVER_WATERMARK)
+    reference = read_as_of(spark, SCORE_REFERENCE_TABLE, branch).collect()
+    if not watermark or not reference:
+        return None
+    return GoldState(watermark["processed_at"], watermark["as_of"], reference,
+                     newest_json(gold, head, TRUST_MODEL, "none"))
+
+
+def with_trust(metrics, frames: dict, trust: TrustSource):
+    """``metrics`` plus ``trust_score`` and ``trust_model_version`` (nulls without a model)."""
+    from pyspark.sql import functions as F
+
+    if trust.scores is None:
+        return (metrics.withColumn("trust_score", F.lit(None).cast("double"))
+                .withColumn("trust_model_version", F.lit(None).cast("int")))
+    return (metrics.join(trust.scores(frames), KEY, "left")
+            .withColumn("trust_model_version", F.lit(trust.version).cast("int")))
+
+
+def full_summary(frames: dict, trust: TrustSource, run_id: str, cache):
+    """Every KOL scored against a freshly fitted reference: ``(summary, reference_df, as_of, silver_kols)``."""
+    from pyspark.sql import functions as F
+
+    silver_kols = frames["profiles"].select(*KEY).distinct().count()
+    as_of = frames["videos"].agg(F.max("published_at")).first()[0]
+    metrics = cache(with_trust(build_metrics(frames["profiles"], frames["videos"], frames["comments"], as_of),
+                               frames, trust))
+    reference_df = cache(fit_reference(metrics, run_id))
+    return apply_scores(metrics, reference_df.collect()), reference_df, as_of, silver_kols
+
+
+def incremental_summary(frames: dict, trust: TrustSource, state: GoldState, cache):
+    """Only the KOLs with Silver rows processed after the watermark, scored on the kept reference.
+
+    None when no KOL changed.
+    """
+    from pyspark.sql import functions as F
+
+    changed = None
+    for df in frames.values():
+        keys = df.where(F.col("processed_at") > F.lit(state.processed_at).cast("timestamp")).select(*KEY)
+        changed = keys if changed is None else changed.unionByName(keys)
+    changed = cache(changed.distinct())
+    if changed.count() == 0:
+        return None
+    scoped = {n: df.join(F.broadcast(changed), KEY, "left_semi") for n, df in frames.items()}
+    metrics = with_trust(build_metrics(scoped["profiles"], scoped["videos"], scoped["comments"], state.as_of),
+                         scoped, trust)
+    return apply_scores(metrics, state.reference)
+
+
+def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+                   full_rebuild: bool = False, trust: TrustSource = TrustSource()) -> GoldStats:
+    """Bring ``gold.kol_summary`` up to date with Silver as of ``branch`` (this run's Silver), on the branch."""
+    started = time.monotonic()
+    upstream, frames = silver_frames(spark, branch)
+    state = None if full_rebuild else gold_state(spark, branch)
+    if state is not None and state.trust_model != trust.label:
+        state = None  # a new champion rescores every KOL
+    reference_df, silver_kols = None, None
+    with cached_frames() as cache:
+        if state is None:
+            summary_df, reference_df, as_of, silver_kols = full_summary(frames, trust, run_id, cache)
+        else:
+            summary_df, as_of = incremental_summary(frames, trust, state, cache), state.as_of
+            if summary_df is None:
+                return GoldStats("up_to_date", _count_gold(spark, branch), 0, None, upstream,
+                                 snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
+        summary_df = cache(summary_df)
+        updated = summary_df.count()
+        mode = "full" if reference_df is not None else "incremental"
+        watermark = _silver_processed_at(upstream) or (state.processed_at if state else None)
+        props = lineage_properties(
+            dag_id, run_id, upstream=upstream, stats={"mode": mode, "updated": updated, "silver-kols": silver_kols},
+            **{SILVER_WATERMARK: {"processed_at": str(watermark), "as_of": str(as_of)}, TRUST_MODEL: trust.label},
+        )
+        write_gold(spark, summary_df, reference_df, props, branch)
+    return GoldStats(mode, _count_gold(spark, branch), updated, silver_kols, upstream,
+                     snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
+
+
+def write_gold(spark, summary_df, reference_df, props: dict, branch: str | None) -> None:
+    """One snapshot replacing the whole summary (full, with its reference), or one MERGE (incremental)."""
+    from pyspark.sql import functions as F
+
+    tables = {GOLD_SUMMARY_TABLE: summary_df}
+    if reference_df is not None:
+        tables[SCORE_REFERENCE_TABLE] = reference_df
+    for table, df in tables.items():
+        create_table_like(spark, table, df)
+        if branch:
+            ensure_branch(spark, table, branch)
+    with writing_to(spark, branch):
+        if reference_df is None:
+            summary_df.createOrReplaceTempView("gold_updates")
+            with_commit_properties(spark, props, lambda: spark.sql(
+                f"MERGE INTO {qualified(GOLD_SUMMARY_TABLE)} t USING gold_updates s "
+                "ON t.platform = s.platform AND t.kol_id = s.kol_id "
+                "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"))
+            return
+        writer = summary_df.writeTo(qualified(GOLD_SUMMARY_TABLE))
+        for key, value in props.items():
+            writer = writer.option(f"snapshot-property.{key}", value)
+        writer.overwrite(F.lit(True))
+        reference_df.writeTo(qualified(SCORE_REFERENCE_TABLE)).overwrite(F.lit(True))
+
+
+def _silver_processed_at(upstream: dict) -> str | None:
+    """Newest ``processed-at`` the Silver snapshots Gold reads were written with (summary, no scan)."""
+    catalog = get_catalog()
+    stamps = []
+    for table, sid in upstream.items():
+        for snap in ancestry(catalog.load_table(table), sid):
+            stats = json.loads(summary(snap).get(STATS, "{}"))
+            if "processed-at" in stats:
+                stamps.append(stats["processed-at"])
+                break
+    return max(stamps) if stamps else None
+
+
+def _count_gold(spark, branch) -> int:
+    return read_as_of(spark, GOLD_SUMMARY_TABLE, branch).count()
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)

@@ -1,0 +1,112 @@
+"""Parsing raw Bronze records: classify (a reason code or valid), normalize, deduplicate, quarantine rows.
+
+Pure DataFrame transformations with no reads or writes, so the Silver job
+composes them and tests can call them on hand-made frames.
+"""
+
+from __future__ import annotations
+
+from lakehouse.core.entities import MAX_PAYLOAD_BYTES, Entity, Reason
+from lakehouse.core.names import PLATFORMS
+
+
+def classify(df, entity: Entity):
+    """Add ``doc`` (typed struct) and ``reason`` (null when valid) to raw Bronze rows."""
+    from pyspark.sql import functions as F
+
+    raw = F.col("payload").cast("string")
+    schema = entity.json_schema + ", _corrupt_record STRING"
+    df = df.withColumn(
+        "doc", F.from_json(raw, schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"})
+    )
+    doc = F.col("doc")
+    missing = None
+    for name in entity.required:
+        cond = doc[name].isNull() | (F.trim(doc[name]) == "")
+        missing = cond if missing is None else missing | cond
+    negative = None
+    for name in entity.counts:
+        cond = F.coalesce(doc[name], F.lit(0)) < 0
+        negative = cond if negative is None else negative | cond
+    reason = (
+        F.when(F.length("payload") > MAX_PAYLOAD_BYTES, Reason.OVERSIZED.value)
+        .when(F.col("payload").isNull() | F.get_json_object(raw, "$").isNull(), Reason.MALFORMED_JSON.value)
+        .when(doc["_corrupt_record"].isNotNull(), Reason.BAD_TYPE.value)
+        .when(missing, Reason.MISSING_FIELD.value)
+        .when(~F.lower(F.trim(doc["platform"])).isin(*PLATFORMS), Reason.UNKNOWN_PLATFORM.value)
+        .when(negative, Reason.NEGATIVE_COUNT.value)
+    )
+    return df.withColumn("reason", reason)
+
+
+def normalize(df, entity: Entity):
+    """Typed, trimmed, lower-cased, UTC Silver columns for valid rows."""
+    from pyspark.sql import functions as F
+
+    d = F.col("doc")
+    ts = F.to_timestamp  # ISO-8601 with zone -> UTC timestamp (session time zone is UTC)
+    common = [
+        F.lower(F.trim(d["platform"])).alias("platform"),
+        F.trim(d["kol_id"]).alias("kol_id"),
+    ]
+    if entity.name == "profiles":
+        bio = F.coalesce(d["bio"], F.lit(""))
+        cols = common + [
+            F.lower(F.trim(d["username"])).alias("username"),
+            F.trim(d["display_name"]).alias("display_name"),
+            *(d[c].alias(c) for c in entity.counts),
+            (d["favorites_count"] / F.greatest(d["followers_count"], F.lit(1))).alias("favorites_per_follower"),
+            F.coalesce(d["verified"], F.lit(False)).alias("verified"),
+            F.length(bio).alias("bio_length"),
+            (F.length(F.trim(bio)) > 0).alias("has_bio"),
+            (F.length(F.trim(F.coalesce(d["url"], F.lit("")))) > 0).alias("has_url"),
+            (F.length(F.trim(F.coalesce(d["profile_image_url"], F.lit("")))) > 0).alias("has_profile_image"),
+            ts(d["created_at"]).alias("created_at"),
+            ts(d["updated_at"]).alias("updated_at"),
+            F.greatest(
+                F.datediff(F.coalesce(ts(d["updated_at"]), F.col("kafka_timestamp")), ts(d["created_at"])),
+                F.lit(0),
+            ).alias("account_age_days"),
+        ]
+    elif entity.name == "videos":
+        cols = common + [
+            F.trim(d["video_id"]).alias("video_id"),
+            *(d[c].alias(c) for c in entity.counts),
+            d["duration_s"].alias("duration_s"),
+            ts(d["published_at"]).alias("published_at"),
+        ]
+    else:
+        cols = common + [
+            F.trim(d["comment_id"]).alias("comment_id"),
+            F.trim(d["video_id"]).alias("video_id"),
+            d["text"].alias("text"),
+            d["likes"].alias("likes"),
+            ts(d["created_at"]).alias("created_at"),
+        ]
+    lineage = [F.col("kafka_partition"), F.col("kafka_offset"), F.col("kafka_timestamp"), F.col("batch_id")]
+    return df.select(*cols, *lineage)
+
+
+def deduplicate(df, entity: Entity):
+    """Keep the newest row per business key by (Kafka timestamp, offset)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    w = Window.partitionBy(*entity.key).orderBy(F.col("kafka_timestamp").desc_nulls_last(), F.col("kafka_offset").desc())
+    return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
+
+
+def quarantine_rows(df, entity: Entity, run_id: str):
+    from pyspark.sql import functions as F
+
+    return df.where(F.col("reason").isNotNull()).select(
+        F.lit(entity.bronze_table).alias("source_table"),
+        F.col("topic"),
+        F.col("kafka_partition"),
+        F.col("kafka_offset"),
+        F.col("kafka_key").cast("string").alias("kafka_key"),
+        F.col("payload"),
+        F.col("reason"),
+        F.lit(run_id).alias("run_id"),
+        F.current_timestamp().alias("quarantined_at"),
+    )

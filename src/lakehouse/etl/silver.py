@@ -1,0 +1,237 @@
+"""Bronze -> Silver: parse, validate, normalize, deduplicate, upsert; quarantine the rest.
+
+Every Bronze row ends in exactly one place: a Silver row (upserted), a
+collapsed duplicate (counted), or ``silver.quarantine`` with a reason code.
+Upserts are ``MERGE INTO`` keyed by the business key and keep the newest
+event by (Kafka timestamp, offset), so re-runs and replays are idempotent.
+
+Which Bronze commits are new is read from Silver's own snapshot summaries
+(the Bronze snapshot its newest commit covered), and the rows those commits
+appended must equal the rows read before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lakehouse.core.entities import ENTITIES, Entity
+from lakehouse.core.errors import DataBreach
+from lakehouse.core.names import (
+    ADDED_RECORDS,
+    KAFKA_RANGES,
+    LINEAGE_OFFSETS,
+    LINEAGE_UPSTREAM,
+    MAIN,
+    QUARANTINE_TABLE,
+    TOTALS,
+    lineage_properties,
+)
+from lakehouse.etl.parse import classify, deduplicate, normalize, quarantine_rows
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.snapshots import (
+    commits_between,
+    newest_json,
+    ref_snapshot_id,
+    run_ref,
+    summary,
+    table_or_none,
+)
+from lakehouse.spark.commit import with_commit_properties
+from lakehouse.spark.tables import (
+    create_table_like,
+    ensure_branch,
+    qualified,
+    read_snapshot,
+    snapshot_id,
+    writing_to,
+)
+
+TOTAL_KEYS = ("bronze-rows", "inserted", "duplicates", "quarantined")
+
+
+@dataclass
+class SilverStats:
+    """One entity's Bronze increment and where every row of it went."""
+
+    entity: str
+    mode: str  # incremental | full_rebuild | up_to_date
+    bronze_from_snapshot: int | None  # exclusive
+    bronze_to_snapshot: int | None  # inclusive
+    bronze_rows: int  # rows read from Bronze this run
+    bronze_rows_expected: int  # what Bronze's snapshot summaries say the increment holds
+    upserted: int  # distinct keys merged
+    inserted: int  # of those, keys new to Silver
+    duplicates: int  # collapsed: within the increment, or into a key Silver already had
+    quarantined: int
+    silver_snapshot_id: int | None
+    seconds: float
+
+
+@dataclass
+class Increment:
+    """The Bronze commits (``after``, ``upto``] this run processes, and what they say they hold."""
+
+    entity: Entity
+    after: int | None  # last Bronze snapshot already in Silver (exclusive); None: from the start
+    upto: int | None  # Bronze main now (inclusive)
+    totals: dict  # Silver's running totals so far
+    silver_snapshot: int | None  # Silver as this run sees it
+    expected_rows: int = 0
+    offsets: dict | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.upto is None or self.after == self.upto
+
+
+def plan_increment(entity: Entity, branch: str | None, full_rebuild: bool) -> Increment:
+    """What Silver has not seen yet (everything on a full rebuild), from snapshot summaries only."""
+    catalog = get_catalog()
+    bronze = table_or_none(catalog, entity.bronze_table)
+    silver = table_or_none(catalog, entity.silver_table)
+    silver_snapshot = ref_snapshot_id(silver, run_ref(silver, branch))
+    after, totals = None, {}
+    if not full_rebuild and silver is not None:
+        after = newest_json(silver, silver_snapshot, LINEAGE_UPSTREAM, {}).get(entity.bronze_table)
+        totals = newest_json(silver, silver_snapshot, TOTALS, {})
+    increment = Increment(entity, after, ref_snapshot_id(bronze, MAIN), totals, silver_snapshot)
+    if bronze is not None and increment.upto is not None:
+        increment.expected_rows, increment.offsets = bronze_bookkeeping(bronze, after, increment.upto)
+    return increment
+
+
+def bronze_bookkeeping(bronze_table, after: int | None, upto: int) -> tuple[int, dict]:
+    """Rows and Kafka offset ranges Bronze's commits in (``after``, ``upto``] say they appended."""
+    rows, ranges = 0, {}
+    for snap in commits_between(bronze_table, after, upto):
+        props = summary(snap)
+        rows += int(props.get(ADDED_RECORDS, 0))
+        for p, (first, last) in json.loads(props.get(KAFKA_RANGES, "{}")).items():
+            lo, hi = ranges.get(p, (first, last))
+            ranges[p] = [min(lo, first), max(hi, last)]
+    return rows, dict(sorted(ranges.items(), key=lambda kv: int(kv[0])))
+
+
+def read_increment(spark, inc: Increment):
+    """The Bronze rows of the increment (an Iceberg incremental read of the appends after ``after``)."""
+    if inc.after is None:
+        return read_snapshot(spark, inc.entity.bronze_table, inc.upto)
+    return (spark.read.format("iceberg").option("start-snapshot-id", inc.after)
+            .option("end-snapshot-id", inc.upto).load(qualified(inc.entity.bronze_table)))
+
+
+def check_bookkeeping(inc: Increment, bronze_rows: int) -> None:
+    """Rows read == rows Bronze's commits appended; checked before anything is written."""
+    if bronze_rows != inc.expected_rows:
+        raise DataBreach(
+            f"Bronze rows not accounted for: {inc.entity.name} read {bronze_rows} rows from "
+            f"{inc.entity.bronze_table} ({inc.after}, {inc.upto}] but its snapshots say they appended "
+            f"{inc.expected_rows}"
+        )
+
+
+def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+                     full_rebuild: bool = False) -> SilverStats:
+    """Process the Bronze snapshots Silver has not seen (all of them on a full rebuild) into Silver.
+
+    With ``branch``, every write lands on that branch of the Silver tables (WAP).
+    """
+    from pyspark.sql import functions as F
+
+    started = time.monotonic()
+    entity = ENTITIES[entity_name]
+    inc = plan_increment(entity, branch, full_rebuild)
+    if inc.empty:
+        return SilverStats(entity_name, "up_to_date", inc.after, inc.upto, 0, 0, 0, 0, 0, 0, inc.silver_snapshot,
+                           round(time.monotonic() - started, 3))
+    classified = classify(read_increment(spark, inc), entity).cache()
+    latest = None
+    try:
+        counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad")).first()
+        check_bookkeeping(inc, counted.rows)  # before anything is written
+        processed_at = datetime.now(UTC)
+        latest = (deduplicate(normalize(classified.where("reason IS NULL"), entity), entity)
+                  .withColumn("processed_at", F.lit(processed_at)).cache())
+        tally = {"rows": counted.rows, "bad": counted.bad, "processed-at": processed_at.isoformat()}
+        stats = write_silver(spark, inc, latest, quarantine_rows(classified, entity, run_id), tally,
+                             dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild)
+    finally:
+        classified.unpersist()
+        if latest is not None:
+            latest.unpersist()
+    return SilverStats(
+        entity=entity_name, mode="full_rebuild" if full_rebuild else "incremental", bronze_from_snapshot=inc.after,
+        bronze_to_snapshot=inc.upto, bronze_rows=tally["rows"], bronze_rows_expected=inc.expected_rows,
+        upserted=stats["upserted"], inserted=stats["inserted"], duplicates=stats["duplicates"],
+        quarantined=tally["bad"], silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_id: str, run_id: str,
+                 branch: str | None, full_rebuild: bool) -> dict:
+    """Quarantine, then Silver, each one MERGE on the run's branch; returns this run's stats."""
+    entity = inc.entity
+    create_table_like(spark, entity.silver_table, latest)
+    create_table_like(spark, QUARANTINE_TABLE, quarantine)
+    if branch:
+        for table in (entity.silver_table, QUARANTINE_TABLE):
+            ensure_branch(spark, table, branch)
+    with writing_to(spark, branch):
+        if full_rebuild:
+            spark.sql(f"DELETE FROM {qualified(entity.silver_table)}")
+            spark.sql(f"DELETE FROM {qualified(QUARANTINE_TABLE)} WHERE source_table = '{entity.bronze_table}'")
+        stats = increment_stats(spark, entity, latest, tally)
+        totals = {k: int(inc.totals.get(k, 0)) + int(stats[k]) for k in TOTAL_KEYS}
+        props = lineage_properties(dag_id, run_id, upstream={entity.bronze_table: inc.upto}, stats=stats,
+                                   **{TOTALS: totals, LINEAGE_OFFSETS: {entity.bronze_table: inc.offsets}})
+        # Quarantine first: the Silver commit carries the lineage marker that ends this
+        # increment, so a crash in between makes the next run redo it (the MERGE dedups).
+        if tally["bad"]:
+            merge_quarantine(spark, quarantine, props)
+        merge_silver(spark, entity, latest, props)
+    return stats
+
+
+def increment_stats(spark, entity: Entity, latest, tally: dict) -> dict:
+    """Upserted, inserted (keys new to Silver), duplicates and quarantined of this increment.
+
+    ``tally``: rows read, rows quarantined (``bad``) and the ``processed-at`` stamp of this run.
+    """
+    from pyspark.sql import functions as F
+
+    upserted = latest.count()
+    existing = (spark.table(qualified(entity.silver_table)).select(*entity.key)
+                .join(F.broadcast(latest.select(*entity.key)), list(entity.key), "left_semi").count())
+    inserted = upserted - existing
+    valid_rows = tally["rows"] - tally["bad"]
+    return {
+        "bronze-rows": tally["rows"], "upserted": upserted, "inserted": inserted,
+        # collapsed within the increment + merged into a key Silver already had
+        "duplicates": (valid_rows - upserted) + (upserted - inserted), "quarantined": tally["bad"],
+        "processed-at": tally["processed-at"],
+    }
+
+
+def merge_quarantine(spark, quarantine, props: dict) -> None:
+    quarantine.createOrReplaceTempView("quarantine_updates")
+    with_commit_properties(spark, props, lambda: spark.sql(
+        f"MERGE INTO {qualified(QUARANTINE_TABLE)} t USING quarantine_updates s "
+        "ON t.source_table = s.source_table AND t.kafka_partition = s.kafka_partition "
+        "AND t.kafka_offset = s.kafka_offset WHEN NOT MATCHED THEN INSERT *"
+    ))
+
+
+def merge_silver(spark, entity: Entity, latest, props: dict) -> None:
+    """Upsert by business key; an existing row is replaced only by a newer event (timestamp, then offset)."""
+    latest.createOrReplaceTempView("silver_updates")
+    on = " AND ".join(f"t.{k} = s.{k}" for k in entity.key)
+    newer = ("(s.kafka_timestamp > t.kafka_timestamp OR "
+             "(s.kafka_timestamp = t.kafka_timestamp AND s.kafka_offset > t.kafka_offset))")
+    with_commit_properties(spark, props, lambda: spark.sql(
+        f"MERGE INTO {qualified(entity.silver_table)} t USING silver_updates s ON {on} "
+        f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+    ))

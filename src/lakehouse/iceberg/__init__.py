@@ -1,0 +1,1 @@
+"""pyiceberg infrastructure: the catalog, and small named helpers over snapshots and refs."""

@@ -1,0 +1,75 @@
+"""The pyiceberg view of the ``lake`` catalog (same JDBC database Spark uses)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from lakehouse.config import Settings, get_settings
+from lakehouse.core.names import CATALOG_NAME, NAMESPACES
+
+
+def catalog_properties(settings: Settings) -> dict[str, str]:
+    props = {"uri": settings.catalog_sqlalchemy_uri, "warehouse": settings.warehouse_uri}
+    if settings.s3_endpoint:
+        props.update({"s3.endpoint": settings.s3_endpoint, "s3.path-style-access": "true"})
+    return props
+
+
+@lru_cache(maxsize=8)
+def _catalog(uri: str, warehouse: str, s3_endpoint: str):
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    settings = Settings(catalog_uri=uri, warehouse=warehouse, s3_endpoint=s3_endpoint)
+    return SqlCatalog(CATALOG_NAME, **catalog_properties(settings))
+
+
+def get_catalog(settings: Settings | None = None):
+    """Open (and cache per location) the pyiceberg SqlCatalog; creates its tables if new."""
+    settings = settings or get_settings()
+    return _catalog(settings.catalog_sqlalchemy_uri, settings.warehouse_uri, settings.s3_endpoint)
+
+
+def ensure_table(catalog, name: str, schema, properties: dict | None = None):
+    """The table ``name`` (``<namespace>.<table>``), created with ``schema`` and its namespace if missing."""
+    catalog.create_namespace_if_not_exists(name.split(".", 1)[0])
+    return catalog.create_table_if_not_exists(name, schema=schema, properties={"format-version": "2",
+                                                                               **(properties or {})})
+
+
+def init_catalog(settings: Settings | None = None) -> None:
+    """Create the catalog database (SQLite in WAL mode so readers never block a commit) and namespaces."""
+    settings = settings or get_settings()
+    settings.ensure_dirs()
+    if settings.is_sqlite_catalog:
+        import sqlite3
+
+        with sqlite3.connect(settings.catalog_sqlalchemy_uri.removeprefix("sqlite:///")) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+    catalog = get_catalog(settings)
+    for ns in NAMESPACES:
+        catalog.create_namespace_if_not_exists(ns)
+
+
+def reset_lake(settings: Settings) -> None:
+    """Drop every table of the embedded lake and delete its warehouse files.
+
+    Only for the embedded default (SQLite catalog, file warehouse under the state
+    dir): refuses anything else, so it can never wipe a shared catalog. The
+    database file itself is kept, so open JDBC connections stay valid.
+    """
+    import shutil
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    warehouse = Path(urlsplit(settings.warehouse_uri).path)
+    state = settings.state_dir.resolve()
+    if not (settings.is_sqlite_catalog and settings.warehouse_uri.startswith("file:")
+            and state in warehouse.resolve().parents):
+        raise RuntimeError("reset_lake only works on the embedded catalog and warehouse under the state dir")
+    init_catalog(settings)
+    catalog = get_catalog(settings)
+    for ns in catalog.list_namespaces():
+        for identifier in catalog.list_tables(ns):
+            catalog.drop_table(identifier)
+    shutil.rmtree(warehouse, ignore_errors=True)
+    warehouse.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,78 @@
+"""Small named helpers over a pyiceberg table's refs and snapshot history.
+
+Every layer asks the same few questions of a table: which ref does this run
+read (its WAP branch, or ``main``), what did the newest commit of that ref's
+history record under a summary key, which commits lie between two snapshots.
+They are answered here once, on pyiceberg's own ancestry walk
+(:func:`pyiceberg.table.snapshots.ancestors_of`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from pyiceberg.table.snapshots import Snapshot, ancestors_between_ids, ancestors_of, is_ancestor_of
+
+from lakehouse.core.names import MAIN
+
+
+def table_or_none(catalog, name: str):
+    """The pyiceberg table, or None when it does not exist yet."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    try:
+        return catalog.load_table(name)
+    except NoSuchTableError:
+        return None
+
+
+def summary(snapshot: Snapshot | None) -> dict[str, str]:
+    """A snapshot's summary properties (Iceberg's own and ours), empty for none."""
+    return dict(snapshot.summary.additional_properties) if snapshot is not None and snapshot.summary else {}
+
+
+def run_ref(table, branch: str | None) -> str:
+    """The ref a run reads: its branch if ``table`` has it, else ``main`` (a table the run did not write)."""
+    return branch if branch and table is not None and branch in table.refs() else MAIN
+
+
+def ref_snapshot_id(table, ref: str = MAIN) -> int | None:
+    """Snapshot id ``ref`` points at; None when the table or the ref does not exist."""
+    if table is None:
+        return None
+    head = table.refs().get(ref)
+    return head.snapshot_id if head is not None else None
+
+
+def ancestry(table, snapshot_id: int | None) -> Iterable[Snapshot]:
+    """``snapshot_id`` and its ancestors, newest first (nothing for None)."""
+    if snapshot_id is None:
+        return iter(())
+    return ancestors_of(table.snapshot_by_id(snapshot_id), table.metadata)
+
+
+def commits_between(table, from_exclusive: int | None, to_inclusive: int) -> Iterable[Snapshot]:
+    """The commits after ``from_exclusive`` up to and including ``to_inclusive``, newest first."""
+    return ancestors_between_ids(from_exclusive, to_inclusive, table.metadata)
+
+
+def is_in_history(table, snapshot_id: int, of_snapshot_id: int) -> bool:
+    """Is ``snapshot_id`` ``of_snapshot_id`` itself or one of its ancestors?"""
+    return is_ancestor_of(of_snapshot_id, snapshot_id, table.metadata)
+
+
+def newest_property(table, snapshot_id: int | None, key: str) -> str | None:
+    """The newest value of summary property ``key`` in the history of ``snapshot_id``."""
+    for snap in ancestry(table, snapshot_id):
+        value = summary(snap).get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def newest_json(table, snapshot_id: int | None, key: str, default: Any = None) -> Any:
+    """:func:`newest_property` parsed as JSON (``default`` when no commit recorded it)."""
+    value = newest_property(table, snapshot_id, key)
+    return json.loads(value) if value is not None else default

@@ -1,0 +1,231 @@
+"""Kafka -> Bronze: the consumer loop, exactly once.
+
+A run resumes from the offsets the Bronze table recorded (not only the
+broker's committed group offsets), checks every delivered offset is the next
+one expected, and hands full batches to the :class:`~lakehouse.ingest.writer.OrderedWriter`,
+which commits them with their offsets. A killed or re-run task therefore
+never duplicates and never skips. The broker's group offsets are written
+afterwards, as a hint for lag monitoring only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+from lakehouse import kafka
+from lakehouse.config import Settings
+from lakehouse.core.names import bronze_table_name
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.bronze_table import ensure_bronze_table, recorded_offsets
+from lakehouse.ingest.writer import Batch, IngestError, IngestResult, OrderedWriter
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # Bronze keeps whatever the broker accepted, up to this
+MAX_POLL = 10_000  # messages per consume() call
+
+
+def ingest_topic(
+    topic: str,
+    settings: Settings,
+    *,
+    max_records: int | None = None,
+    max_seconds: float | None = None,
+    batch_size: int = 50_000,
+    connect_timeout: float = 15.0,
+    dag_id: str = "",
+    run_id: str = "",
+    catalog=None,
+    client_overrides: dict | None = None,
+    log=print,
+) -> IngestResult:
+    """Consume ``topic`` from the table's recorded offsets to the end of each partition (or a bound)."""
+    from confluent_kafka import TopicPartition
+
+    table = ensure_bronze_table(catalog or get_catalog(settings), topic)
+    result = IngestResult(topic=topic, table=bronze_table_name(topic))
+    started = time.monotonic()
+    consumer = _open_consumer(topic, settings, connect_timeout, client_overrides)
+    writer = OrderedWriter(table, result, dag_id, run_id, log)
+    try:
+        partitions = _partitions(consumer, topic, settings, connect_timeout)
+        expected = _start_offsets(consumer, topic, partitions, recorded_offsets(table), connect_timeout)
+        result.next_offsets = dict(expected)
+        consumer.assign([TopicPartition(topic, p, expected[p]) for p in partitions])
+        writer.start()
+        loop = _ConsumeLoop(consumer, topic, expected, partitions, writer, result, batch_size=batch_size,
+                            max_records=max_records, stall_timeout=max(connect_timeout, 5.0),
+                            connect_timeout=connect_timeout)
+        deadline = started + max_seconds if max_seconds is not None else None
+        result.stopped_because = loop.run(deadline)
+        writer.finish()
+        _commit_group_offsets(consumer, topic, result)
+        return result
+    finally:
+        writer.abort()
+        result.seconds = round(time.monotonic() - started, 3)
+        consumer.close()
+
+
+def _open_consumer(topic: str, settings: Settings, connect_timeout: float, client_overrides: dict | None):
+    return kafka.consumer(
+        f"lakehouse-bronze-{topic}",
+        settings,
+        **{
+            "socket.timeout.ms": int(connect_timeout * 1000),
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "max.partition.fetch.bytes": MAX_MESSAGE_BYTES,
+            "receive.message.max.bytes": 2 * 64 * 1024 * 1024,
+            # an offset beyond the log (broker reset) must surface as an error, not a silent restart
+            "auto.offset.reset": "error",
+            **(client_overrides or {}),
+        },
+    )
+
+
+def _partitions(consumer, topic: str, settings: Settings, connect_timeout: float) -> list[int]:
+    from confluent_kafka import KafkaException
+
+    try:
+        metadata = consumer.list_topics(topic, timeout=connect_timeout)
+    except KafkaException as exc:
+        raise IngestError(
+            f"broker {settings.kafka_bootstrap} unreachable for topic {topic} within {connect_timeout:.0f}s: {exc}"
+        ) from exc
+    topic_md = metadata.topics.get(topic)
+    if topic_md is None or topic_md.error is not None or not topic_md.partitions:
+        raise IngestError(f"topic {topic} not found on broker {settings.kafka_bootstrap}")
+    return sorted(topic_md.partitions)
+
+
+def _start_offsets(consumer, topic: str, partitions: list[int], recorded: dict[int, int],
+                   connect_timeout: float) -> dict[int, int]:
+    """Next offset to take per partition: the table's record, else the broker's earliest.
+
+    Only the low watermark is trusted: tansu 0.6 reports a wrong high watermark
+    for multi-record batches, so the end of a partition is librdkafka's EOF event.
+    """
+    from confluent_kafka import TopicPartition
+
+    expected = dict(recorded)
+    for p in partitions:
+        low, _ = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=connect_timeout)
+        start = expected.setdefault(p, low)
+        if start < low:
+            raise IngestError(
+                f"{topic}[{p}]: table expects offset {start} but the broker's earliest is {low}; "
+                f"offsets {start}..{low - 1} were deleted before ingestion (data loss)"
+            )
+    return expected
+
+
+def _commit_group_offsets(consumer, topic: str, result: IngestResult) -> None:
+    from confluent_kafka import TopicPartition
+
+    if result.batches:
+        with contextlib.suppress(Exception):  # a hint for lag monitoring only; the table is the truth
+            consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in result.next_offsets.items()],
+                            asynchronous=False)
+
+
+class _ConsumeLoop:
+    """Takes messages in offset order into batches until every partition ends, or a bound is hit."""
+
+    def __init__(self, consumer, topic: str, expected: dict[int, int], partitions: list[int], writer: OrderedWriter,
+                 result: IngestResult, *, batch_size: int, max_records: int | None, stall_timeout: float,
+                 connect_timeout: float):
+        self.consumer, self.topic, self.expected = consumer, topic, expected
+        self.writer, self.result = writer, result
+        self.batch_size, self.max_records = batch_size, max_records
+        self.stall_timeout, self.connect_timeout = stall_timeout, connect_timeout
+        self.active = set(partitions)
+        self.last_progress = dict.fromkeys(partitions, time.monotonic())
+        self.batch, self.taken = Batch(topic), 0
+
+    def run(self, deadline: float | None) -> str:
+        """Consume; returns why it stopped. The last partial batch is handed to the writer."""
+        stopped = "end of partitions"
+        while self.active:
+            self.writer.raise_if_failed()
+            if self._limit_reached():
+                stopped = "max_records"
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                stopped = "max_seconds"
+                break
+            self._poll_once()
+            if len(self.batch) >= self.batch_size:
+                self._flush()
+            self._raise_if_stalled()
+        if len(self.batch):
+            self._flush()
+        return stopped
+
+    def _limit_reached(self) -> bool:
+        return self.max_records is not None and self.taken >= self.max_records
+
+    def _poll_once(self) -> None:
+        want = self.batch_size - len(self.batch)
+        if self.max_records is not None:
+            want = min(want, self.max_records - self.taken)
+        msgs = self.consumer.consume(max(1, min(want, MAX_POLL)), 1.0)
+        tick = time.monotonic()
+        for msg in msgs:
+            p = msg.partition()
+            if p not in self.active:
+                continue  # past this run's end for p: the next run resumes from the table
+            self.last_progress[p] = tick
+            if msg.error() is not None:
+                self._on_error(p, msg.error())
+            elif self._is_next(p, msg.offset()):
+                if self._limit_reached():
+                    break
+                self.batch.add(msg)
+                self.expected[p] = msg.offset() + 1
+                self.taken += 1
+
+    def _on_error(self, p: int, err) -> None:
+        from confluent_kafka import KafkaError
+
+        if err.code() == KafkaError._PARTITION_EOF:
+            self.active.discard(p)
+            return
+        if err.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
+            raise IngestError(
+                f"{self.topic}[{p}]: the table resumes at offset {self.expected[p]} which the broker "
+                f"does not have (broker log reset or truncated?): {err}"
+            )
+        raise IngestError(f"{self.topic}[{p}]: consume error {err}")
+
+    def _is_next(self, p: int, offset: int) -> bool:
+        """True for the offset expected next; a redelivery is skipped and counted, a gap raises."""
+        if offset == self.expected[p]:
+            return True
+        if offset < self.expected[p]:  # duplicate delivery of something already taken
+            self.result.redelivered += 1
+            return False
+        raise IngestError(
+            f"{self.topic}[{p}]: expected offset {self.expected[p]} but the broker delivered {offset}: "
+            f"offsets {self.expected[p]}..{offset - 1} are missing (broker reset or data deleted?)"
+        )
+
+    def _flush(self) -> None:
+        self.batch.next = dict(self.expected)
+        self.writer.submit(self.batch)
+        self.batch = Batch(self.topic)
+
+    def _raise_if_stalled(self) -> None:
+        """A partition with neither a message nor an EOF for ``stall_timeout``: tansu answers a fetch
+        beyond its log end (e.g. after a broker reset) with nothing at all."""
+        from confluent_kafka import TopicPartition
+
+        now = time.monotonic()
+        stalled = [p for p in self.active if now - self.last_progress[p] > self.stall_timeout]
+        if not stalled:
+            return
+        p = stalled[0]
+        _, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=self.connect_timeout)
+        raise IngestError(
+            f"{self.topic}[{p}]: no data and no end-of-partition for {self.stall_timeout:.0f}s at offset "
+            f"{self.expected[p]}; the broker reports log end {high} (broker log reset or truncated?). "
+            f"Nothing after the last committed batch was committed."
+        )

@@ -1,0 +1,169 @@
+"""Batches of consumed messages and the thread that commits them to Bronze, in order."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from lakehouse.core.names import (
+    BATCH_ID,
+    BATCH_ROWS,
+    KAFKA_NEXT_OFFSETS,
+    KAFKA_RANGES,
+    KAFKA_TOPIC,
+    run_properties,
+)
+from lakehouse.ingest.bronze_table import ARROW_SCHEMA
+
+
+class IngestError(RuntimeError):
+    """Kafka -> Bronze could not go on (broker, offsets, concurrent writer); a retry resumes from the table."""
+
+
+@dataclass
+class IngestResult:
+    topic: str
+    table: str
+    rows: int = 0
+    batches: int = 0
+    ranges: dict[int, list[int]] = field(default_factory=dict)  # partition -> [first, last]
+    next_offsets: dict[int, int] = field(default_factory=dict)
+    snapshot_ids: list[int] = field(default_factory=list)
+    redelivered: int = 0  # messages seen again at an offset already ingested (skipped)
+    stopped_because: str = ""
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Batch:
+    """Messages of one future Iceberg commit; offsets were checked contiguous when added."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+        self.batch_id = uuid.uuid4().hex
+        self.msgs: list = []
+        self.first: dict[int, int] = {}  # partition -> first offset in this batch
+        self.next: dict[int, int] = {}  # partition -> next offset after this batch (cumulative)
+
+    def __len__(self):
+        return len(self.msgs)
+
+    def add(self, msg) -> None:
+        self.msgs.append(msg)
+        self.first.setdefault(msg.partition(), msg.offset())
+
+    def ranges(self) -> dict[int, list[int]]:
+        return {p: [first, self.next[p] - 1] for p, first in sorted(self.first.items())}
+
+    def summary(self, dag_id: str, run_id: str) -> dict[str, str]:
+        """The snapshot summary that makes this commit's offsets the table's bookkeeping."""
+        return {
+            KAFKA_TOPIC: self.topic,
+            KAFKA_RANGES: json.dumps({str(p): r for p, r in self.ranges().items()}),
+            KAFKA_NEXT_OFFSETS: json.dumps({str(p): o for p, o in sorted(self.next.items())}),
+            BATCH_ID: self.batch_id,
+            BATCH_ROWS: str(len(self)),
+            **run_properties(dag_id, run_id),
+        }
+
+    def to_arrow(self) -> pa.Table:
+        msgs = self.msgs
+        n = len(msgs)
+        now = datetime.now(UTC)
+        stamps = [m.timestamp() for m in msgs]
+        return pa.Table.from_arrays(
+            [
+                pa.array([self.topic] * n, pa.string()),
+                pa.array([m.partition() for m in msgs], pa.int32()),
+                pa.array([m.offset() for m in msgs], pa.int64()),
+                pa.array([m.key() for m in msgs], pa.binary()),
+                pa.array([m.value() for m in msgs], pa.binary()),
+                pa.array([ms * 1000 if kind and ms >= 0 else None for kind, ms in stamps],
+                         pa.timestamp("us", tz="UTC")),
+                pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+                pa.array([self.batch_id] * n, pa.string()),
+            ],
+            schema=ARROW_SCHEMA,
+        )
+
+
+class OrderedWriter(threading.Thread):
+    """Commits batches to the Bronze table one by one, in order, while the next batch is consumed.
+
+    At most one batch waits in the queue. After a failure nothing later is
+    committed; the error is re-raised in the consuming thread.
+    """
+
+    _DONE = object()
+
+    def __init__(self, table, result: IngestResult, dag_id: str, run_id: str, log):
+        super().__init__(name=f"bronze-writer-{result.table}", daemon=True)
+        self.table, self.result, self.dag_id, self.run_id, self.log = table, result, dag_id, run_id, log
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.error: BaseException | None = None
+
+    def submit(self, batch: Batch) -> None:
+        while self.error is None:
+            try:
+                self.queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        self.raise_if_failed()
+
+    def finish(self) -> None:
+        if self.is_alive():
+            self.queue.put(self._DONE)
+            self.join()
+        self.raise_if_failed()
+
+    def abort(self) -> None:
+        """After an error elsewhere: let it finish what it holds, commit nothing new."""
+        if self.is_alive():
+            self.error = self.error or IngestError("ingestion aborted")
+            self.queue.put(self._DONE)
+            self.join()
+
+    def raise_if_failed(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> None:
+        while True:
+            batch = self.queue.get()
+            if batch is self._DONE:
+                return
+            if self.error is not None:
+                continue  # drain without committing anything after a failure
+            try:
+                self._commit(batch)
+            except BaseException as exc:
+                self.error = exc
+
+    def _commit(self, batch: Batch) -> None:
+        from pyiceberg.exceptions import CommitFailedException
+
+        summary = batch.summary(self.dag_id, self.run_id)
+        try:
+            self.table.append(batch.to_arrow(), snapshot_properties=summary)
+        except CommitFailedException as exc:
+            raise IngestError(
+                f"concurrent write to {self.result.table} detected; nothing from this batch was committed, "
+                f"a retry resumes from the table's offsets ({exc})"
+            ) from exc
+        result = self.result
+        result.rows += len(batch)
+        result.batches += 1
+        result.next_offsets = dict(batch.next)
+        result.snapshot_ids.append(self.table.current_snapshot().snapshot_id)
+        for p, (first, last) in batch.ranges().items():
+            result.ranges.setdefault(p, [first, last])[1] = last
+        self.log(f"{result.table}: committed {len(batch)} rows, offsets {summary[KAFKA_RANGES]}")

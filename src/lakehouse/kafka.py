@@ -1,0 +1,106 @@
+"""The one Kafka client factory: every producer, consumer and admin client is built here."""
+
+from __future__ import annotations
+
+from lakehouse.config import Settings, get_settings
+from lakehouse.core.names import TOPICS
+
+
+def client_config(settings: Settings | None = None, **overrides) -> dict:
+    settings = settings or get_settings()
+    conf = {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "security.protocol": settings.kafka_security_protocol,
+    }
+    conf.update(overrides)
+    return conf
+
+
+def producer(settings: Settings | None = None, **overrides):
+    from confluent_kafka import Producer
+
+    conf = client_config(
+        settings,
+        **{
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "compression.type": "none",
+            "message.max.bytes": 16 * 1024 * 1024,
+        },
+    )
+    conf.update(overrides)
+    return Producer(conf)
+
+
+def consumer(group_id: str, settings: Settings | None = None, **overrides):
+    from confluent_kafka import Consumer
+
+    conf = client_config(
+        settings,
+        **{
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+        },
+    )
+    conf.update(overrides)
+    return Consumer(conf)
+
+
+def admin(settings: Settings | None = None, **overrides):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient(client_config(settings, **overrides))
+
+
+def ensure_topics(settings: Settings | None = None, topics=None, timeout: float = 30.0) -> list[str]:
+    """Create the platform's topics if missing; returns the ones created."""
+    from confluent_kafka.admin import NewTopic
+
+    settings = settings or get_settings()
+    client = admin(settings)
+    wanted = list(topics or TOPICS.values())
+    existing = set(client.list_topics(timeout=timeout).topics)
+    missing = [t for t in wanted if t not in existing]
+    if not missing:
+        return []
+    futures = client.create_topics(
+        [NewTopic(t, num_partitions=settings.kafka_partitions, replication_factor=1) for t in missing],
+        request_timeout=timeout,
+    )
+    for topic, future in futures.items():
+        try:
+            future.result(timeout)
+        except Exception as exc:  # already exists is fine (raced with another creator)
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
+    return missing
+
+
+def kcat_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
+    """Environment to run Debian's ``kcat`` against the embedded broker.
+
+    Debian's kcat links librdkafka 2.0.2, whose ApiVersions request tansu 0.6
+    cannot parse; the librdkafka 2.x bundled with confluent-kafka (same ABI)
+    can, so kcat is pointed at it through LD_LIBRARY_PATH.
+    """
+    import os
+    from pathlib import Path
+
+    import confluent_kafka
+
+    libs = Path(confluent_kafka.__file__).parent.parent / "confluent_kafka.libs"
+    bundled = sorted(libs.glob("librdkafka*.so*"))
+    env = dict(os.environ if base is None else base)
+    if not bundled:
+        return env
+    link_dir = settings.run_dir / "librdkafka"
+    link_dir.mkdir(parents=True, exist_ok=True)
+    link = link_dir / "librdkafka.so.1"
+    if not link.exists() or link.resolve() != bundled[0].resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(bundled[0])
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(link_dir), env.get("LD_LIBRARY_PATH", "")]))
+    return env

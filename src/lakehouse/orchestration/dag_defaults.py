@@ -1,0 +1,22 @@
+"""Defaults every DAG shares: owner, retries, tags, start date."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+OWNER = "data-platform"
+START_DATE = datetime(2026, 1, 1)
+DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=5),
+}
+BASE_TAGS = ["kol-lakehouse"]
+# Every DAG: no catchup, one run at a time (a WAP branch or a consumer per topic never races itself).
+DAG_DEFAULTS = {"start_date": START_DATE, "catchup": False, "max_active_runs": 1, "default_args": DEFAULT_ARGS}
+
+
+def tags(*extra: str) -> list[str]:
+    return [*BASE_TAGS, *extra]

@@ -1,0 +1,70 @@
+"""Airflow tasks shared by the DAG files: the WAP Spark chain, the readiness report and the quality gate.
+
+Kept light for DAG parsing: the task bodies (Arrow, pyiceberg, GX) are
+imported when a task runs, not when the scheduler parses a DAG file.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from airflow.sdk import task
+
+from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
+
+REPORT_TASK = "readiness_report"
+GATE_TASK = "quality_gate"
+DEFAULT_REPORT = "lakehouse.orchestration.tasks.checks:readiness_report"
+
+
+def run_body(path: str, **kwargs):
+    """Call ``module:function`` (imported now, at task run time)."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)(**kwargs)
+
+
+def quality_gate_task(expected_tasks: tuple[str, ...]):
+    """Final task: fails the DAG run on any FAIL (or WARN with Param ``fail_on_warn``), naming the checks."""
+
+    @task(task_id=GATE_TASK, trigger_rule="all_done", retries=0)
+    def quality_gate(ti=None, dag_run=None, params=None):
+        upstream = {t: ti.xcom_pull(task_ids=t) for t in expected_tasks}
+        return run_body("lakehouse.orchestration.tasks.checks:quality_gate", dag_id=dag_run.dag_id,
+                        run_id=dag_run.run_id, upstream=upstream, expected_tasks=expected_tasks,
+                        fail_on_warn=bool((params or {}).get("fail_on_warn")))
+
+    return quality_gate()
+
+
+def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_REPORT):
+    """Writes the JSON + HTML report and prints the terminal summary (``body``: the DAG's own report)."""
+
+    @task(task_id=REPORT_TASK, trigger_rule="all_done", retries=0)
+    def readiness_report(ti=None, dag_run=None, params=None):
+        upstream = {t: ti.xcom_pull(task_ids=t) for t in expected_tasks}
+        return run_body(body, dag_id=dag_run.dag_id, run_id=dag_run.run_id, upstream=upstream,
+                        expected_tasks=expected_tasks, fail_on_warn=bool((params or {}).get("fail_on_warn")))
+
+    return readiness_report()
+
+
+WAP_JOBS = ("bronze_to_silver", "silver_to_gold", "audit_branch", "publish_branch")
+TRAIN_JOB = "train_trust_model"
+
+
+def wap_chain(full_rebuild: str = "false", train: bool = False) -> list[LakehouseSparkSubmitOperator]:
+    """Four Spark jobs on the run's branch ``audit_<run id>``: write, write, audit, publish (fast-forward).
+
+    ``train``: train (and if its gates pass, promote) the trust model on this run's Silver
+    before Gold is built, so Gold's trust scores come from it (the end-to-end run).
+    """
+    jobs = WAP_JOBS if not train else (WAP_JOBS[0], TRAIN_JOB, *WAP_JOBS[1:])
+    tasks = []
+    for job in jobs:
+        args = ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"]
+        if job == "bronze_to_silver":
+            args += ["--full-rebuild", full_rebuild]
+        tasks.append(LakehouseSparkSubmitOperator(task_id=job, job=job, application_args=args))
+    for upstream, downstream in zip(tasks, tasks[1:], strict=False):
+        upstream >> downstream
+    return tasks

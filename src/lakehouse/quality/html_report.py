@@ -1,0 +1,152 @@
+"""The readiness report as one self-contained HTML page: no scripts, no external assets.
+
+Checks grouped by layer with status colours, observed vs threshold, links to
+the GX Data Docs page of each validated table, and a small SVG chart of each
+table's row count over the last runs.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+
+LAYER_ORDER = ("orchestration", "bronze", "silver", "gold", "serving", "ml")
+COLOURS = {"PASS": "#1a7f37", "WARN": "#9a6700", "FAIL": "#cf222e", "SKIP": "#6e7781"}
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1f2328}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:24px 0 8px}
+.verdict{display:inline-block;padding:4px 10px;border-radius:4px;color:#fff;font-weight:600}
+table{border-collapse:collapse;width:100%;margin-bottom:8px} th,td{border:1px solid #d0d7de;padding:4px 8px;
+text-align:left;vertical-align:top} th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.status{font-weight:700;color:#fff;border-radius:3px;padding:1px 6px} .details{color:#57606a;font-size:12px;
+word-break:break-word} .trend{display:inline-block;margin:0 16px 12px 0} .muted{color:#57606a}
+#checks{table-layout:fixed} #checks td{word-break:break-word} #checks th.c1{width:56px} #checks th.c2{width:26%}
+#checks th.c3{width:14%} #checks th.c4{width:10%} #checks th.c5{width:14%}
+"""
+
+
+def _cell(value) -> str:
+    return escape("" if value is None else str(value))
+
+
+def _number(value) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else _cell(value)
+
+
+def _sparkline(points: list[dict], width: int = 220, height: int = 48) -> str:
+    rows = [p["rows"] for p in points]
+    if len(rows) < 2:
+        return "<div class=muted>the trend starts with the next run</div>"
+    lo, hi = min(rows), max(rows)
+    span = (hi - lo) or 1
+    step = width / max(len(rows) - 1, 1)
+    xy = [(round(i * step, 1), round(height - 4 - (r - lo) / span * (height - 8), 1)) for i, r in enumerate(rows)]
+    path = " ".join(f"{x},{y}" for x, y in xy)
+    dots = "".join(f'<circle cx="{x}" cy="{y}" r="2.5"><title>{escape(p["run_id"])}: {p["rows"]} rows</title>'
+                   f"</circle>" for (x, y), p in zip(xy, points, strict=True))
+    return (f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
+            f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
+            f'<g fill="#0969da">{dots}</g></svg>')
+
+
+def render_html(report: dict, out_path: Path | None = None) -> str:
+    """The page for ``report`` (see :func:`lakehouse.quality.report.build_report`).
+
+    ``out_path``: where the page will live, so links to Data Docs are relative
+    and the reports dir can be moved or served as a whole.
+    """
+    parts = [*_header(report), *_counts(report.get("counts") or {}), *_top_kols(report.get("top_kols") or {}),
+             *_trend(report.get("trend") or {}), *_checks(report["checks"], _docs_links(report, out_path))]
+    if report.get("timings_s"):
+        parts.append("<h2>Timings (s)</h2><p>" + ", ".join(
+            f"{escape(k)} {v}" for k, v in report["timings_s"].items()) + "</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _docs_links(report: dict, out_path: Path | None):
+    """``link(table)``: an HTML link to the table's Data Docs page, relative to the report ('' for none)."""
+    docs = report.get("data_docs") or {}
+
+    def link(table: str) -> str:
+        target = docs.get(table)
+        if not target:
+            return ""
+        href = os.path.relpath(target, out_path.parent) if out_path else target
+        return f' <a href="{escape(href)}">Data Docs</a>'
+
+    return link
+
+
+def _header(report: dict) -> list[str]:
+    s = report["statuses"]
+    passed = report["gate"]["passed"]
+    return [
+        "<!doctype html><html lang=en><head><meta charset=utf-8>",
+        f"<title>Readiness {escape(report['dag_id'])} {escape(report['run_id'])}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>KOL Lakehouse readiness report</h1><p class=muted>{escape(report['dag_id'])} · "
+        f"{escape(report['run_id'])} · generated {escape(report['generated_at'])}</p>",
+        f'<p><span class="verdict" style="background:{COLOURS["PASS" if passed else "FAIL"]}">'
+        f'{"PASSED" if passed else "FAILED"}</span> score <b>{report["score"]}%</b> '
+        f'(gate ≥ {report["gate"]["min_score"]}%, no FAIL) · '
+        + " · ".join(f'<span style="color:{COLOURS[k]}">{v} {k}</span>' for k, v in s.items()) + "</p>",
+    ]
+
+
+def _counts(counts: dict) -> list[str]:
+    if not counts.get("bronze"):
+        return []
+    parts = ["<h2>Records per layer</h2><table id=counts><tr><th>entity</th><th>bronze</th><th>silver</th>"
+             "<th>duplicates</th><th>quarantined</th></tr>"]
+    for entity in counts["bronze"]:
+        parts.append(f"<tr><td>{escape(entity)}</td>" + "".join(
+            f'<td class=num>{counts[k].get(entity, 0)}</td>'
+            for k in ("bronze", "silver", "duplicates", "quarantine")) + "</tr>")
+    parts.append(f"</table><p>gold.kol_summary: <b>{counts.get('gold', {}).get('kol_summary', 0)}</b> rows</p>")
+    return parts
+
+
+def _top_kols(top_kols: dict) -> list[str]:
+    parts = []
+    for platform, top in top_kols.items():
+        parts.append(f"<h2>Top {len(top)} {escape(platform)} KOLs</h2><table class=top><tr><th>#</th><th>username</th>"
+                     "<th>followers</th><th>trending</th><th>success</th><th>trust</th><th>final</th></tr>")
+        for i, r in enumerate(top, 1):
+            parts.append(f"<tr><td class=num>{i}</td><td>{_cell(r.get('username'))}</td>" + "".join(
+                f"<td class=num>{_number(r.get(k))}</td>" for k in ("followers_count", "trending_score",
+                                                                   "success_score", "trust_score", "final_score"))
+                + "</tr>")
+        parts.append("</table>")
+    return parts
+
+
+def _trend(trend: dict) -> list[str]:
+    if not trend:
+        return []
+    parts = ["<h2>Row counts over the last runs</h2><div id=trend>"]
+    for table, points in sorted(trend.items()):
+        parts.append(f'<div class=trend><div>{escape(table)} <span class=muted>{points[-1]["rows"]} rows, '
+                     f'{len(points)} run(s)</span></div>{_sparkline(points)}</div>')
+    parts.append("</div>")
+    return parts
+
+
+def _checks(checks: list[dict], link) -> list[str]:
+    layers = sorted({c["layer"] for c in checks}, key=lambda x: (LAYER_ORDER.index(x) if x in LAYER_ORDER else 99, x))
+    parts = ["<h2>Checks</h2><table id=checks><tr><th class=c1>status</th><th class=c2>check</th>"
+             "<th class=c3>table</th><th class=c4>observed</th><th class=c5>threshold</th><th>details</th></tr>"]
+    for layer in layers:
+        rows = [c for c in checks if c["layer"] == layer]
+        bad = sum(c["status"] in ("FAIL", "WARN") for c in rows)
+        parts.append(f'<tr class=layer><th colspan=6 id="layer-{escape(layer)}">{escape(layer)} '
+                     f'<span class=muted>({len(rows)} checks{f", {bad} not passing" if bad else ""})</span></th></tr>')
+        for c in sorted(rows, key=lambda c: ("FAIL", "WARN", "SKIP", "PASS").index(c["status"])):
+            parts.append(
+                f'<tr class="check {c["status"].lower()}"><td><span class=status style="background:'
+                f'{COLOURS[c["status"]]}">{c["status"]}</span></td><td>{_cell(c["check_id"])}</td>'
+                f'<td>{_cell(c["table"])}{link(c["table"])}</td><td class=num>{_cell(c["observed"])}</td>'
+                f'<td>{_cell(c["threshold"])}</td><td class=details>{_cell(c["details"])}</td></tr>')
+    parts.append("</table>")
+    return parts

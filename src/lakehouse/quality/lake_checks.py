@@ -1,0 +1,142 @@
+"""The checks that read the lake with Spark: counts and accounting, lineage, and every expectation suite.
+
+One runner for both callers: the WAP audit reads the run's branch (``branch``)
+before publishing, the nightly run reads ``main`` (``branch=None``). ``layers``
+and ``tables`` narrow what is checked (the nightly DAG's Params).
+:func:`run_lake_checks` is the recipe both share: suites stored with their
+Data Docs, every result recorded in ``audit.check_results``.
+"""
+
+from __future__ import annotations
+
+from lakehouse.config import get_settings
+from lakehouse.core.checks import CheckResult, Status, compare
+from lakehouse.core.entities import ENTITIES, WAP_TABLES, Entity
+from lakehouse.core.names import BRONZE_TABLES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS, layer_of
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.snapshots import newest_json
+from lakehouse.quality import lineage
+from lakehouse.quality.counts import gold_check, silver_checks
+from lakehouse.quality.store import record
+from lakehouse.quality.suites import SuiteRunner, discover, load_suite
+from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
+
+LAYERS = ("bronze", "silver", "gold")
+KEY_COLUMNS = {
+    **{e.bronze_table: ("kafka_partition", "kafka_offset") for e in ENTITIES.values()},
+    **{e.silver_table: e.key for e in ENTITIES.values()},
+    QUARANTINE_TABLE: ("source_table", "kafka_partition", "kafka_offset"),
+    GOLD_SUMMARY_TABLE: ("platform", "kol_id"),
+}
+
+
+def selected(table: str, layers=LAYERS, tables=None) -> bool:
+    return layer_of(table) in layers and (not tables or table in tables)
+
+
+def run_lake_checks(spark, *, dag_id: str, run_id: str, source: str, branch: str | None = None,
+                    layers=LAYERS, tables=None) -> tuple[list[CheckResult], dict[str, str]]:
+    """:func:`lake_checks` with GX results and Data Docs kept per run, recorded under ``source``.
+
+    Returns the results and ``{table: Data Docs page}``. Pass or fail, the results are recorded.
+    """
+    settings = get_settings()
+    runner = SuiteRunner(settings.reports_dir, f"{dag_id}__{run_id}") if run_id else None
+    results = lake_checks(spark, branch, layers=layers, tables=tables, runner=runner)
+    data_docs = runner.build_docs() if runner else {}
+    if run_id:
+        record(settings, dag_id=dag_id, run_id=run_id, source=source, results=results)
+    return results, data_docs
+
+
+def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None, suites: dict | None = None,
+                runner=None) -> list[CheckResult]:
+    """Every Spark-side check of the selected layers/tables, read as of ``branch`` (else ``main``).
+
+    ``suites``: ``{table: path}`` (default: discovered in the expectations dir).
+    ``runner``: a :class:`~lakehouse.quality.suites.SuiteRunner` (default: one that stores nothing).
+    """
+    exists = {t: spark.catalog.tableExists(qualified(t)) for t in (*BRONZE_TABLES.values(), *WAP_TABLES)}
+    results: list[CheckResult] = []
+    silver_rows = {}
+    for name, entity in ENTITIES.items():
+        if selected(entity.bronze_table, layers, tables) and exists[entity.bronze_table]:
+            results.append(lineage.bronze_offsets_contiguous(spark, entity))
+        if not selected(entity.silver_table, layers, tables):
+            continue
+        if not exists[entity.silver_table]:
+            results.append(CheckResult(f"silver_exists.{name}", "silver", entity.silver_table, Status.FAIL,
+                                       details="table missing: bronze_to_silver did not run"))
+            continue
+        entity_results, silver_rows[name] = silver_lake_checks(spark, entity, branch)
+        results += entity_results
+    if selected(GOLD_SUMMARY_TABLE, layers, tables) and exists[GOLD_SUMMARY_TABLE]:
+        results += gold_lake_checks(spark, branch, silver_rows.get("profiles"),
+                                    exists[ENTITIES["profiles"].silver_table])
+    suites = discover() if suites is None else suites
+    return results + suite_checks(spark, branch, suites, runner or SuiteRunner(), exists, layers, tables)
+
+
+def silver_lake_checks(spark, entity: Entity, branch: str | None) -> tuple[list[CheckResult], int]:
+    """Counts, exact accounting and lineage of one Silver table against the Bronze snapshot it was built from."""
+    catalog = get_catalog()
+    head = run_snapshot_id(entity.silver_table, branch)
+    totals = newest_json(catalog.load_table(entity.silver_table), head, TOTALS, {})
+    bronze_sid = lineage.upstream_of(catalog, entity.silver_table, head).get(entity.bronze_table)
+    bronze = read_snapshot(spark, entity.bronze_table, bronze_sid)
+    bronze_rows = bronze.count()
+    rows = read_as_of(spark, entity.silver_table, branch).count()
+    quarantined = (read_as_of(spark, QUARANTINE_TABLE, branch)
+                   .where(f"source_table = '{entity.bronze_table}'").count())
+    results = silver_checks(entity.name, entity.silver_table, bronze_rows=bronze_rows,
+                            bronze_keys=bronze.select("kafka_key").distinct().count(),
+                            silver_rows=rows, duplicates=int(totals.get("duplicates", 0)),
+                            quarantined=quarantined, detail=f" (snapshot {bronze_sid})")
+    results.append(lineage.silver_covers_bronze(entity, totals, bronze_rows, bronze_sid))
+    if branch is None:  # on main: has every Bronze commit reached Silver yet?
+        results.append(lineage.silver_up_to_date(catalog, entity, bronze_sid))
+    return results, rows
+
+
+def gold_lake_checks(spark, branch: str | None, silver_kols: int | None, silver_exists: bool) -> list[CheckResult]:
+    """One Gold row per Silver KOL, the trending distribution, and Gold's lineage down to Bronze."""
+    catalog = get_catalog()
+    gold_df = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
+    if silver_kols is None and silver_exists:
+        silver_kols = read_as_of(spark, ENTITIES["profiles"].silver_table, branch).count()
+    return [gold_check(gold_df.count(), silver_kols or 0), *trending_distribution(gold_df),
+            *lineage.gold_from_current_silver(spark, catalog, branch),
+            lineage.gold_rows_trace_to_bronze(spark, catalog, branch)]
+
+
+def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, layers, tables) -> list[CheckResult]:
+    """Every suite file of the selected tables, including tables added later than this code."""
+    results = []
+    for table, path in suites.items():
+        if not selected(table, layers, tables):
+            continue
+        layer = layer_of(table)
+        if not (exists[table] if table in exists else spark.catalog.tableExists(qualified(table))):
+            results.append(CheckResult(f"suite.{table}", layer, table, Status.FAIL,
+                                       details=f"suite {path} names a table that does not exist"))
+            continue
+        df = read_as_of(spark, table, branch) if table in WAP_TABLES else spark.table(qualified(table))
+        results += runner.validate(df, table, load_suite(path), layer=layer, key_columns=KEY_COLUMNS.get(table, ()))
+    return results
+
+
+def trending_distribution(gold_df) -> list[CheckResult]:
+    """The test plan's scoring check per platform: >= 80 % distinct trending scores, range > 10 points."""
+    from pyspark.sql import functions as F
+
+    rows = gold_df.groupBy("platform").agg(
+        F.count("*").alias("n"), F.countDistinct("trending_score").alias("distinct"),
+        (F.max("trending_score") - F.min("trending_score")).alias("spread"),
+    ).collect()
+    out = []
+    for r in rows:
+        out.append(compare(f"gold.trending_distinct.{r.platform}", "gold", GOLD_SUMMARY_TABLE,
+                           round(r.distinct / r.n, 4), 0.8, op=">=", details=f"{r.distinct} of {r.n} KOLs"))
+        out.append(CheckResult(f"gold.trending_range.{r.platform}", "gold", GOLD_SUMMARY_TABLE,
+                               Status.PASS if (r.spread or 0) > 10 else Status.FAIL, r.spread, "> 10"))
+    return out

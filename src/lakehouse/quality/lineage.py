@@ -1,0 +1,128 @@
+"""Lineage checks on Iceberg snapshots: each layer was built from the one below, and nothing fell through.
+
+Each check reads a table as of a ref (the run's WAP branch, or ``main`` for
+the nightly run) and names the broken link precisely: the table, snapshot,
+partition and offsets involved.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lakehouse.core.checks import CheckResult, Status, compare
+from lakehouse.core.entities import ENTITIES, Entity
+from lakehouse.core.names import GOLD_SUMMARY_TABLE, LINEAGE_UPSTREAM
+from lakehouse.iceberg.snapshots import commits_between, is_in_history, newest_json
+from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
+
+TRACE_SAMPLE = 5
+
+
+def upstream_of(catalog, table: str, ref_snapshot: int | None) -> dict:
+    """``{upstream table: snapshot id}`` recorded by the commit that built ``ref_snapshot``."""
+    return newest_json(catalog.load_table(table), ref_snapshot, LINEAGE_UPSTREAM, {})
+
+
+def silver_covers_bronze(entity: Entity, totals: dict, bronze_rows: int, bronze_sid) -> CheckResult:
+    return compare(f"lineage.silver_covers_bronze.{entity.name}", "silver", entity.silver_table,
+                   int(totals.get("bronze-rows", 0)), bronze_rows,
+                   details=f"Bronze rows processed into Silver since the last rebuild vs rows of "
+                           f"{entity.bronze_table} at snapshot {bronze_sid}")
+
+
+def silver_up_to_date(catalog, entity: Entity, bronze_sid) -> CheckResult:
+    """Bronze snapshots committed after the one Silver was built from: waiting for the next transform."""
+    bronze = catalog.load_table(entity.bronze_table)
+    current = bronze.current_snapshot()
+    if current is not None and bronze_sid is not None and not is_in_history(bronze, bronze_sid, current.snapshot_id):
+        return CheckResult(f"lineage.silver_up_to_date.{entity.name}", "silver", entity.silver_table, Status.FAIL,
+                           bronze_sid, "an ancestor of Bronze main",
+                           f"Silver was built from {entity.bronze_table} snapshot {bronze_sid}, which is not in "
+                           f"the history of Bronze main ({current.snapshot_id})")
+    pending = len(list(commits_between(bronze, bronze_sid, current.snapshot_id))) if current is not None else 0
+    return CheckResult(f"lineage.silver_up_to_date.{entity.name}", "silver", entity.silver_table,
+                       Status.PASS if pending == 0 else Status.WARN, pending, "== 0 pending Bronze snapshots",
+                       f"{pending} Bronze commit(s) after snapshot {bronze_sid} not yet in Silver")
+
+
+def gold_from_current_silver(spark, catalog, branch: str | None) -> list[CheckResult]:
+    upstream = upstream_of(catalog, GOLD_SUMMARY_TABLE, run_snapshot_id(GOLD_SUMMARY_TABLE, branch))
+    out = []
+    for entity in ENTITIES.values():
+        current = run_snapshot_id(entity.silver_table, branch)
+        out.append(compare(f"lineage.gold_from_current_silver.{entity.name}", "gold", GOLD_SUMMARY_TABLE,
+                           upstream.get(entity.silver_table), current,
+                           details=f"Gold's recorded {entity.silver_table} snapshot vs the current one"))
+    return out
+
+
+def bronze_offsets_contiguous(spark, entity: Entity) -> CheckResult:
+    """Per partition, Bronze offsets form one gap-free, duplicate-free run (Kafka assigns them densely)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    table = qualified(entity.bronze_table)
+    check_id = f"lineage.bronze_offsets_contiguous.{entity.name}"
+    stats = spark.table(table).groupBy("kafka_partition").agg(
+        F.min("kafka_offset").alias("lo"), F.max("kafka_offset").alias("hi"),
+        F.count("*").alias("n"), F.countDistinct("kafka_offset").alias("distinct")).collect()
+    broken = []
+    for s in sorted(stats, key=lambda r: r.kafka_partition):
+        if s.n != s.distinct:
+            broken.append(f"partition {s.kafka_partition}: {s.n - s.distinct} duplicated offset(s)")
+        elif s.hi - s.lo + 1 != s.n:
+            w = Window.partitionBy("kafka_partition").orderBy("kafka_offset")
+            gaps = (spark.table(table).where(F.col("kafka_partition") == s.kafka_partition)
+                    .select("kafka_offset", F.lag("kafka_offset").over(w).alias("prev"))
+                    .where("kafka_offset - prev > 1").orderBy("kafka_offset").limit(3).collect())
+            where = ", ".join(f"{g.prev + 1}..{g.kafka_offset - 1}" for g in gaps)
+            broken.append(f"partition {s.kafka_partition}: {s.hi - s.lo + 1 - s.n} offset(s) missing in "
+                          f"[{s.lo}, {s.hi}] (first gaps {where})")
+    covered = {str(s.kafka_partition): [s.lo, s.hi] for s in stats}
+    return CheckResult(check_id, "bronze", entity.bronze_table, Status.FAIL if broken else Status.PASS,
+                       len(broken), "== 0 broken partitions",
+                       "; ".join(broken) if broken else f"offset ranges {json.dumps(covered)}")
+
+
+def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = TRACE_SAMPLE,
+                              seed: int = 7) -> CheckResult:
+    """Sampled Gold KOLs -> their Silver profile -> the Bronze Kafka record it was parsed from.
+
+    The Bronze record is read at the snapshot Silver recorded as its upstream,
+    at the Silver row's (partition, offset), and must carry the same KOL.
+    """
+    from pyspark.sql import functions as F
+
+    entity = ENTITIES["profiles"]
+    check_id = "lineage.gold_row_traces_to_bronze"
+    gold = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
+    picked = gold.select("platform", "kol_id").orderBy(F.xxhash64("platform", "kol_id", F.lit(seed))).limit(sample)
+    silver = read_as_of(spark, entity.silver_table, branch)
+    silver_sid = run_snapshot_id(entity.silver_table, branch)
+    bronze_sid = upstream_of(catalog, entity.silver_table, silver_sid).get(entity.bronze_table)
+    traced = (picked.join(silver.select("platform", "kol_id", "kafka_partition", "kafka_offset"),
+                          ["platform", "kol_id"], "left").collect())
+    bronze = read_snapshot(spark, entity.bronze_table, bronze_sid) if bronze_sid else None
+    trail, broken = [], []
+    for row in traced:
+        who = f"gold {row.platform}/{row.kol_id}"
+        if row.kafka_offset is None:
+            broken.append(f"{who}: no row in {entity.silver_table} (snapshot {silver_sid})")
+            continue
+        coords = f"{entity.topic}[{row.kafka_partition}]@{row.kafka_offset}"
+        hit = None if bronze is None else bronze.where(
+            (F.col("kafka_partition") == row.kafka_partition) & (F.col("kafka_offset") == row.kafka_offset)
+        ).select(F.get_json_object(F.col("payload").cast("string"), "$.kol_id").alias("kol_id"),
+                 F.get_json_object(F.col("payload").cast("string"), "$.platform").alias("platform")).first()
+        if hit is None:
+            broken.append(f"{who} -> silver -> {coords}: no such record in {entity.bronze_table} "
+                          f"(snapshot {bronze_sid})")
+        elif ((hit.kol_id or "").strip(), (hit.platform or "").strip().lower()) != (row.kol_id, row.platform):
+            broken.append(f"{who} -> {coords}: the Bronze record is {hit.platform}/{hit.kol_id}")
+        else:
+            trail.append(f"{row.platform}/{row.kol_id} -> {coords}")
+    if not traced:
+        return CheckResult(check_id, "gold", GOLD_SUMMARY_TABLE, Status.SKIP, 0, f"{sample} rows", "Gold is empty")
+    return CheckResult(check_id, "gold", GOLD_SUMMARY_TABLE, Status.FAIL if broken else Status.PASS,
+                       len(traced) - len(broken), f"== {len(traced)} traced",
+                       "; ".join(broken) if broken else "; ".join(trail))

@@ -1,0 +1,82 @@
+"""``audit.check_results``: every check of every run, one row each (the history anomaly checks read)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from lakehouse.config import Settings
+from lakehouse.core.checks import CheckResult, Status
+from lakehouse.core.names import CHECK_RESULTS_TABLE, run_properties
+from lakehouse.iceberg.catalog import ensure_table, get_catalog
+
+SCHEMA = pa.schema([
+    pa.field("dag_id", pa.string(), nullable=False),
+    pa.field("run_id", pa.string(), nullable=False),
+    pa.field("source", pa.string(), nullable=False),  # the task that ran the checks
+    pa.field("check_id", pa.string(), nullable=False),
+    pa.field("layer", pa.string()),
+    pa.field("table_name", pa.string()),
+    pa.field("status", pa.string(), nullable=False),
+    pa.field("observed", pa.string()),
+    pa.field("threshold", pa.string()),
+    pa.field("details", pa.string()),
+    pa.field("recorded_at", pa.timestamp("us", tz="UTC"), nullable=False),
+])
+
+
+def _table(settings: Settings):
+    return ensure_table(get_catalog(settings), CHECK_RESULTS_TABLE, SCHEMA)
+
+
+def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results: list[CheckResult]) -> int:
+    """Replace this (dag, run, source)'s rows with ``results`` in one commit, so a retried task never doubles them."""
+    from pyiceberg.expressions import And, EqualTo
+
+    now = datetime.now(UTC)
+    rows = [{
+        "dag_id": dag_id, "run_id": run_id, "source": source, "check_id": r.check_id, "layer": r.layer,
+        "table_name": r.table, "status": str(r.status),
+        "observed": None if r.observed is None else json.dumps(r.observed, default=str),
+        "threshold": r.threshold, "details": r.details, "recorded_at": now,
+    } for r in results]
+    table = _table(settings)
+    with warnings.catch_warnings():  # the first record of a run has nothing to replace
+        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+        table.overwrite(
+            pa.Table.from_pylist(rows, schema=SCHEMA),
+            overwrite_filter=And(And(EqualTo("dag_id", dag_id), EqualTo("run_id", run_id)),
+                                 EqualTo("source", source)),
+            snapshot_properties=run_properties(dag_id, run_id),
+        )
+    return len(rows)
+
+
+def history(settings: Settings, dag_id: str | None = None) -> list[dict]:
+    from pyiceberg.expressions import AlwaysTrue, EqualTo
+
+    table = _table(settings)
+    return table.scan(row_filter=EqualTo("dag_id", dag_id) if dag_id else AlwaysTrue()).to_arrow().to_pylist()
+
+
+def run_results(settings: Settings, dag_id: str, run_id: str) -> list[CheckResult]:
+    """Every check any task of this run recorded (the gate's and the report's input)."""
+    rows = sorted((r for r in history(settings, dag_id) if r["run_id"] == run_id),
+                  key=lambda r: (r["source"], r["recorded_at"]))
+    return [CheckResult(r["check_id"], r["layer"] or "", r["table_name"] or "", Status(r["status"]),
+                        None if r["observed"] is None else json.loads(r["observed"]),
+                        r["threshold"] or "", r["details"] or "", extra={"source": r["source"]})
+            for r in rows]
+
+
+def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict]]:
+    """``{table: [{run_id, recorded_at, rows}, ...]}`` of the last runs' ``volume.<table>`` checks, oldest first."""
+    out: dict[str, list[dict]] = {}
+    for r in sorted(history(settings, dag_id), key=lambda r: r["recorded_at"]):
+        if r["check_id"].startswith("volume.") and r["observed"] not in (None, "null"):
+            out.setdefault(r["table_name"], []).append(
+                {"run_id": r["run_id"], "recorded_at": r["recorded_at"].isoformat(), "rows": int(json.loads(r["observed"]))})
+    return {table: points[-last:] for table, points in out.items()}

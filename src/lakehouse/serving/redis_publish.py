@@ -1,0 +1,257 @@
+"""Publish Gold ``kol_summary`` to the Redis hot path, as a versioned set behind a pointer.
+
+Keys (the test plan's names under a version prefix):
+
+- ``kol:v{N}:profile:{platform}:{kol_id}``  hash of one KOL's metrics and scores
+- ``kol:v{N}:trending:{platform}``          sorted set kol_id -> trending score
+- ``kol:v{N}:profiles:list:{platform}``     JSON list the dashboard reads
+- ``kol:version``                           the published N (the pointer readers resolve first)
+- ``kol:profiles:list:{platform}``, ``kol:trending:{platform}``: copies of the
+  published N's list and sorted set, switched in the same transaction as the
+  pointer, for readers that use the test plan's unversioned names.
+
+A publish writes version N+1, verifies it, then flips
+the pointer (and the unversioned copies) in one MULTI/EXEC. A reader sees the
+old set or the new one, never a mix; if Redis dies mid-publish the pointer
+still names the old, intact set. The previous version is kept for readers
+that resolved the pointer just before the flip; the next publish unlinks it
+(and any half-written version) before it writes.
+
+Writing: Gold is stringified column by column in Arrow, and each chunk of
+profiles is packed by hiredis' C command packer into one buffer of HSETs (one
+per KOL) and a ZADD of their trending scores. One sender thread streams the
+buffers on one connection while the next chunks are packed, so encoding
+overlaps with Redis executing the previous chunk. Old versions are removed
+server-side by a Lua script (``DROP_VERSIONS_STEP``), one bounded SCAN page
+per call; its key pattern assumes a single Redis node, not a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
+
+import hiredis
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse.config import Settings
+from lakehouse.core.names import GOLD_SUMMARY_TABLE
+from lakehouse.iceberg.catalog import get_catalog
+
+LIST_FIELDS = (
+    "kol_id", "username", "followers_count", "favorites_count",
+    "trending_score", "trust_score", "success_score", "final_score",
+)
+HASH_FIELDS = LIST_FIELDS + ("platform", "tier", "engagement_rate", "following_count", "post_count", "video_count",
+                             "trust_model_version")
+POINTER = "kol:version"
+SEQUENCE = "kol:version:seq"
+META = "kol:meta"
+# ARGV: SCAN cursor, JSON list of versions to keep. One bounded SCAN step, so Redis is never blocked long.
+DROP_VERSIONS_STEP = """
+local keep = {}
+for _, v in ipairs(cjson.decode(ARGV[2])) do keep[tostring(v)] = true end
+local page = redis.call('SCAN', ARGV[1], 'MATCH', 'kol:v*:*', 'COUNT', 10000)
+local removed = 0
+for _, key in ipairs(page[2]) do
+  local v = string.match(key, '^kol:v(%d+):')
+  if v and not keep[v] then
+    redis.call('UNLINK', key)
+    removed = removed + 1
+  end
+end
+return {page[1], removed}
+"""
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def versioned(version: int, key: str) -> str:
+    return f"kol:v{version}:{key.removeprefix('kol:')}"
+
+
+def profile_key(platform: str, kol_id: str, version: int | None = None) -> str:
+    key = f"kol:profile:{platform}:{kol_id}"
+    return versioned(version, key) if version is not None else key
+
+
+def trending_key(platform: str, version: int | None = None) -> str:
+    key = f"kol:trending:{platform}"
+    return versioned(version, key) if version is not None else key
+
+
+def list_key(platform: str, version: int | None = None) -> str:
+    key = f"kol:profiles:list:{platform}"
+    return versioned(version, key) if version is not None else key
+
+
+def redis_client(settings: Settings, **kwargs):
+    import redis
+
+    return redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5, **kwargs)
+
+
+def current_version(client) -> int | None:
+    raw = client.get(POINTER)
+    return int(raw) if raw is not None else None
+
+
+def read_gold(settings: Settings) -> tuple[pa.Table, int | None]:
+    """Gold of the current ``main`` snapshot (the published fields), and that snapshot's id."""
+    table = get_catalog(settings).load_table(GOLD_SUMMARY_TABLE)
+    snap = table.current_snapshot()
+    fields = [f for f in dict.fromkeys(HASH_FIELDS) if f in {c.name for c in table.schema().fields}]
+    return table.scan(selected_fields=tuple(fields)).to_arrow(), snap.snapshot_id if snap else None
+
+
+def _rounded(column):
+    return pc.round(column, 6) if pa.types.is_floating(column.type) else column
+
+
+def _as_text(table: pa.Table, field: str) -> list[str]:
+    """A column as the strings Redis stores ('' for null, floats to 6 decimals)."""
+    if field not in table.column_names:
+        return [""] * table.num_rows
+    return pc.fill_null(pc.cast(_rounded(table.column(field)), pa.string()), "").to_pylist()
+
+
+def _listing(table: pa.Table) -> bytes:
+    """The dashboard's JSON list: LIST_FIELDS with their types (null where Gold has none)."""
+    columns = {f: _rounded(table.column(f)) if f in table.column_names else pa.nulls(table.num_rows)
+               for f in LIST_FIELDS}
+    return orjson.dumps(pa.table(columns).to_pylist())
+
+
+def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_000, source: dict | None = None) -> dict:
+    """Write Gold rows as a new version and flip the pointer; per-platform counts and seconds."""
+    started = time.monotonic()
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
+    client = redis_client(settings)
+    previous = current_version(client)
+    version = int(client.incr(SEQUENCE))
+    counts = {}
+    connection = client.connection_pool.get_connection()
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-publish") as sender:
+            # first, while the first chunk is encoded: drop what no reader can be using any more
+            # (all but the current version; the one before it goes now, one publish after its switch)
+            sent = [sender.submit(drop_versions, client, {previous, version})]
+            for platform in pc.unique(table.column("platform")).to_pylist():
+                part = table.filter(pc.equal(table.column("platform"), platform))
+                counts[platform] = part.num_rows
+                for packed in _packed_chunks(part, platform, version, chunk):
+                    sent.append(sender.submit(_send, connection, *packed))
+                listing = hiredis.pack_command(("SET", list_key(platform, version), _listing(part)))
+                sent.append(sender.submit(_send, connection, listing, 1))
+            for future in sent:
+                future.result()  # the first error (e.g. Redis gone) fails the publish before the switch
+    finally:
+        client.connection_pool.release(connection)
+    for platform, n in counts.items():  # verify before anyone can see it
+        if client.zcard(trending_key(platform, version)) != n:
+            raise PublishError(f"version {version}: {platform} sorted set does not hold {n} KOLs; not switched")
+    switch = client.pipeline(transaction=True)
+    switch.set(POINTER, version)
+    for platform in set(counts) | set(_published_platforms(client, previous)):
+        if platform in counts:
+            switch.copy(list_key(platform, version), list_key(platform), replace=True)
+            switch.copy(trending_key(platform, version), trending_key(platform), replace=True)
+        else:  # a platform Gold no longer has
+            switch.delete(list_key(platform), trending_key(platform))
+    switch.hset(META, mapping={"version": version, "published_at": time.time(), "counts": json.dumps(counts),
+                               **{k: json.dumps(v) for k, v in (source or {}).items()}})
+    switch.execute()
+    return {"version": version, "previous": previous, "published": counts, "removed_keys": sent[0].result(),
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+def _packed_chunks(part: pa.Table, platform: str, version: int, chunk: int):
+    """``(protocol bytes, commands)`` per chunk: an HSET per KOL and one ZADD of their trending scores."""
+    kol_ids = part.column("kol_id").to_pylist()
+    trending = pc.fill_null(pc.cast(part.column("trending_score"), pa.float64()), 0.0).to_pylist()
+    rows = list(zip(*(_as_text(part, f) for f in HASH_FIELDS), strict=True))
+    prefix, zkey = profile_key(platform, "", version), trending_key(platform, version)
+    for start in range(0, len(kol_ids), chunk):
+        end = min(start + chunk, len(kol_ids))
+        commands = [hiredis.pack_command(("HSET", prefix + kol_ids[i],
+                                          *chain.from_iterable(zip(HASH_FIELDS, rows[i], strict=True))))
+                    for i in range(start, end)]
+        members = chain.from_iterable((trending[i], kol_ids[i]) for i in range(start, end))
+        commands.append(hiredis.pack_command(("ZADD", zkey, *members)))
+        yield b"".join(commands), len(commands)
+
+
+def _send(connection, packed: bytes, commands: int) -> None:
+    """Write protocol bytes and read every reply; a Redis error reply raises."""
+    connection.send_packed_command([packed])
+    for _ in range(commands):
+        connection.read_response()
+
+
+def _published_platforms(client, version: int | None) -> list[str]:
+    if version is None:
+        return []
+    raw = client.hget(META, "counts")
+    return list(json.loads(raw)) if raw else []
+
+
+def drop_versions(client, keep: set) -> int:
+    """Unlink every ``kol:v{N}:*`` key whose N is not in ``keep`` (old and half-written versions).
+
+    Runs server-side one SCAN page at a time: no key names travel to the client.
+    """
+    step = client.register_script(DROP_VERSIONS_STEP)
+    keep_json = json.dumps(sorted(v for v in keep if v is not None))
+    cursor, removed = "0", 0
+    while True:
+        cursor, n = step(args=[cursor, keep_json])
+        removed += int(n)
+        if int(cursor) == 0:
+            return removed
+
+
+def read_published(settings: Settings, platform: str) -> tuple[int | None, list[dict]]:
+    """What a reader sees: resolve the pointer once, then read that version's list."""
+    client = redis_client(settings)
+    version = current_version(client)
+    if version is None:
+        return None, []
+    raw = client.get(list_key(platform, version))
+    return version, json.loads(raw) if raw else []
+
+
+def top_kols(settings: Settings, platforms, n: int = 15) -> dict[str, list[dict]]:
+    """The dashboard's "Top 15": highest final scores per platform, as published, with the breakdown."""
+    out = {}
+    for platform in platforms:
+        _, listing = read_published(settings, platform)
+        out[platform] = sorted(listing, key=lambda r: (-(r["final_score"] or 0), r["kol_id"]))[:n]
+    return out
+
+
+def published_counts(settings: Settings, platforms) -> dict[str, dict[str, int]]:
+    """What readers can see per platform under the current version: list length, sorted set, hashes."""
+    client = redis_client(settings)
+    version = current_version(client)
+    out = {}
+    for platform in platforms:
+        if version is None:
+            out[platform] = {"list": 0, "trending": 0, "profiles": 0}
+            continue
+        raw = client.get(list_key(platform, version))
+        hashes = sum(1 for _ in client.scan_iter(match=profile_key(platform, "*", version), count=10_000))
+        out[platform] = {"list": len(json.loads(raw)) if raw else 0,
+                         "trending": client.zcard(trending_key(platform, version)), "profiles": hashes}
+    return out
+
+
+def publish_gold(settings: Settings) -> dict:
+    """Publish the current Gold ``main`` snapshot (also what ``lakehouse redis restore`` runs)."""
+    rows, snapshot = read_gold(settings)
+    return {**publish(rows, settings, source={"gold_snapshot_id": snapshot}), "gold_snapshot_id": snapshot}

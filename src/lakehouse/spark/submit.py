@@ -1,0 +1,56 @@
+"""Common entry point for spark-submit jobs: args, session, JSON result line, exit code.
+
+On failure the result file says whether a retry can help
+(:func:`lakehouse.core.errors.is_data_breach`); the Airflow operator reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from lakehouse.core.errors import is_data_breach
+from lakehouse.core.names import run_branch
+from lakehouse.spark.session import get_session
+
+RESULT_PREFIX = "LAKEHOUSE_RESULT "
+
+
+def main(app_name: str, body: Callable[..., object], argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=app_name)
+    parser.add_argument("--dag-id", default="")
+    parser.add_argument("--run-id", default="")
+    parser.add_argument("--result-file", default="", help="write the JSON result here too")
+    parser.add_argument("--branch", default="", help="WAP branch; default: audit_<run id>, 'main' to write main")
+    parser.add_argument("--full-rebuild", default="false", help="true: rebuild Silver from all of Bronze")
+    parser.add_argument("--params", default="{}", help="JSON object of the DAG run's Params for the job")
+    args = parser.parse_args(argv)
+
+    branch = None if args.branch == "main" else (args.branch or run_branch(args.run_id))
+    spark = get_session(app_name)
+    try:
+        try:
+            result = body(spark, dag_id=args.dag_id, run_id=args.run_id, branch=branch,
+                          full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"),
+                          params=json.loads(args.params or "{}"))
+        except Exception as exc:
+            if args.result_file:  # tell the operator whether a retry can help
+                Path(args.result_file).write_text(json.dumps(
+                    {"error": str(exc), "kind": type(exc).__name__,
+                     "retryable": not is_data_breach(exc)}))
+            raise
+        text = json.dumps(result, default=str)
+        print(RESULT_PREFIX + text, flush=True)
+        if args.result_file:
+            Path(args.result_file).write_text(text)
+        return 0
+    finally:
+        spark.stop()
+
+
+def run_job(app_name: str, body: Callable[..., object]) -> None:
+    """``sys.exit`` with :func:`main`'s code: the body of a ``spark_jobs/<job>.py`` file."""
+    sys.exit(main(app_name, body))

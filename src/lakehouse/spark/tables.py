@@ -1,0 +1,101 @@
+"""Spark-side table helpers: create-if-missing, the run's branch for reads and writes, snapshot ids.
+
+Which ref a run reads is decided by :func:`lakehouse.iceberg.snapshots.run_ref`
+(pyiceberg, no Spark job); these helpers only turn that into Spark reads and
+the ``spark.wap.branch`` write routing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from lakehouse.core.names import CATALOG_NAME, MAIN
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.snapshots import ref_snapshot_id, run_ref, table_or_none
+
+# v2, WAP-enabled; upserts touch few rows: write delete files instead of rewriting whole data files
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.wap.enabled": "true",
+    "write.merge.mode": "merge-on-read",
+    "write.update.mode": "merge-on-read",
+    "write.delete.mode": "merge-on-read",
+}
+
+
+def qualified(table: str) -> str:
+    """``silver.kol_profiles`` -> ``lake.silver.kol_profiles``."""
+    return f"{CATALOG_NAME}.{table}"
+
+
+def table_exists(spark, table: str) -> bool:
+    return spark.catalog.tableExists(qualified(table))
+
+
+def create_table_like(spark, table: str, df) -> None:
+    """Create ``table`` with ``df``'s schema if it does not exist; creation commits an empty ``main``,
+    so a run branch always has a base."""
+    if table_exists(spark, table):
+        return
+    writer = df.limit(0).writeTo(qualified(table)).using("iceberg")
+    for key, value in TABLE_PROPERTIES.items():
+        writer = writer.tableProperty(key, value)
+    writer.createOrReplace()
+
+
+def snapshot_id(spark, table: str, ref: str = MAIN) -> int | None:
+    """Snapshot id ``ref`` of ``table`` points at (None if the table or ref does not exist)."""
+    return ref_snapshot_id(table_or_none(get_catalog(), table), ref)
+
+
+def run_snapshot_id(table: str, branch: str | None) -> int | None:
+    """Snapshot id of the ref this run reads (its branch if the table has it, else ``main``)."""
+    meta = table_or_none(get_catalog(), table)
+    return ref_snapshot_id(meta, run_ref(meta, branch))
+
+
+def read_as_of(spark, table: str, branch: str | None):
+    """``table`` as the run sees it: its branch if it has one, else ``main``."""
+    ref = run_ref(table_or_none(get_catalog(), table), branch)
+    return spark.read.option("branch", ref).table(qualified(table))
+
+
+def read_snapshot(spark, table: str, snapshot: int):
+    return spark.read.option("snapshot-id", snapshot).table(qualified(table))
+
+
+def ensure_branch(spark, table: str, branch: str) -> None:
+    spark.sql(f"ALTER TABLE {qualified(table)} CREATE BRANCH IF NOT EXISTS `{branch}`")
+
+
+@contextlib.contextmanager
+def writing_to(spark, branch: str | None):
+    """Route reads and writes of WAP-enabled tables to ``branch`` (no-op when None)."""
+    if not branch:
+        yield
+        return
+    previous = spark.conf.get("spark.wap.branch", None)
+    spark.conf.set("spark.wap.branch", branch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            spark.conf.unset("spark.wap.branch")
+        else:
+            spark.conf.set("spark.wap.branch", previous)
+
+
+@contextlib.contextmanager
+def cached_frames():
+    """Yield ``cache(df) -> df``; every DataFrame cached through it is released on exit."""
+    frames = []
+
+    def cache(df):
+        frames.append(df.cache())
+        return df
+
+    try:
+        yield cache
+    finally:
+        for df in frames:
+            df.unpersist()

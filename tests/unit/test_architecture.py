@@ -1,0 +1,82 @@
+"""The layering holds: import-linter contracts, every package under a contract, short functions,
+and Airflow's plugin loader never importing the library as top-level modules."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import lakehouse
+from lakehouse.config import PROJECT_ROOT
+from lakehouse.orchestration.airflow_env import PLUGINS_FOLDER, airflow_env
+
+LIBRARY = Path(lakehouse.__file__).parent
+MAX_FUNCTION_LINES = 60
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def _contracts() -> list[dict]:
+    return tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+
+
+def test_import_contracts_are_kept():
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "0 broken" in result.stdout
+
+
+def test_every_package_of_the_library_sits_in_a_layer():
+    layers = next(c for c in _contracts() if c["type"] == "layers")["layers"]
+    layered = {name.strip() for layer in layers for name in layer.split("|")}
+    top_level = {f"lakehouse.{p.stem}" for p in LIBRARY.iterdir()
+                 if (p.is_dir() and (p / "__init__.py").exists()) or (p.suffix == ".py" and p.stem != "__init__")}
+    assert top_level == layered, f"not in a layer: {top_level - layered}; gone: {layered - top_level}"
+
+
+def test_the_layers_contract_fails_on_an_upward_import(tmp_path):
+    """A check that cannot fail is no check: an upward import in a copy of the library breaks the contract."""
+    copy = tmp_path / "src"
+    subprocess.run(["cp", "-r", str(LIBRARY.parent), str(copy)], check=True)
+    (copy / "lakehouse" / "core" / "upward.py").write_text("from lakehouse.quality import counts  # noqa\n")
+    (tmp_path / "pyproject.toml").write_text((PROJECT_ROOT / "pyproject.toml").read_text())
+    env = {**os.environ, "PYTHONPATH": str(copy)}
+    result = subprocess.run([str(LINT_IMPORTS), "--no-cache"], cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert result.returncode != 0 and "lakehouse.core.upward -> lakehouse.quality.counts" in result.stdout
+
+
+def test_no_library_function_is_longer_than_a_reviewer_can_read():
+    long = []
+    for path in sorted(LIBRARY.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long.append(f"{path.relative_to(LIBRARY)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, long
+
+
+def test_the_plugin_loader_loads_no_library_module_and_stays_light():
+    """Load plugins the way the scheduler does; nothing of src/ may appear as a top-level module."""
+    probe = (
+        "import json, sys\n"
+        "from airflow import plugins_manager\n"
+        "plugins_manager.ensure_plugins_loaded()\n"
+        "top = {n: getattr(m, '__file__', None) for n, m in list(sys.modules.items()) if '.' not in n}\n"
+        "print(json.dumps({'top': top, 'errors': plugins_manager.get_import_errors()}))\n"
+    )
+    env = {k: v for k, v in airflow_env(lakehouse.config.Settings()).items() if not k.startswith("LAKEHOUSE_")}
+    env = {**os.environ, **env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER)}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["errors"] == {}
+    from_library = {n for n, f in loaded["top"].items() if f and Path(f).resolve().is_relative_to(LIBRARY.parent)}
+    assert from_library == set(), f"library modules loaded as top-level plugin modules: {sorted(from_library)}"
+    assert not {"bronze", "gold", "kafka", "__init__"} & set(loaded["top"])
+    heavy = {"numpy", "pyarrow", "pyspark", "hiredis", "great_expectations"} & set(loaded["top"])
+    assert not heavy, f"the plugin load imported {sorted(heavy)}"
