@@ -26,7 +26,12 @@ from airflow.sdk import Param, dag, task
 
 from lakehouse.core.names import TOPICS
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
-from lakehouse.orchestration.taskflow import quality_gate_task, readiness_report_task, wap_chain
+from lakehouse.orchestration.taskflow import (
+    publish_redis_task,
+    quality_gate_task,
+    readiness_report_task,
+    wap_chain,
+)
 
 TASKS = "lakehouse.orchestration.tasks"
 # every task the report and the gate account for (a missing XCom is a failed task)
@@ -64,17 +69,11 @@ def kol_platform_e2e():
 
         return e2e.count_layers(produced["produced"], run_id=dag_run.run_id)
 
-    @task
-    def publish_redis():
-        from lakehouse.orchestration.tasks import e2e
-
-        return e2e.publish_redis()
-
     produced = produce_synthetic()
     ingested = ingest_topic.expand(topic=list(TOPICS.values()))
     transform = wap_chain(train=True)
     counted = count_layers(produced)
-    published = publish_redis()
+    published = publish_redis_task()
     produced >> ingested >> transform[0]
     report = readiness_report_task(E2E_TASKS, body=f"{TASKS}.e2e:e2e_report")
     transform[-1] >> counted >> published >> report >> quality_gate_task((*E2E_TASKS, "readiness_report"))

@@ -15,7 +15,10 @@ a cluster master on the full stack):
    `expectations/` on the branch. A breach fails here, naming the rule, the
    observed value and up to 20 offending rows.
 4. **publish_branch** – fast-forward `main` to the branch and drop it.
-5. **quality_gate** – always runs, last: fails the run on any recorded FAIL or failed task, naming them.
+5. **publish_redis** – the published Gold to the Redis hot path (a new version behind the pointer),
+   then Redis vs Gold and the content checks, recorded for the gate. Without this, readers and
+   the nightly's serving checks would see the Gold of the last e2e run.
+6. **quality_gate** – always runs, last: fails the run on any recorded FAIL or failed task, naming them.
 
 All writes go to the Iceberg branch `audit_<run id>`; `main` moves only in
 step 4. After a failed audit the branch stays for inspection (see README).
@@ -27,7 +30,7 @@ from airflow.sdk import Param, dag
 
 from lakehouse.orchestration.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
-from lakehouse.orchestration.taskflow import WAP_JOBS, quality_gate_task, wap_chain
+from lakehouse.orchestration.taskflow import WAP_JOBS, publish_redis_task, quality_gate_task, wap_chain
 
 
 @dag(dag_id="kol_transform", tags=tags("etl", "wap", "silver", "gold"), doc_md=__doc__, **DAG_DEFAULTS,
@@ -37,7 +40,7 @@ from lakehouse.orchestration.taskflow import WAP_JOBS, quality_gate_task, wap_ch
 )
 def kol_transform():
     chain = wap_chain(full_rebuild="{{ params.full_rebuild }}")
-    chain[-1] >> quality_gate_task(WAP_JOBS)
+    chain[-1] >> publish_redis_task() >> quality_gate_task((*WAP_JOBS, "publish_redis"))
 
 
 kol_transform()

@@ -163,7 +163,7 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, s
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and job.poll() is None:
-            if "audit_killed" in wap.refs(spark, "silver.kol_profiles"):
+            if "audit_killed" in wap.refs("silver.kol_profiles"):
                 time.sleep(1.0)  # let it get into the MERGE
                 break
             time.sleep(0.2)

@@ -23,6 +23,17 @@ def run_body(path: str, **kwargs):
     return getattr(importlib.import_module(module), name)(**kwargs)
 
 
+def publish_redis_task():
+    """Gold ``main`` to the Redis hot path, with its checks recorded for the gate."""
+
+    @task(task_id="publish_redis")
+    def publish_redis(dag_run=None):
+        return run_body("lakehouse.orchestration.tasks.serving:publish_redis", dag_id=dag_run.dag_id,
+                        run_id=dag_run.run_id)
+
+    return publish_redis()
+
+
 def quality_gate_task(expected_tasks: tuple[str, ...]):
     """Final task: fails the DAG run on any FAIL (or WARN with Param ``fail_on_warn``), naming the checks."""
 
