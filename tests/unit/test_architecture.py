@@ -67,7 +67,8 @@ def test_the_plugin_loader_loads_no_library_module_and_stays_light():
         "from airflow import plugins_manager\n"
         "plugins_manager.ensure_plugins_loaded()\n"
         "top = {n: getattr(m, '__file__', None) for n, m in list(sys.modules.items()) if '.' not in n}\n"
-        "print(json.dumps({'top': top, 'errors': plugins_manager.get_import_errors()}))\n"
+        "names = [p['name'] for p in plugins_manager.get_plugin_info()]\n"
+        "print(json.dumps({'top': top, 'errors': plugins_manager.get_import_errors(), 'plugins': names}))\n"
     )
     env = {k: v for k, v in airflow_env(lakehouse.config.Settings()).items() if not k.startswith("LAKEHOUSE_")}
     env = {**os.environ, **env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER)}
@@ -75,7 +76,9 @@ def test_the_plugin_loader_loads_no_library_module_and_stays_light():
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
-    from_library = {n for n, f in loaded["top"].items() if f and Path(f).resolve().is_relative_to(LIBRARY.parent)}
+    assert loaded["plugins"] == ["kol_lakehouse_data_quality"]  # exactly ours (plugins/data_quality.py)
+    from_library = {n for n, f in loaded["top"].items()
+                    if n != "lakehouse" and f and Path(f).resolve().is_relative_to(LIBRARY.parent)}
     assert from_library == set(), f"library modules loaded as top-level plugin modules: {sorted(from_library)}"
     assert not {"bronze", "gold", "kafka", "__init__"} & set(loaded["top"])
     heavy = {"numpy", "pyarrow", "pyspark", "hiredis", "great_expectations"} & set(loaded["top"])

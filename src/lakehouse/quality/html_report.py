@@ -34,8 +34,9 @@ def _number(value) -> str:
     return f"{value:.2f}" if isinstance(value, float) else _cell(value)
 
 
-def _sparkline(points: list[dict], width: int = 220, height: int = 48) -> str:
-    rows = [p["rows"] for p in points]
+def sparkline(points: list[dict], key: str = "rows", width: int = 220, height: int = 48) -> str:
+    """A small SVG line of ``point[key]`` over ``points`` (each with a ``run_id`` for the hover title)."""
+    rows = [p[key] for p in points]
     if len(rows) < 2:
         return "<div class=muted>the trend starts with the next run</div>"
     lo, hi = min(rows), max(rows)
@@ -43,7 +44,7 @@ def _sparkline(points: list[dict], width: int = 220, height: int = 48) -> str:
     step = width / max(len(rows) - 1, 1)
     xy = [(round(i * step, 1), round(height - 4 - (r - lo) / span * (height - 8), 1)) for i, r in enumerate(rows)]
     path = " ".join(f"{x},{y}" for x, y in xy)
-    dots = "".join(f'<circle cx="{x}" cy="{y}" r="2.5"><title>{escape(p["run_id"])}: {p["rows"]} rows</title>'
+    dots = "".join(f'<circle cx="{x}" cy="{y}" r="2.5"><title>{escape(p["run_id"])}: {p[key]} {key}</title>'
                    f"</circle>" for (x, y), p in zip(xy, points, strict=True))
     return (f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img">'
             f'<polyline fill="none" stroke="#0969da" stroke-width="1.5" points="{path}"/>'
@@ -128,7 +129,7 @@ def _trend(trend: dict) -> list[str]:
     parts = ["<h2>Row counts over the last runs</h2><div id=trend>"]
     for table, points in sorted(trend.items()):
         parts.append(f'<div class=trend><div>{escape(table)} <span class=muted>{points[-1]["rows"]} rows, '
-                     f'{len(points)} run(s)</span></div>{_sparkline(points)}</div>')
+                     f'{len(points)} run(s)</span></div>{sparkline(points)}</div>')
     parts.append("</div>")
     return parts
 

@@ -30,20 +30,29 @@ def build_report(*, dag_id: str, run_id: str, counts: dict, timings: dict, check
     }
 
 
-def _safe(name: str) -> str:
+LATEST = "latest"
+
+
+def safe_name(name: str) -> str:
+    """A DAG or run id as a file name: anything but letters, digits, ``_.-`` becomes ``_``."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def report_path(reports_dir: Path, dag_id: str, run_id: str) -> Path:
+    """``<reports_dir>/<dag_id>/<run_id>.json`` (file-safe names); ``.html`` beside it."""
+    return reports_dir / safe_name(dag_id) / f"{safe_name(run_id)}.json"
 
 
 def write_report(report: dict, reports_dir: Path) -> Path:
     """Write ``<reports_dir>/<dag_id>/<run_id>.json`` and ``.html``, and refresh ``latest.*`` beside them."""
     from lakehouse.quality.html_report import render_html
 
-    out_dir = reports_dir / _safe(report["dag_id"])
+    path = report_path(reports_dir, report["dag_id"], report["run_id"])
+    out_dir = path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{_safe(report['run_id'])}.json"
     text = json.dumps(report, indent=2, default=str)
     html = render_html(report, path)
-    for stem in (_safe(report["run_id"]), "latest"):
+    for stem in (path.stem, LATEST):
         (out_dir / f"{stem}.json").write_text(text)
         (out_dir / f"{stem}.html").write_text(html)
     return path
