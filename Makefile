@@ -54,7 +54,7 @@ test-unit:
 	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
 lint:
-	@$(BIN)/ruff check src dags spark_jobs tests bench
+	@$(BIN)/ruff check src dags plugins spark_jobs tests bench
 	@$(BIN)/lint-imports --no-cache
 
 demo:

@@ -34,8 +34,7 @@ def reports(settings):
 @pytest.fixture
 def api(airflow_db, reports):
     """Airflow's API server app (plugins mounted) in-process, and a token from its auth manager."""
-    from airflow.api_fastapi.app import create_app
-    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.app import create_app, get_auth_manager
     from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi.testclient import TestClient
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from lakehouse.config import get_settings
 from lakehouse.quality.html_report import COLOURS, CSS, sparkline
-from lakehouse.quality.report import LATEST, report_path, safe_name
+from lakehouse.quality.report import LATEST, report_path
 
 URL_PREFIX = "/data-quality"
 GX_DIR = "gx"
