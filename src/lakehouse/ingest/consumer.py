@@ -164,24 +164,40 @@ class _ConsumeLoop:
         return self.max_records is not None and self.taken >= self.max_records
 
     def _poll_once(self) -> None:
+        """One consume() call: take each message that is next in its partition into the batch.
+
+        The hot path of ingestion (every message passes here): locals, no per-message calls
+        beyond librdkafka's accessors; the rare cases go to :meth:`_on_error` / :meth:`_out_of_order`.
+        """
         want = self.batch_size - len(self.batch)
         if self.max_records is not None:
             want = min(want, self.max_records - self.taken)
         msgs = self.consumer.consume(max(1, min(want, MAX_POLL)), 1.0)
         tick = time.monotonic()
+        active, expected, last_progress = self.active, self.expected, self.last_progress
+        taken_msgs, first = self.batch.msgs, self.batch.first
+        limit, taken = self.max_records, self.taken
         for msg in msgs:
             p = msg.partition()
-            if p not in self.active:
+            if p not in active:
                 continue  # past this run's end for p: the next run resumes from the table
-            self.last_progress[p] = tick
-            if msg.error() is not None:
-                self._on_error(p, msg.error())
-            elif self._is_next(p, msg.offset()):
-                if self._limit_reached():
-                    break
-                self.batch.add(msg)
-                self.expected[p] = msg.offset() + 1
-                self.taken += 1
+            last_progress[p] = tick
+            err = msg.error()
+            if err is not None:
+                self._on_error(p, err)
+                continue
+            offset = msg.offset()
+            if offset != expected[p]:
+                self._out_of_order(p, offset)
+                continue
+            if limit is not None and taken >= limit:
+                break
+            taken_msgs.append(msg)
+            if p not in first:
+                first[p] = offset
+            expected[p] = offset + 1
+            taken += 1
+        self.taken = taken
 
     def _on_error(self, p: int, err) -> None:
         from confluent_kafka import KafkaError
@@ -196,13 +212,11 @@ class _ConsumeLoop:
             )
         raise IngestError(f"{self.topic}[{p}]: consume error {err}")
 
-    def _is_next(self, p: int, offset: int) -> bool:
-        """True for the offset expected next; a redelivery is skipped and counted, a gap raises."""
-        if offset == self.expected[p]:
-            return True
+    def _out_of_order(self, p: int, offset: int) -> None:
+        """Not the offset expected next: a redelivery is skipped and counted, a gap raises."""
         if offset < self.expected[p]:  # duplicate delivery of something already taken
             self.result.redelivered += 1
-            return False
+            return
         raise IngestError(
             f"{self.topic}[{p}]: expected offset {self.expected[p]} but the broker delivered {offset}: "
             f"offsets {self.expected[p]}..{offset - 1} are missing (broker reset or data deleted?)"

@@ -56,10 +56,6 @@ class Batch:
     def __len__(self):
         return len(self.msgs)
 
-    def add(self, msg) -> None:
-        self.msgs.append(msg)
-        self.first.setdefault(msg.partition(), msg.offset())
-
     def ranges(self) -> dict[int, list[int]]:
         return {p: [first, self.next[p] - 1] for p, first in sorted(self.first.items())}
 
