@@ -45,7 +45,8 @@ def test_skeleton_run_succeeds_and_redis_holds_one_entry_per_gold_row(settings, 
     report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
     assert report["gate"]["passed"] and report["score"] == 100.0
     recorded = [r for r in history(settings, "kol_platform_e2e") if r["run_id"] == run.run_id]
-    assert {r["source"] for r in recorded} == {"readiness_report", "audit_branch", "train_trust_model"}
+    assert {r["source"] for r in recorded} == {"readiness_report", "audit_branch", "train_trust_model",
+                                              "publish_redis"}  # publish_redis records the hot-path checks
     assert len(recorded) == len(report["checks"])  # the report is every check the run recorded
     assert {c["check_id"] for c in report["checks"]} >= {
         "lineage.gold_row_traces_to_bronze", "accounting.profiles", "redis_vs_gold.tiktok.list",
