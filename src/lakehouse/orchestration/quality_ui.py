@@ -151,10 +151,11 @@ def create_app():
 
     @app.get("/dags/{dag_id}/runs/{run_id}")
     def run_report(dag_id: str, run_id: str):
-        html = report_path(reports_dir(), dag_id, run_id).with_suffix(".html")
-        if report_file(reports_dir(), str(html.relative_to(reports_dir()))) is None:
+        root = reports_dir()
+        relative = str(report_path(root, dag_id, run_id).with_suffix(".html").relative_to(root))
+        if report_file(root, relative) is None:
             raise HTTPException(status_code=404, detail="no report for this run")
-        return RedirectResponse(f"{URL_PREFIX}/files/{quote(str(html.relative_to(reports_dir())))}")
+        return RedirectResponse(f"{URL_PREFIX}/files/{quote(relative)}")
 
     @app.get("/dags/{dag_id}/checks/{check_id}", response_class=HTMLResponse)
     def check(dag_id: str, check_id: str):
