@@ -7,17 +7,18 @@ offsets), bypassing the broker. Target: incremental / full <= 0.15.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pyarrow as pa
 
 from bench.common import spark_lake, timed
 from lakehouse.config import Settings
-from lakehouse.core.names import KAFKA_NEXT_OFFSETS as SUMMARY_NEXT
 from lakehouse.core.names import KAFKA_RANGES as SUMMARY_RANGES
 from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
+from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.catalog import get_catalog, reset_lake
-from lakehouse.ingest.bronze_table import ARROW_SCHEMA, ensure_bronze_table, recorded_offsets
+from lakehouse.ingest.bronze_table import ARROW_SCHEMA, ensure_bronze_table
 
 TARGET_RATIO = 0.15
 
@@ -31,16 +32,19 @@ def load_bronze(settings: Settings, dataset, offset_base: dict | None = None) ->
     for entity, records in dataset.records.items():
         topic = TOPICS[entity]
         table = ensure_bronze_table(catalog, topic)
-        start = recorded_offsets(table).get(0, 0)
+        state = recorded_state(table)
+        start = state.next.get(0, 0)
         n = len(records)
         now = datetime.now(UTC)
+        after = replace(state, first={0: state.first.get(0, start)}, next={0: start + n})
         arrow = pa.Table.from_pydict({
             "topic": [topic] * n, "kafka_partition": [0] * n, "kafka_offset": list(range(start, start + n)),
             "kafka_key": [r.key for r in records], "payload": [r.value for r in records],
             "kafka_timestamp": [now] * n, "ingested_at": [now] * n, "batch_id": ["bench"] * n,
+            "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * n, "kafka_epoch": [0] * n,
         }, schema=ARROW_SCHEMA)
         table.append(arrow, snapshot_properties={SUMMARY_RANGES: json.dumps({"0": [start, start + n - 1]}),
-                                                 SUMMARY_NEXT: json.dumps({"0": start + n})})
+                                                 **after.to_summary()})
         counts[topic] = n
     return counts
 

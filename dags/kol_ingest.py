@@ -8,8 +8,12 @@ Bronze Iceberg table by one dynamically mapped task, in parallel.
   consumed (`kafka.ranges`, `kafka.next-offsets` in the snapshot summary); a
   task resumes from the table, so a killed or re-run task never duplicates or skips.
 - **Bounded**: stops at the end of the partitions seen, `max_records` or `max_seconds`.
-- **Reconciled**: after each run, rows per partition must equal the offsets
-  recorded and be contiguous from the first offset ever consumed, or the task fails.
+- **Reconciled**: after each run, this run's commits must continue exactly where
+  the previous ones ended and hold exactly their offsets, and the table's rows must
+  equal the offsets recorded as consumed, or the task fails.
+- **Same log**: the broker's cluster id and the topic id are recorded with the
+  offsets; if either changed (broker log lost), the run is refused until it is
+  re-run with `rebaseline`, which starts a new epoch and is recorded as a check.
 - **Assets**: a task that appended rows emits an asset event for its Bronze
   table (`iceberg://lake/bronze/<table>`, via the `lakehouse-bronze` alias),
   which schedules `kol_transform`.
@@ -37,6 +41,9 @@ ALL_TOPICS = list(TOPICS.values())
         "max_seconds": Param(600, type=["null", "number"], minimum=1, description="per topic"),
         "batch_size": Param(50_000, type="integer", minimum=1, maximum=1_000_000,
                             description="records per Iceberg commit"),
+        "rebaseline": Param(False, type="boolean",
+                            description="accept a new broker log (topic/cluster id changed) and start a new "
+                                        "epoch at its earliest offsets; recorded as a check"),
     },
 )
 def kol_ingest():

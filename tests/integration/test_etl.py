@@ -82,3 +82,27 @@ def test_layer_count_check_fails_when_a_layer_loses_rows(lake, loaded_lake, spar
     spark.sql("DELETE FROM lake.silver.kol_profiles WHERE kol_id LIKE '%1'")  # a silent loss
     failed = {c.check_id for c in check_layer_counts(lake) if c.status == Status.FAIL}
     assert {"accounting.profiles", "gold_vs_silver_kols"} <= failed
+
+
+def test_silver_orders_versions_by_the_log_not_the_producer_clock(lake, lake_services, spark_session):
+    """A wrong future CreateTime cannot freeze a key; an absurd one is quarantined; Bronze accounting holds."""
+    from lakehouse import kafka
+
+    def profile(followers):
+        return json.dumps({"kol_id": "k1", "platform": "tiktok", "username": "u1", "followers_count": followers})
+
+    now_ms = int(__import__("time").time() * 1000)
+    client = kafka.producer(lake)
+    sent = [(profile(1), now_ms + 20 * 3600 * 1000),  # plausible but wrong: 20 h ahead
+            (profile(2), now_ms),  # the newer version, later in the log
+            (profile(3), 9_300_000_000_000_000)]  # unrepresentable: quarantined, never blocks
+    for value, ms in sent:
+        client.produce(TOPICS["profiles"], key=b"tiktok:k1", value=value.encode(), timestamp=ms, partition=0)
+    assert client.flush(30) == 0
+    ingest_topic(TOPICS["profiles"], lake, log=lambda *_: None)
+    stats = build_silver(spark_session, dag_id="t", run_id="clock")["entities"][0]
+    assert (stats["bronze_rows"], stats["upserted"], stats["quarantined"]) == (3, 1, 1)
+    row = spark_session.table("lake.silver.kol_profiles").collect()
+    assert [r.followers_count for r in row] == [2]
+    reasons = [r.reason for r in spark_session.table("lake.silver.quarantine").collect()]
+    assert reasons == ["bad_timestamp"]

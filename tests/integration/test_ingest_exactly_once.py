@@ -182,3 +182,44 @@ def test_reconciliation_names_the_partition_and_offsets_of_a_gap(settings, servi
                                       SUMMARY_NEXT: json.dumps({**nxt, "0": start + 1})})
     with pytest.raises(ReconciliationError, match=rf"kol-profiles-raw\[0\]: .*gap.*{nxt['0'] - 1} then {start}"):
         reconcile(_bronze(catalog, PROFILES), PROFILES)
+
+
+def test_broker_reset_with_a_longer_new_log_is_refused_until_rebaselined(settings, services, catalog):
+    from lakehouse.core.errors import SourceChangedError
+    from lakehouse.iceberg.bookkeeping import recorded_state
+
+    _produce_profiles(settings, 300)
+    ingest_topic(PROFILES, settings, **quiet)
+    before = recorded_state(_bronze(catalog, PROFILES))
+    assert before.topic_id and before.cluster_id
+    services.down(log=lambda *_: None)
+    services.up(log=lambda *_: None)  # in-memory broker: a new log, starting again at offset 0
+    _produce_profiles(settings, 450, seed=9)  # longer than what the table recorded
+    with pytest.raises(SourceChangedError, match=rf"topic id {before.topic_id!r} -> .*rebaseline"):
+        ingest_topic(PROFILES, settings, connect_timeout=5, **quiet)
+    assert len(_coords(_bronze(catalog, PROFILES))) == 300  # nothing skipped, nothing appended
+
+    result = ingest_topic(PROFILES, settings, rebaseline=True, **quiet)
+    assert (result.rows, result.epoch) == (450, 1) and result.rebaselined
+    table = _bronze(catalog, PROFILES)
+    after = recorded_state(table)
+    assert (after.epoch, after.rows_before, after.rows()) == (1, 300, 750)
+    assert sum(r["rows"] for r in reconcile(table, PROFILES, since=result.started_from).values()) == 450
+    rows = table.scan(selected_fields=("kafka_epoch", "kafka_partition", "kafka_offset")).to_arrow().to_pylist()
+    assert len({(r["kafka_epoch"], r["kafka_partition"], r["kafka_offset"]) for r in rows}) == 750
+    assert ingest_topic(PROFILES, settings, **quiet).rows == 0  # the new log is now the table's
+
+
+def test_poison_timestamps_are_kept_raw_and_never_block_the_topic(settings, services, catalog):
+    from lakehouse.core.names import TOPICS
+
+    client = kafka.producer(settings)
+    stamps = [9_300_000_000_000_000, 253_402_300_800_000, 1_700_000_000_000, 4_102_444_800_000]  # overflow, 10000 AD, ok, 2100
+    for i, ms in enumerate(stamps):
+        client.produce(TOPICS["profiles"], key=b"k", value=f'{{"n": {i}}}'.encode(), timestamp=ms, partition=0)
+    assert client.flush(30) == 0
+    assert ingest_topic(PROFILES, settings, **quiet).rows == len(stamps)
+    rows = sorted(_bronze(catalog, PROFILES).scan().to_arrow().to_pylist(), key=lambda r: r["kafka_offset"])
+    assert [r["kafka_timestamp_ms"] for r in rows] == stamps  # the producer's value, as sent
+    assert [r["kafka_timestamp"] is None for r in rows] == [True, True, False, False]
+    reconcile(_bronze(catalog, PROFILES), PROFILES)

@@ -14,12 +14,16 @@ from lakehouse.core.names import (
 )
 
 MAX_PAYLOAD_BYTES = 512 * 1024
+# A Kafka CreateTime outside [MIN_EVENT_TIME, ingestion + MAX_CLOCK_SKEW_HOURS] is an absurd event time.
+MIN_EVENT_TIME = "2000-01-01 00:00:00"
+MAX_CLOCK_SKEW_HOURS = 24
 
 
 class Reason(StrEnum):
     """Why a Bronze record went to ``silver.quarantine``, in the order they are tested (first match wins)."""
 
     OVERSIZED = "oversized"
+    BAD_TIMESTAMP = "bad_timestamp"  # CreateTime unrepresentable, before 2000 or > 24 h after ingestion
     MALFORMED_JSON = "malformed_json"
     BAD_TYPE = "bad_type"
     MISSING_FIELD = "missing_field"

@@ -31,6 +31,10 @@ class ReconciliationError(DataBreach):
     """Bronze disagrees with its own Kafka offset bookkeeping."""
 
 
+class SourceChangedError(DataBreach):
+    """The broker log behind a Bronze table is not the one its offsets were recorded against."""
+
+
 class TrainingGateError(DataBreach):
     """A trained model failed a gate and was not promoted."""
 

@@ -46,6 +46,8 @@ def layer_of(table: str) -> str:
 KAFKA_TOPIC = "kafka.topic"
 KAFKA_RANGES = "kafka.ranges"  # JSON {partition: [first, last]} consumed by this commit
 KAFKA_NEXT_OFFSETS = "kafka.next-offsets"  # JSON {partition: next offset}, cumulative
+KAFKA_FIRST_OFFSETS = "kafka.first-offsets"  # JSON {partition: first offset of the epoch}, cumulative
+KAFKA_SOURCE = "kafka.source"  # JSON {epoch, cluster-id, topic-id, rows-before}: which log the offsets belong to
 BATCH_ID = "lakehouse.batch-id"
 BATCH_ROWS = "lakehouse.rows"
 # Written by the Silver and Gold jobs.
@@ -60,6 +62,7 @@ AIRFLOW_DAG_ID = "airflow.dag_id"
 AIRFLOW_RUN_ID = "airflow.run_id"
 # Iceberg's own.
 ADDED_RECORDS = "added-records"
+TOTAL_RECORDS = "total-records"  # cumulative rows (Bronze never deletes, so compaction keeps it)
 
 
 def run_properties(dag_id: str, run_id: str) -> dict[str, str]:

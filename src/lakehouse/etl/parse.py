@@ -6,8 +6,12 @@ composes them and tests can call them on hand-made frames.
 
 from __future__ import annotations
 
-from lakehouse.core.entities import MAX_PAYLOAD_BYTES, Entity, Reason
+from lakehouse.core.entities import MAX_CLOCK_SKEW_HOURS, MAX_PAYLOAD_BYTES, MIN_EVENT_TIME, Entity, Reason
 from lakehouse.core.names import PLATFORMS
+
+# A key's versions in log order: the broker log (epoch), then the offset within the key's partition
+# (the partition only breaks ties between partitions). A producer's clock never decides.
+LOG_ORDER = ("kafka_epoch", "kafka_offset", "kafka_partition")
 
 
 def classify(df, entity: Entity):
@@ -28,8 +32,13 @@ def classify(df, entity: Entity):
     for name in entity.counts:
         cond = F.coalesce(doc[name], F.lit(0)) < 0
         negative = cond if negative is None else negative | cond
+    ts = F.col("kafka_timestamp")
+    absurd_time = ((ts.isNull() & F.col("kafka_timestamp_ms").isNotNull())
+                   | (ts < F.lit(MIN_EVENT_TIME).cast("timestamp"))
+                   | (ts > F.col("ingested_at") + F.expr(f"INTERVAL {MAX_CLOCK_SKEW_HOURS} HOURS")))
     reason = (
         F.when(F.length("payload") > MAX_PAYLOAD_BYTES, Reason.OVERSIZED.value)
+        .when(absurd_time, Reason.BAD_TIMESTAMP.value)
         .when(F.col("payload").isNull() | F.get_json_object(raw, "$").isNull(), Reason.MALFORMED_JSON.value)
         .when(doc["_corrupt_record"].isNotNull(), Reason.BAD_TYPE.value)
         .when(missing, Reason.MISSING_FIELD.value)
@@ -83,16 +92,17 @@ def normalize(df, entity: Entity):
             d["likes"].alias("likes"),
             ts(d["created_at"]).alias("created_at"),
         ]
-    lineage = [F.col("kafka_partition"), F.col("kafka_offset"), F.col("kafka_timestamp"), F.col("batch_id")]
+    lineage = [F.col("kafka_partition"), F.col("kafka_offset"), F.col("kafka_timestamp"), F.col("batch_id"),
+               F.coalesce(F.col("kafka_epoch"), F.lit(0)).alias("kafka_epoch")]
     return df.select(*cols, *lineage)
 
 
 def deduplicate(df, entity: Entity):
-    """Keep the newest row per business key by (Kafka timestamp, offset)."""
+    """Keep the newest row per business key by its place in the log (:data:`LOG_ORDER`)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    w = Window.partitionBy(*entity.key).orderBy(F.col("kafka_timestamp").desc_nulls_last(), F.col("kafka_offset").desc())
+    w = Window.partitionBy(*entity.key).orderBy(*(F.col(c).desc() for c in LOG_ORDER))
     return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
 
@@ -104,6 +114,7 @@ def quarantine_rows(df, entity: Entity, run_id: str):
         F.col("topic"),
         F.col("kafka_partition"),
         F.col("kafka_offset"),
+        F.coalesce(F.col("kafka_epoch"), F.lit(0)).alias("kafka_epoch"),
         F.col("kafka_key").cast("string").alias("kafka_key"),
         F.col("payload"),
         F.col("reason"),

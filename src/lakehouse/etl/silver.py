@@ -3,7 +3,8 @@
 Every Bronze row ends in exactly one place: a Silver row (upserted), a
 collapsed duplicate (counted), or ``silver.quarantine`` with a reason code.
 Upserts are ``MERGE INTO`` keyed by the business key and keep the newest
-event by (Kafka timestamp, offset), so re-runs and replays are idempotent.
+event by its place in the log (epoch, offset), never by a producer's clock,
+so re-runs and replays are idempotent and a wrong timestamp cannot freeze a key.
 
 Which Bronze commits are new is read from Silver's own snapshot summaries
 (the Bronze snapshot its newest commit covered), and the rows those commits
@@ -12,7 +13,6 @@ appended must equal the rows read before anything is written.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from lakehouse.core.entities import ENTITIES, Entity
 from lakehouse.core.errors import DataBreach
 from lakehouse.core.names import (
-    ADDED_RECORDS,
-    KAFKA_RANGES,
     LINEAGE_OFFSETS,
     LINEAGE_UPSTREAM,
     MAIN,
@@ -29,16 +27,10 @@ from lakehouse.core.names import (
     TOTALS,
     lineage_properties,
 )
-from lakehouse.etl.parse import classify, deduplicate, normalize, quarantine_rows
+from lakehouse.etl.parse import LOG_ORDER, classify, deduplicate, normalize, quarantine_rows
+from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
 from lakehouse.iceberg.catalog import get_catalog
-from lakehouse.iceberg.snapshots import (
-    commits_between,
-    newest_json,
-    ref_snapshot_id,
-    run_ref,
-    summary,
-    table_or_none,
-)
+from lakehouse.iceberg.snapshots import newest_json, ref_snapshot_id, run_ref, table_or_none
 from lakehouse.spark.commit import with_commit_properties
 from lakehouse.spark.tables import (
     create_table_like,
@@ -104,15 +96,22 @@ def plan_increment(entity: Entity, branch: str | None, full_rebuild: bool) -> In
 
 
 def bronze_bookkeeping(bronze_table, after: int | None, upto: int) -> tuple[int, dict]:
-    """Rows and Kafka offset ranges Bronze's commits in (``after``, ``upto``] say they appended."""
-    rows, ranges = 0, {}
-    for snap in commits_between(bronze_table, after, upto):
-        props = summary(snap)
-        rows += int(props.get(ADDED_RECORDS, 0))
-        for p, (first, last) in json.loads(props.get(KAFKA_RANGES, "{}")).items():
-            lo, hi = ranges.get(p, (first, last))
-            ranges[p] = [min(lo, first), max(hi, last)]
-    return rows, dict(sorted(ranges.items(), key=lambda kv: int(kv[0])))
+    """Rows and Kafka offset ranges Bronze's commits in (``after``, ``upto``] appended.
+
+    From the two ends only, never the commits in between (which maintenance may
+    have expired): Bronze only appends, so the rows are the difference of Iceberg's
+    cumulative ``total-records`` (compaction keeps it), and the offsets run from
+    ``after``'s next offsets to ``upto``'s (from the epoch's first after a re-baseline).
+    """
+    rows = total_rows(bronze_table, upto) - (total_rows(bronze_table, after) if after is not None else 0)
+    end = recorded_state(bronze_table, upto)
+    start = recorded_state(bronze_table, after) if after is not None else None
+    ranges = {}
+    for p, nxt in sorted(end.next.items()):
+        lo = start.next.get(p, end.first.get(p)) if start is not None and start.epoch == end.epoch else end.first.get(p)
+        if lo is not None and nxt > lo:
+            ranges[str(p)] = [lo, nxt - 1]
+    return rows, ranges
 
 
 def read_increment(spark, inc: Increment):
@@ -221,16 +220,15 @@ def merge_quarantine(spark, quarantine, props: dict) -> None:
     with_commit_properties(spark, props, lambda: spark.sql(
         f"MERGE INTO {qualified(QUARANTINE_TABLE)} t USING quarantine_updates s "
         "ON t.source_table = s.source_table AND t.kafka_partition = s.kafka_partition "
-        "AND t.kafka_offset = s.kafka_offset WHEN NOT MATCHED THEN INSERT *"
+        "AND t.kafka_offset = s.kafka_offset AND t.kafka_epoch <=> s.kafka_epoch WHEN NOT MATCHED THEN INSERT *"
     ))
 
 
 def merge_silver(spark, entity: Entity, latest, props: dict) -> None:
-    """Upsert by business key; an existing row is replaced only by a newer event (timestamp, then offset)."""
+    """Upsert by business key; an existing row is replaced only by a later event in the log (see :data:`LOG_ORDER`)."""
     latest.createOrReplaceTempView("silver_updates")
     on = " AND ".join(f"t.{k} = s.{k}" for k in entity.key)
-    newer = ("(s.kafka_timestamp > t.kafka_timestamp OR "
-             "(s.kafka_timestamp = t.kafka_timestamp AND s.kafka_offset > t.kafka_offset))")
+    newer = f"struct({', '.join(f's.{c}' for c in LOG_ORDER)}) > struct({', '.join(f't.{c}' for c in LOG_ORDER)})"
     with_commit_properties(spark, props, lambda: spark.sql(
         f"MERGE INTO {qualified(entity.silver_table)} t USING silver_updates s ON {on} "
         f"WHEN MATCHED AND {newer} THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"

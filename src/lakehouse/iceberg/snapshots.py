@@ -63,13 +63,22 @@ def is_in_history(table, snapshot_id: int, of_snapshot_id: int) -> bool:
     return is_ancestor_of(of_snapshot_id, snapshot_id, table.metadata)
 
 
+def newest_with(table, snapshot_id: int | None, key: str) -> Snapshot | None:
+    """The newest commit in the history of ``snapshot_id`` that recorded summary property ``key``.
+
+    Maintenance commits (compaction ``replace``, delete-file rewrites) record none of
+    ours, so bookkeeping is read from the newest commit that did; table maintenance
+    never expires that one (see :mod:`lakehouse.jobs.maintenance`).
+    """
+    for snap in ancestry(table, snapshot_id):
+        if key in summary(snap):
+            return snap
+    return None
+
+
 def newest_property(table, snapshot_id: int | None, key: str) -> str | None:
     """The newest value of summary property ``key`` in the history of ``snapshot_id``."""
-    for snap in ancestry(table, snapshot_id):
-        value = summary(snap).get(key)
-        if value is not None:
-            return value
-    return None
+    return summary(newest_with(table, snapshot_id, key)).get(key)
 
 
 def newest_json(table, snapshot_id: int | None, key: str, default: Any = None) -> Any:

@@ -12,16 +12,21 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 
 from lakehouse import kafka
 from lakehouse.config import Settings
+from lakehouse.core.errors import SourceChangedError
 from lakehouse.core.names import bronze_table_name
+from lakehouse.core.offsets import BronzeState
+from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.catalog import get_catalog
-from lakehouse.ingest.bronze_table import ensure_bronze_table, recorded_offsets
+from lakehouse.ingest.bronze_table import ensure_bronze_table
 from lakehouse.ingest.writer import Batch, IngestError, IngestResult, OrderedWriter
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # Bronze keeps whatever the broker accepted, up to this
 MAX_POLL = 10_000  # messages per consume() call
+MAX_BATCH_BYTES = 256 * 1024 * 1024  # payload bytes per Iceberg commit (besides the record count)
 
 
 def ingest_topic(
@@ -31,37 +36,52 @@ def ingest_topic(
     max_records: int | None = None,
     max_seconds: float | None = None,
     batch_size: int = 50_000,
+    max_batch_bytes: int = MAX_BATCH_BYTES,
     connect_timeout: float = 15.0,
+    rebaseline: bool = False,
     dag_id: str = "",
     run_id: str = "",
     catalog=None,
     client_overrides: dict | None = None,
     log=print,
 ) -> IngestResult:
-    """Consume ``topic`` from the table's recorded offsets to the end of each partition (or a bound)."""
+    """Consume ``topic`` from the table's recorded offsets to the end of each partition (or a bound).
+
+    ``rebaseline``: accept a broker log other than the one the table's offsets belong to
+    (a new topic id or cluster id, e.g. after an in-memory broker restarted) and start a
+    new epoch at the new log's earliest offsets; without it such a change is refused.
+    """
     from confluent_kafka import TopicPartition
 
     table = ensure_bronze_table(catalog or get_catalog(settings), topic)
-    result = IngestResult(topic=topic, table=bronze_table_name(topic))
+    current = table.current_snapshot()
+    result = IngestResult(topic=topic, table=bronze_table_name(topic),
+                          started_from=current.snapshot_id if current else None)
     started = time.monotonic()
     consumer = _open_consumer(topic, settings, connect_timeout, client_overrides)
-    writer = OrderedWriter(table, result, dag_id, run_id, log)
+    writer = None
     try:
-        partitions = _partitions(consumer, topic, settings, connect_timeout)
-        expected = _start_offsets(consumer, topic, partitions, recorded_offsets(table), connect_timeout)
-        result.next_offsets = dict(expected)
+        partitions, cluster_id = _partitions(consumer, topic, settings, connect_timeout)
+        topic_id = _topic_id(topic, settings, client_overrides, connect_timeout)
+        state = resume_state(recorded_state(table), topic, cluster_id, topic_id, rebaseline=rebaseline, log=log)
+        expected = _start_offsets(consumer, topic, partitions, state.next, connect_timeout)
+        state = replace(state, first={**expected, **state.first}, next=dict(expected))
+        result.next_offsets, result.epoch = dict(expected), state.epoch
+        result.rebaselined = state.topic_id if rebaseline and state.epoch else ""
         consumer.assign([TopicPartition(topic, p, expected[p]) for p in partitions])
+        writer = OrderedWriter(table, result, state, dag_id, run_id, log)
         writer.start()
         loop = _ConsumeLoop(consumer, topic, expected, partitions, writer, result, batch_size=batch_size,
-                            max_records=max_records, stall_timeout=max(connect_timeout, 5.0),
-                            connect_timeout=connect_timeout)
+                            max_batch_bytes=max_batch_bytes, epoch=state.epoch, max_records=max_records,
+                            stall_timeout=max(connect_timeout, 5.0), connect_timeout=connect_timeout)
         deadline = started + max_seconds if max_seconds is not None else None
         result.stopped_because = loop.run(deadline)
         writer.finish()
         _commit_group_offsets(consumer, topic, result)
         return result
     finally:
-        writer.abort()
+        if writer is not None:
+            writer.abort()
         result.seconds = round(time.monotonic() - started, 3)
         consumer.close()
 
@@ -82,7 +102,46 @@ def _open_consumer(topic: str, settings: Settings, connect_timeout: float, clien
     )
 
 
-def _partitions(consumer, topic: str, settings: Settings, connect_timeout: float) -> list[int]:
+def resume_state(recorded: BronzeState, topic: str, cluster_id: str, topic_id: str, *, rebaseline: bool,
+                 log=print) -> BronzeState:
+    """The bookkeeping to resume from, after checking the broker log is the one it was recorded against.
+
+    A table written before ids were recorded adopts the current ones. A changed id
+    means the log the offsets point into is gone (an in-memory broker restarted, a
+    topic deleted and re-created): resuming at the recorded offsets would skip the
+    new log's first messages, so it is refused unless ``rebaseline`` asks for a new epoch.
+    """
+    changed = [f"{name} {old!r} -> {new!r}" for name, old, new in
+               (("cluster id", recorded.cluster_id, cluster_id), ("topic id", recorded.topic_id, topic_id))
+               if old and new and old != new]
+    if not changed:
+        return replace(recorded, cluster_id=cluster_id or recorded.cluster_id, topic_id=topic_id or recorded.topic_id)
+    if not rebaseline:
+        raise SourceChangedError(
+            f"{topic}: the broker log changed since Bronze last recorded offsets ({'; '.join(changed)}); "
+            f"resuming at offsets {recorded.next} of the old log could skip or mis-assign records. Nothing "
+            f"was consumed. To start a new epoch at the new log's earliest offsets, trigger kol_ingest with "
+            f"the Param rebaseline=true (ingest_topic(..., rebaseline=True)); the change is recorded as a check."
+        )
+    log(f"{topic}: re-baselining onto a new broker log ({'; '.join(changed)}); epoch {recorded.epoch + 1} "
+        f"starts at the new log's earliest offsets, {recorded.rows()} rows of earlier epochs kept")
+    return BronzeState(epoch=recorded.epoch + 1, cluster_id=cluster_id, topic_id=topic_id,
+                       rows_before=recorded.rows())
+
+
+def _topic_id(topic: str, settings: Settings, client_overrides: dict | None, timeout: float) -> str:
+    """The broker's id of ``topic`` (a UUID that changes when the topic is re-created); empty if not told."""
+    from confluent_kafka import TopicCollection
+
+    client = kafka.admin(settings, **(client_overrides or {}))  # must outlive the future it answers
+    try:
+        described = client.describe_topics(TopicCollection([topic]), request_timeout=timeout)[topic].result(timeout)
+    except Exception:  # an older broker without DescribeTopics: only the cluster id is compared
+        return ""
+    return str(described.topic_id or "")
+
+
+def _partitions(consumer, topic: str, settings: Settings, connect_timeout: float) -> tuple[list[int], str]:
     from confluent_kafka import KafkaException
 
     try:
@@ -94,7 +153,7 @@ def _partitions(consumer, topic: str, settings: Settings, connect_timeout: float
     topic_md = metadata.topics.get(topic)
     if topic_md is None or topic_md.error is not None or not topic_md.partitions:
         raise IngestError(f"topic {topic} not found on broker {settings.kafka_bootstrap}")
-    return sorted(topic_md.partitions)
+    return sorted(topic_md.partitions), str(metadata.cluster_id or "")
 
 
 def _start_offsets(consumer, topic: str, partitions: list[int], recorded: dict[int, int],
@@ -131,15 +190,15 @@ class _ConsumeLoop:
     """Takes messages in offset order into batches until every partition ends, or a bound is hit."""
 
     def __init__(self, consumer, topic: str, expected: dict[int, int], partitions: list[int], writer: OrderedWriter,
-                 result: IngestResult, *, batch_size: int, max_records: int | None, stall_timeout: float,
-                 connect_timeout: float):
-        self.consumer, self.topic, self.expected = consumer, topic, expected
+                 result: IngestResult, *, batch_size: int, max_batch_bytes: int, epoch: int,
+                 max_records: int | None, stall_timeout: float, connect_timeout: float):
+        self.consumer, self.topic, self.expected, self.epoch = consumer, topic, expected, epoch
         self.writer, self.result = writer, result
-        self.batch_size, self.max_records = batch_size, max_records
+        self.batch_size, self.max_batch_bytes, self.max_records = batch_size, max_batch_bytes, max_records
         self.stall_timeout, self.connect_timeout = stall_timeout, connect_timeout
         self.active = set(partitions)
         self.last_progress = dict.fromkeys(partitions, time.monotonic())
-        self.batch, self.taken = Batch(topic), 0
+        self.batch, self.taken = Batch(topic, epoch), 0
 
     def run(self, deadline: float | None) -> str:
         """Consume; returns why it stopped. The last partial batch is handed to the writer."""
@@ -153,7 +212,7 @@ class _ConsumeLoop:
                 stopped = "max_seconds"
                 break
             self._poll_once()
-            if len(self.batch) >= self.batch_size:
+            if len(self.batch) >= self.batch_size or self.batch.nbytes >= self.max_batch_bytes:
                 self._flush()
             self._raise_if_stalled()
         if len(self.batch):
@@ -176,7 +235,7 @@ class _ConsumeLoop:
         tick = time.monotonic()
         active, expected, last_progress = self.active, self.expected, self.last_progress
         taken_msgs, first = self.batch.msgs, self.batch.first
-        limit, taken = self.max_records, self.taken
+        limit, taken, nbytes = self.max_records, self.taken, self.batch.nbytes
         for msg in msgs:
             p = msg.partition()
             if p not in active:
@@ -197,7 +256,8 @@ class _ConsumeLoop:
                 first[p] = offset
             expected[p] = offset + 1
             taken += 1
-        self.taken = taken
+            nbytes += len(msg)
+        self.taken, self.batch.nbytes = taken, nbytes
 
     def _on_error(self, p: int, err) -> None:
         from confluent_kafka import KafkaError
@@ -225,7 +285,7 @@ class _ConsumeLoop:
     def _flush(self) -> None:
         self.batch.next = dict(self.expected)
         self.writer.submit(self.batch)
-        self.batch = Batch(self.topic)
+        self.batch = Batch(self.topic, self.epoch)
 
     def _raise_if_stalled(self) -> None:
         """A partition with neither a message nor an EOF for ``stall_timeout``: tansu answers a fetch

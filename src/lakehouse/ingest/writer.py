@@ -14,12 +14,15 @@ import pyarrow as pa
 from lakehouse.core.names import (
     BATCH_ID,
     BATCH_ROWS,
-    KAFKA_NEXT_OFFSETS,
     KAFKA_RANGES,
     KAFKA_TOPIC,
     run_properties,
 )
+from lakehouse.core.offsets import BronzeState
 from lakehouse.ingest.bronze_table import ARROW_SCHEMA
+
+# 9999-12-31T23:59:59.999Z: a larger CreateTime (or a negative one) is kept raw, the timestamp is null
+MAX_TIMESTAMP_MS = 253_402_300_799_999
 
 
 class IngestError(RuntimeError):
@@ -35,6 +38,9 @@ class IngestResult:
     ranges: dict[int, list[int]] = field(default_factory=dict)  # partition -> [first, last]
     next_offsets: dict[int, int] = field(default_factory=dict)
     snapshot_ids: list[int] = field(default_factory=list)
+    started_from: int | None = None  # Bronze snapshot this run resumed from
+    epoch: int = 0
+    rebaselined: str = ""  # the source change accepted by this run (empty: none)
     redelivered: int = 0  # messages seen again at an offset already ingested (skipped)
     stopped_because: str = ""
     seconds: float = 0.0
@@ -46,10 +52,11 @@ class IngestResult:
 class Batch:
     """Messages of one future Iceberg commit; offsets were checked contiguous when added."""
 
-    def __init__(self, topic: str):
-        self.topic = topic
+    def __init__(self, topic: str, epoch: int = 0):
+        self.topic, self.epoch = topic, epoch
         self.batch_id = uuid.uuid4().hex
         self.msgs: list = []
+        self.nbytes = 0  # payload bytes, a second bound on the batch besides its length
         self.first: dict[int, int] = {}  # partition -> first offset in this batch
         self.next: dict[int, int] = {}  # partition -> next offset after this batch (cumulative)
 
@@ -59,12 +66,12 @@ class Batch:
     def ranges(self) -> dict[int, list[int]]:
         return {p: [first, self.next[p] - 1] for p, first in sorted(self.first.items())}
 
-    def summary(self, dag_id: str, run_id: str) -> dict[str, str]:
-        """The snapshot summary that makes this commit's offsets the table's bookkeeping."""
+    def summary(self, state: BronzeState, dag_id: str, run_id: str) -> dict[str, str]:
+        """The snapshot summary that makes this commit's offsets (``state``, after it) the table's bookkeeping."""
         return {
             KAFKA_TOPIC: self.topic,
             KAFKA_RANGES: json.dumps({str(p): r for p, r in self.ranges().items()}),
-            KAFKA_NEXT_OFFSETS: json.dumps({str(p): o for p, o in sorted(self.next.items())}),
+            **state.to_summary(),
             BATCH_ID: self.batch_id,
             BATCH_ROWS: str(len(self)),
             **run_properties(dag_id, run_id),
@@ -74,7 +81,7 @@ class Batch:
         msgs = self.msgs
         n = len(msgs)
         now = datetime.now(UTC)
-        stamps = [m.timestamp() for m in msgs]
+        raw_ms = [ms if kind else None for kind, ms in (m.timestamp() for m in msgs)]
         return pa.Table.from_arrays(
             [
                 pa.array([self.topic] * n, pa.string()),
@@ -82,10 +89,12 @@ class Batch:
                 pa.array([m.offset() for m in msgs], pa.int64()),
                 pa.array([m.key() for m in msgs], pa.binary()),
                 pa.array([m.value() for m in msgs], pa.binary()),
-                pa.array([ms * 1000 if kind and ms >= 0 else None for kind, ms in stamps],
+                pa.array([ms * 1000 if ms is not None and 0 <= ms <= MAX_TIMESTAMP_MS else None for ms in raw_ms],
                          pa.timestamp("us", tz="UTC")),
                 pa.array([now] * n, pa.timestamp("us", tz="UTC")),
                 pa.array([self.batch_id] * n, pa.string()),
+                pa.array(raw_ms, pa.int64()),
+                pa.array([self.epoch] * n, pa.int32()),
             ],
             schema=ARROW_SCHEMA,
         )
@@ -100,9 +109,10 @@ class OrderedWriter(threading.Thread):
 
     _DONE = object()
 
-    def __init__(self, table, result: IngestResult, dag_id: str, run_id: str, log):
+    def __init__(self, table, result: IngestResult, state: BronzeState, dag_id: str, run_id: str, log):
         super().__init__(name=f"bronze-writer-{result.table}", daemon=True)
         self.table, self.result, self.dag_id, self.run_id, self.log = table, result, dag_id, run_id, log
+        self.state = state  # as of the last commit
         self.queue: queue.Queue = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
 
@@ -147,7 +157,8 @@ class OrderedWriter(threading.Thread):
     def _commit(self, batch: Batch) -> None:
         from pyiceberg.exceptions import CommitFailedException
 
-        summary = batch.summary(self.dag_id, self.run_id)
+        state = self.state.advanced(batch.next)
+        summary = batch.summary(state, self.dag_id, self.run_id)
         try:
             self.table.append(batch.to_arrow(), snapshot_properties=summary)
         except CommitFailedException as exc:
@@ -155,6 +166,7 @@ class OrderedWriter(threading.Thread):
                 f"concurrent write to {self.result.table} detected; nothing from this batch was committed, "
                 f"a retry resumes from the table's offsets ({exc})"
             ) from exc
+        self.state = state
         result = self.result
         result.rows += len(batch)
         result.batches += 1

@@ -61,7 +61,7 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
     silver_rows = {}
     for name, entity in ENTITIES.items():
         if selected(entity.bronze_table, layers, tables) and exists[entity.bronze_table]:
-            results.append(lineage.bronze_offsets_contiguous(spark, entity))
+            results.append(lineage.bronze_offsets_contiguous(spark, get_catalog(), entity))
         if not selected(entity.silver_table, layers, tables):
             continue
         if not exists[entity.silver_table]:

@@ -12,6 +12,7 @@ import json
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.entities import ENTITIES, Entity
 from lakehouse.core.names import GOLD_SUMMARY_TABLE, LINEAGE_UPSTREAM
+from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.snapshots import commits_between, is_in_history, newest_json
 from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
 
@@ -56,32 +57,55 @@ def gold_from_current_silver(spark, catalog, branch: str | None) -> list[CheckRe
     return out
 
 
-def bronze_offsets_contiguous(spark, entity: Entity) -> CheckResult:
-    """Per partition, Bronze offsets form one gap-free, duplicate-free run (Kafka assigns them densely)."""
+def bronze_offsets_contiguous(spark, catalog, entity: Entity) -> CheckResult:
+    """Per partition, Bronze offsets form one gap-free, duplicate-free run that is exactly its bookkeeping.
+
+    The whole-table half of reconciliation, in Spark: for the current epoch each
+    partition holds ``first .. next - 1`` of :class:`~lakehouse.ingest.bronze_table.BronzeState`,
+    once each; earlier epochs (before a re-baseline) are gap-free and hold ``rows_before`` rows.
+    """
+    from pyspark.sql import functions as F
+
+    state = recorded_state(catalog.load_table(entity.bronze_table))
+    stats = spark.table(qualified(entity.bronze_table)).groupBy(
+        F.coalesce("kafka_epoch", F.lit(0)).alias("epoch"), "kafka_partition").agg(
+        F.min("kafka_offset").alias("lo"), F.max("kafka_offset").alias("hi"),
+        F.count("*").alias("n"), F.countDistinct("kafka_offset").alias("distinct")).collect()
+    broken = [_offsets_problem(spark, entity, s) for s in sorted(stats, key=lambda r: (r.epoch, r.kafka_partition))]
+    current = {s.kafka_partition: s for s in stats if s.epoch == state.epoch}
+    for p, nxt in sorted(state.next.items()):
+        first, s = state.first.get(p, nxt), current.get(p)
+        got = (s.lo, s.hi, s.n) if s is not None else (None, None, 0)
+        if nxt > first and got != (first, nxt - 1, nxt - first) or nxt == first and s is not None:
+            broken.append(f"partition {p}: rows cover {got[0]}..{got[1]} ({got[2]} rows) but the bookkeeping "
+                          f"records {first}..{nxt - 1} ({nxt - first}) consumed")
+    earlier = sum(s.n for s in stats if s.epoch != state.epoch)
+    if earlier != state.rows_before:
+        broken.append(f"{earlier} rows of earlier epochs but the bookkeeping records {state.rows_before}")
+    broken = [b for b in broken if b]
+    covered = {str(s.kafka_partition): [s.lo, s.hi] for s in current.values()}
+    return CheckResult(f"lineage.bronze_offsets_contiguous.{entity.name}", "bronze", entity.bronze_table,
+                       Status.FAIL if broken else Status.PASS, len(broken), "== 0 broken partitions",
+                       "; ".join(broken) if broken else f"epoch {state.epoch} offset ranges {json.dumps(covered)}")
+
+
+def _offsets_problem(spark, entity: Entity, s) -> str:
+    """What is wrong with one (epoch, partition)'s offsets, naming the first gaps ('' when nothing)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    table = qualified(entity.bronze_table)
-    check_id = f"lineage.bronze_offsets_contiguous.{entity.name}"
-    stats = spark.table(table).groupBy("kafka_partition").agg(
-        F.min("kafka_offset").alias("lo"), F.max("kafka_offset").alias("hi"),
-        F.count("*").alias("n"), F.countDistinct("kafka_offset").alias("distinct")).collect()
-    broken = []
-    for s in sorted(stats, key=lambda r: r.kafka_partition):
-        if s.n != s.distinct:
-            broken.append(f"partition {s.kafka_partition}: {s.n - s.distinct} duplicated offset(s)")
-        elif s.hi - s.lo + 1 != s.n:
-            w = Window.partitionBy("kafka_partition").orderBy("kafka_offset")
-            gaps = (spark.table(table).where(F.col("kafka_partition") == s.kafka_partition)
-                    .select("kafka_offset", F.lag("kafka_offset").over(w).alias("prev"))
-                    .where("kafka_offset - prev > 1").orderBy("kafka_offset").limit(3).collect())
-            where = ", ".join(f"{g.prev + 1}..{g.kafka_offset - 1}" for g in gaps)
-            broken.append(f"partition {s.kafka_partition}: {s.hi - s.lo + 1 - s.n} offset(s) missing in "
-                          f"[{s.lo}, {s.hi}] (first gaps {where})")
-    covered = {str(s.kafka_partition): [s.lo, s.hi] for s in stats}
-    return CheckResult(check_id, "bronze", entity.bronze_table, Status.FAIL if broken else Status.PASS,
-                       len(broken), "== 0 broken partitions",
-                       "; ".join(broken) if broken else f"offset ranges {json.dumps(covered)}")
+    if s.n != s.distinct:
+        return f"partition {s.kafka_partition}: {s.n - s.distinct} duplicated offset(s)"
+    if s.hi - s.lo + 1 == s.n:
+        return ""
+    w = Window.partitionBy("kafka_partition").orderBy("kafka_offset")
+    gaps = (spark.table(qualified(entity.bronze_table))
+            .where((F.col("kafka_partition") == s.kafka_partition) & (F.coalesce("kafka_epoch", F.lit(0)) == s.epoch))
+            .select("kafka_offset", F.lag("kafka_offset").over(w).alias("prev"))
+            .where("kafka_offset - prev > 1").orderBy("kafka_offset").limit(3).collect())
+    where = ", ".join(f"{g.prev + 1}..{g.kafka_offset - 1}" for g in gaps)
+    return (f"partition {s.kafka_partition}: {s.hi - s.lo + 1 - s.n} offset(s) missing in [{s.lo}, {s.hi}] "
+            f"(first gaps {where})")
 
 
 def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = TRACE_SAMPLE,

@@ -2,6 +2,11 @@
 
 Run after each ingest (a mismatch fails the task without retries) and by the
 nightly run on ``main`` (as the ``bronze_vs_kafka_offsets.<table>`` check).
+Its cost follows the increment, not the table: the totals come from the newest
+commit's :class:`~lakehouse.ingest.bronze_table.BronzeState` and Iceberg's own
+``total-records``; only the rows of the commits being reconciled are read (the
+whole-table offset check runs in Spark, see
+:func:`lakehouse.quality.lineage.bronze_offsets_contiguous`).
 """
 
 from __future__ import annotations
@@ -12,63 +17,97 @@ import pyarrow.compute as pc
 
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.errors import ReconciliationError
-from lakehouse.core.names import KAFKA_RANGES
-from lakehouse.iceberg.snapshots import summary
+from lakehouse.core.names import KAFKA_NEXT_OFFSETS, KAFKA_RANGES
+from lakehouse.core.offsets import BronzeState
+from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
+from lakehouse.iceberg.snapshots import commits_between, newest_with, summary
 
 
-def recorded_ranges(table) -> dict[int, list[list[int]]]:
-    """Per partition, the offset ranges the table's commits recorded as consumed, in commit order."""
-    ranges: dict[int, list[list[int]]] = {}
-    for snap in sorted(table.snapshots(), key=lambda s: s.sequence_number):
-        for p, (first, last) in json.loads(summary(snap).get(KAFKA_RANGES, "{}")).items():
-            ranges.setdefault(int(p), []).append([first, last])
-    return ranges
+def ingest_commits(table, since: int | None) -> list:
+    """The ingest commits after snapshot ``since`` up to ``main``, oldest first (default: the newest one)."""
+    head = table.current_snapshot()
+    if head is None:
+        return []
+    if since is None:
+        newest = newest_with(table, head.snapshot_id, KAFKA_NEXT_OFFSETS)
+        return [newest] if newest is not None else []
+    return [s for s in reversed(list(commits_between(table, since, head.snapshot_id)))
+            if KAFKA_NEXT_OFFSETS in summary(s)]
 
 
-def reconcile(table, topic: str) -> dict[int, dict]:
-    """Check Bronze against its own offset bookkeeping, per partition.
+def reconcile(table, topic: str, since: int | None = None) -> dict[int, dict]:
+    """Check Bronze against its offset bookkeeping, per partition of the current epoch.
 
-    Rows in the table == offsets recorded as consumed, the recorded ranges are
-    contiguous from the first offset ever consumed, and the (partition, offset)
-    pairs in the data are unique and exactly those ranges. Raises
-    :class:`ReconciliationError` naming the topic, partition and offsets of the first mismatch.
+    For the ingest commits after ``since`` (default: the newest one): each commit's
+    ranges continue exactly where the previous commit's offsets ended, and their
+    rows are exactly those offsets, once. Then the table's row count equals the
+    offsets recorded as consumed since it began. Raises :class:`ReconciliationError`
+    naming the topic, partition and offsets of the first mismatch.
     """
-    ranges = recorded_ranges(table)
-    data = table.scan(selected_fields=("kafka_partition", "kafka_offset")).to_arrow()
-    report: dict[int, dict] = {}
-    for p in sorted(set(ranges) | set(pc.unique(data["kafka_partition"]).to_pylist())):
-        spans = ranges.get(p, [])
-        _check_contiguous(topic, p, spans)
-        offsets = data.filter(pc.equal(data["kafka_partition"], p))["kafka_offset"]
-        _check_rows_match(table, topic, p, spans, offsets)
-        report[p] = {"rows": sum(last - first + 1 for first, last in spans),
-                     "first": spans[0][0] if spans else None, "last": spans[-1][1] if spans else None}
-    return report
+    commits = ingest_commits(table, since)
+    ranges: dict[int, list[int]] = {}
+    for snap in commits:
+        for p, (first, last) in _commit_ranges(snap).items():
+            _check_continues(table, topic, snap, p, first, last)
+            ranges.setdefault(p, [first, last])[1] = last
+    _check_rows_match(table, topic, ranges)
+    state = recorded_state(table)
+    _check_total(table, topic, state)
+    return {p: {"rows": nxt - state.first.get(p, nxt), "first": state.first.get(p),
+                "last": nxt - 1 if nxt > state.first.get(p, nxt) else None}
+            for p, nxt in sorted(state.next.items())}
 
 
-def _check_contiguous(topic: str, p: int, spans: list[list[int]]) -> None:
-    for (_, prev_last), (first, last) in zip(spans, spans[1:], strict=False):
-        if first != prev_last + 1:
-            kind = "gap" if first > prev_last + 1 else "overlap"
-            raise ReconciliationError(f"{topic}[{p}]: recorded ranges have a {kind}: ...{prev_last} then {first}..{last}")
+def _commit_ranges(snap) -> dict[int, list[int]]:
+    return {int(p): r for p, r in json.loads(summary(snap).get(KAFKA_RANGES, "{}")).items()}
 
 
-def _check_rows_match(table, topic: str, p: int, spans: list[list[int]], offsets) -> None:
-    expected_rows = sum(last - first + 1 for first, last in spans)
-    if len(offsets) != expected_rows:
-        raise ReconciliationError(
-            f"{topic}[{p}]: {len(offsets)} rows in {table.name()} but {expected_rows} offsets recorded "
-            f"as consumed ({spans[0][0] if spans else '-'}..{spans[-1][1] if spans else '-'})"
-        )
-    if not expected_rows:
+def _check_continues(table, topic: str, snap, p: int, first: int, last: int) -> None:
+    """A commit's range of ``p`` starts at the offset the commit before it recorded as next (same epoch)."""
+    state = BronzeState.from_summary(summary(snap))
+    if state.next.get(p) != last + 1:
+        raise ReconciliationError(f"{topic}[{p}]: commit {snap.snapshot_id} recorded {first}..{last} "
+                                  f"but next offset {state.next.get(p)}")
+    if snap.parent_snapshot_id is None or table.snapshot_by_id(snap.parent_snapshot_id) is None:
+        return  # the first commit, or its parent expired: the nightly Spark check covers the table
+    before = recorded_state(table, snap.parent_snapshot_id)
+    expected = before.next.get(p, state.first.get(p)) if before.epoch == state.epoch else state.first.get(p)
+    if first != expected:
+        kind = "gap" if first > expected else "overlap"
+        raise ReconciliationError(f"{topic}[{p}]: recorded ranges have a {kind}: ...{expected - 1} "
+                                  f"then {first}..{last}")
+
+
+def _check_rows_match(table, topic: str, ranges: dict[int, list[int]]) -> None:
+    """The rows at the reconciled offsets are exactly those offsets, once each (only they are read)."""
+    from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThanOrEqual, Or
+
+    if not ranges:
         return
-    first, last = spans[0][0], spans[-1][1]
-    distinct = len(pc.unique(offsets))
-    lo, hi = pc.min(offsets).as_py(), pc.max(offsets).as_py()
-    if distinct != expected_rows or lo != first or hi != last:
+    state = recorded_state(table)
+    terms = [And(EqualTo("kafka_partition", p), GreaterThanOrEqual("kafka_offset", lo),
+                 LessThanOrEqual("kafka_offset", hi)) for p, (lo, hi) in ranges.items()]
+    row_filter = terms[0] if len(terms) == 1 else Or(*terms)
+    data = table.scan(row_filter=row_filter,
+                      selected_fields=("kafka_partition", "kafka_offset", "kafka_epoch")).to_arrow()
+    data = data.filter(pc.fill_null(pc.equal(data["kafka_epoch"], state.epoch), state.epoch == 0))
+    for p, (lo, hi) in sorted(ranges.items()):
+        offsets = data.filter(pc.equal(data["kafka_partition"], p))["kafka_offset"]
+        distinct = len(pc.unique(offsets))
+        if len(offsets) != hi - lo + 1 or distinct != len(offsets):
+            raise ReconciliationError(
+                f"{topic}[{p}]: {len(offsets)} rows ({distinct} distinct offsets) in {table.name()} at offsets "
+                f"{lo}..{hi}, which the bookkeeping records as {hi - lo + 1} consumed"
+            )
+
+
+def _check_total(table, topic: str, state: BronzeState) -> None:
+    rows = total_rows(table)
+    if rows != state.rows():
+        spans = ", ".join(f"[{p}] {state.first.get(p)}..{n - 1}" for p, n in sorted(state.next.items()))
         raise ReconciliationError(
-            f"{topic}[{p}]: data holds {distinct} distinct offsets in {lo}..{hi}, "
-            f"bookkeeping says {expected_rows} in {first}..{last}"
+            f"{topic}: {rows} rows in {table.name()} but {state.rows()} offsets recorded as consumed "
+            f"(epoch {state.epoch}: {spans}; {state.rows_before} rows of earlier epochs)"
         )
 
 
@@ -81,6 +120,6 @@ def bronze_vs_kafka_offsets(table, table_name: str, topic: str) -> CheckResult:
         partitions = reconcile(table, topic)
     except ReconciliationError as exc:
         return CheckResult(check_id, "bronze", table_name, Status.FAIL, None, "== offsets consumed", str(exc))
-    rows = sum(p.get("rows", 0) for p in partitions.values())
+    rows = total_rows(table)
     return CheckResult(check_id, "bronze", table_name, Status.PASS, rows, "== offsets consumed",
                        f"{len(partitions)} partition(s) reconciled")
