@@ -130,6 +130,9 @@ def airflow_db():
     result = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True,
                             env=os.environ.copy())
     assert result.returncode == 0, result.stderr[-3000:]
+    from lakehouse.orchestration.airflow_env import ensure_pools
+
+    ensure_pools(os.environ.copy())
     return _AIRFLOW_HOME
 
 

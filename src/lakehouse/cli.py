@@ -14,7 +14,7 @@ from lakehouse.config import get_settings
 def cmd_setup(args) -> int:
     """Provision jars, the Iceberg catalog and the Airflow metadata DB (safe to re-run)."""
     from lakehouse.iceberg.catalog import init_catalog
-    from lakehouse.orchestration.airflow_env import airflow_env
+    from lakehouse.orchestration.airflow_env import airflow_env, ensure_pools
     from lakehouse.spark.jars import provision
 
     settings = get_settings()
@@ -33,7 +33,8 @@ def cmd_setup(args) -> int:
         print(result.stdout[-3000:], result.stderr[-3000:])
         print("setup: `airflow db migrate` failed")
         return 1
-    print(f"airflow: metadata DB ready in {settings.airflow_home} ({time.monotonic() - started:.1f}s)")
+    ensure_pools(airflow_env(settings))
+    print(f"airflow: metadata DB and pool ready in {settings.airflow_home} ({time.monotonic() - started:.1f}s)")
     return 0
 
 

@@ -56,6 +56,13 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # retention (kol_lake_maintenance): snapshots by age and count, audit branches, orphan files, history
+    snapshot_retention_hours: float = _env("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", default=72.0)
+    snapshot_retain_last: int = _env("LAKEHOUSE_SNAPSHOT_RETAIN_LAST", default=20)
+    branch_retention_hours: float = _env("LAKEHOUSE_BRANCH_RETENTION_HOURS", default=168.0)
+    orphan_min_age_hours: float = _env("LAKEHOUSE_ORPHAN_MIN_AGE_HOURS", default=72.0)
+    check_history_days: float = _env("LAKEHOUSE_CHECK_HISTORY_DAYS", default=90.0)
+    report_retention_days: float = _env("LAKEHOUSE_REPORT_RETENTION_DAYS", default=30.0)
     jar_cache_dir: Path = _env(
         "LAKEHOUSE_JAR_CACHE", default=Path.home() / ".cache" / "kol-lakehouse" / "jars"
     )

@@ -6,8 +6,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from lakehouse.core.names import (
+    BRONZE_TABLES,
+    CHECK_RESULTS_TABLE,
     GOLD_SUMMARY_TABLE,
+    LABELS_TABLE,
     QUARANTINE_TABLE,
+    REGISTRY_TABLE,
     SCORE_REFERENCE_TABLE,
     TOPICS,
     bronze_table_name,
@@ -72,3 +76,7 @@ ENTITIES = {e.name: e for e in (
 SILVER_TABLES = tuple(e.silver_table for e in ENTITIES.values())
 # Every table a transform run writes on its WAP branch (and publishes together).
 WAP_TABLES = (*SILVER_TABLES, QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE)
+# Written by Spark MERGE/UPDATE as merge-on-read: their delete files need rewriting.
+MERGE_ON_READ_TABLES = WAP_TABLES
+# Every table kol_lake_maintenance looks after.
+MAINTAINED_TABLES = (*BRONZE_TABLES.values(), *WAP_TABLES, LABELS_TABLE, REGISTRY_TABLE, CHECK_RESULTS_TABLE)

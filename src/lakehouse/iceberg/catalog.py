@@ -29,11 +29,19 @@ def get_catalog(settings: Settings | None = None):
     return _catalog(settings.catalog_sqlalchemy_uri, settings.warehouse_uri, settings.s3_endpoint)
 
 
+# Every commit writes a new metadata.json: keep the last few, delete older ones on commit (both engines
+# honour these), so metadata files do not grow with the number of commits.
+METADATA_RETENTION = {
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "20",
+}
+
+
 def ensure_table(catalog, name: str, schema, properties: dict | None = None):
     """The table ``name`` (``<namespace>.<table>``), created with ``schema`` and its namespace if missing."""
     catalog.create_namespace_if_not_exists(name.split(".", 1)[0])
-    return catalog.create_table_if_not_exists(name, schema=schema, properties={"format-version": "2",
-                                                                               **(properties or {})})
+    return catalog.create_table_if_not_exists(
+        name, schema=schema, properties={"format-version": "2", **METADATA_RETENTION, **(properties or {})})
 
 
 def init_catalog(settings: Settings | None = None) -> None:

@@ -63,6 +63,17 @@ def is_in_history(table, snapshot_id: int, of_snapshot_id: int) -> bool:
     return is_ancestor_of(of_snapshot_id, snapshot_id, table.metadata)
 
 
+def data_snapshot_id(table, snapshot_id: int | None) -> int | None:
+    """The newest commit in the history of ``snapshot_id`` that changed data: maintenance commits
+    (operation ``replace``: compaction, delete-file and manifest rewrites) change files, not rows."""
+    from pyiceberg.table.snapshots import Operation
+
+    for snap in ancestry(table, snapshot_id):
+        if snap.summary is None or snap.summary.operation != Operation.REPLACE:
+            return snap.snapshot_id
+    return snapshot_id
+
+
 def newest_with(table, snapshot_id: int | None, key: str) -> Snapshot | None:
     """The newest commit in the history of ``snapshot_id`` that recorded summary property ``key``.
 

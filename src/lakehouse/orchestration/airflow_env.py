@@ -40,3 +40,16 @@ def airflow_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
         "AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": settings.spark_master})
     )
     return env
+
+
+def ensure_pools(env: dict[str, str]) -> None:
+    """Create (or resize) the lakehouse pool in the Airflow metadata DB ``env`` points at."""
+    import subprocess
+
+    from lakehouse.orchestration.dag_defaults import LAKE_POOL, LAKE_POOL_SLOTS
+
+    result = subprocess.run([sys.executable, "-m", "airflow", "pools", "set", LAKE_POOL, str(LAKE_POOL_SLOTS),
+                             "lakehouse tasks (1 slot each); maintenance takes all"],
+                            env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"airflow pools set {LAKE_POOL} failed: {result.stderr[-2000:]}")

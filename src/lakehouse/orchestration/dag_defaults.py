@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 OWNER = "data-platform"
+# Every lakehouse task takes one slot; kol_lake_maintenance takes them all, so it never runs beside a
+# writer (a reader-writer lock from Airflow's own pools). Created by `lakehouse setup`.
+LAKE_POOL = "lakehouse_lake"
+LAKE_POOL_SLOTS = 16
 START_DATE = datetime(2026, 1, 1)
 DEFAULT_ARGS = {
     "owner": OWNER,
@@ -12,6 +16,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
+    "pool": LAKE_POOL,
 }
 BASE_TAGS = ["kol-lakehouse"]
 # Every DAG: no catchup, one run at a time (a WAP branch or a consumer per topic never races itself).

@@ -11,9 +11,9 @@ import json
 
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.entities import ENTITIES, Entity
-from lakehouse.core.names import GOLD_SUMMARY_TABLE, LINEAGE_UPSTREAM
+from lakehouse.core.names import GOLD_SUMMARY_TABLE, KAFKA_NEXT_OFFSETS, LINEAGE_UPSTREAM
 from lakehouse.iceberg.bookkeeping import recorded_state
-from lakehouse.iceberg.snapshots import commits_between, is_in_history, newest_json
+from lakehouse.iceberg.snapshots import commits_between, data_snapshot_id, is_in_history, newest_json, summary
 from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
 
 TRACE_SAMPLE = 5
@@ -40,20 +40,26 @@ def silver_up_to_date(catalog, entity: Entity, bronze_sid) -> CheckResult:
                            bronze_sid, "an ancestor of Bronze main",
                            f"Silver was built from {entity.bronze_table} snapshot {bronze_sid}, which is not in "
                            f"the history of Bronze main ({current.snapshot_id})")
-    pending = len(list(commits_between(bronze, bronze_sid, current.snapshot_id))) if current is not None else 0
+    pending = len([s for s in commits_between(bronze, bronze_sid, current.snapshot_id)
+                   if KAFKA_NEXT_OFFSETS in summary(s)]) if current is not None else 0  # ingest commits only
     return CheckResult(f"lineage.silver_up_to_date.{entity.name}", "silver", entity.silver_table,
                        Status.PASS if pending == 0 else Status.WARN, pending, "== 0 pending Bronze snapshots",
                        f"{pending} Bronze commit(s) after snapshot {bronze_sid} not yet in Silver")
 
 
 def gold_from_current_silver(spark, catalog, branch: str | None) -> list[CheckResult]:
+    """Gold was built from Silver as it is now: the same data snapshot (maintenance commits do not count)."""
     upstream = upstream_of(catalog, GOLD_SUMMARY_TABLE, run_snapshot_id(GOLD_SUMMARY_TABLE, branch))
     out = []
     for entity in ENTITIES.values():
-        current = run_snapshot_id(entity.silver_table, branch)
+        silver = catalog.load_table(entity.silver_table)
+        recorded = upstream.get(entity.silver_table)
+        if recorded is not None and silver.snapshot_by_id(recorded) is not None:
+            recorded = data_snapshot_id(silver, recorded)
+        current = data_snapshot_id(silver, run_snapshot_id(entity.silver_table, branch))
         out.append(compare(f"lineage.gold_from_current_silver.{entity.name}", "gold", GOLD_SUMMARY_TABLE,
-                           upstream.get(entity.silver_table), current,
-                           details=f"Gold's recorded {entity.silver_table} snapshot vs the current one"))
+                           recorded, current,
+                           details=f"Gold's recorded {entity.silver_table} data snapshot vs the current one"))
     return out
 
 

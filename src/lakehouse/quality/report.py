@@ -58,6 +58,20 @@ def write_report(report: dict, reports_dir: Path) -> Path:
     return path
 
 
+def prune_reports(reports_dir: Path, older_than: float) -> int:
+    """Delete run reports (``<dag>/<run>.json|html``) last written before ``older_than`` (epoch seconds).
+
+    ``latest.*`` and anything that is not a report (GX Data Docs sites) stay.
+    """
+    removed = 0
+    for latest in reports_dir.glob(f"*/{LATEST}.json"):  # a DAG's report dir
+        for path in latest.parent.iterdir():
+            if path.suffix in (".json", ".html") and path.stem != LATEST and path.stat().st_mtime < older_than:
+                path.unlink()
+                removed += 1
+    return removed
+
+
 def render_terminal(report: dict) -> str:
     lines = [f"KOL Lakehouse readiness report  {report['dag_id']}  {report['run_id']}", ""]
     counts = report["counts"]

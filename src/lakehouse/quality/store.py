@@ -29,6 +29,9 @@ SCHEMA = pa.schema([
 
 
 def _table(settings: Settings):
+    """Unpartitioned: every ``record`` writes one small file whose ``recorded_at``/``run_id`` bounds let a
+    scan skip other runs' files and a prune by age drop whole files without rewriting (pyiceberg needs no
+    native transforms for that)."""
     return ensure_table(get_catalog(settings), CHECK_RESULTS_TABLE, SCHEMA)
 
 
@@ -55,17 +58,34 @@ def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results
     return len(rows)
 
 
-def history(settings: Settings, dag_id: str | None = None) -> list[dict]:
-    from pyiceberg.expressions import AlwaysTrue, EqualTo
+def history(settings: Settings, dag_id: str | None = None, *, run_id: str | None = None,
+            check_prefix: str | None = None, since: datetime | None = None) -> list[dict]:
+    """Recorded rows, filtered in the scan (only matching files are read): a DAG, a run, a check id prefix, a window."""
+    from pyiceberg.expressions import AlwaysTrue, And, EqualTo, GreaterThanOrEqual, StartsWith
+
+    terms = [t for t in (EqualTo("dag_id", dag_id) if dag_id else None,
+                         EqualTo("run_id", run_id) if run_id else None,
+                         StartsWith("check_id", check_prefix) if check_prefix else None,
+                         GreaterThanOrEqual("recorded_at", since.isoformat()) if since else None) if t is not None]
+    row_filter = AlwaysTrue() if not terms else terms[0] if len(terms) == 1 else And(*terms)
+    return _table(settings).scan(row_filter=row_filter).to_arrow().to_pylist()
+
+
+def prune_history(settings: Settings, older_than: float) -> int:
+    """Delete rows recorded before ``older_than`` (epoch seconds); whole day partitions go without rewrites."""
+    from pyiceberg.expressions import LessThan
 
     table = _table(settings)
-    return table.scan(row_filter=EqualTo("dag_id", dag_id) if dag_id else AlwaysTrue()).to_arrow().to_pylist()
+    cutoff = datetime.fromtimestamp(older_than, UTC)
+    old = table.scan(row_filter=LessThan("recorded_at", cutoff.isoformat()), selected_fields=("check_id",)).count()
+    if old:
+        table.delete(LessThan("recorded_at", cutoff.isoformat()))
+    return old
 
 
 def run_results(settings: Settings, dag_id: str, run_id: str) -> list[CheckResult]:
     """Every check any task of this run recorded (the gate's and the report's input)."""
-    rows = sorted((r for r in history(settings, dag_id) if r["run_id"] == run_id),
-                  key=lambda r: (r["source"], r["recorded_at"]))
+    rows = sorted(history(settings, dag_id, run_id=run_id), key=lambda r: (r["source"], r["recorded_at"]))
     return [CheckResult(r["check_id"], r["layer"] or "", r["table_name"] or "", Status(r["status"]),
                         None if r["observed"] is None else json.loads(r["observed"]),
                         r["threshold"] or "", r["details"] or "", extra={"source": r["source"]})
@@ -75,7 +95,7 @@ def run_results(settings: Settings, dag_id: str, run_id: str) -> list[CheckResul
 def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict]]:
     """``{table: [{run_id, recorded_at, rows}, ...]}`` of the last runs' ``volume.<table>`` checks, oldest first."""
     out: dict[str, list[dict]] = {}
-    for r in sorted(history(settings, dag_id), key=lambda r: r["recorded_at"]):
+    for r in sorted(history(settings, dag_id, check_prefix="volume."), key=lambda r: r["recorded_at"]):
         if r["check_id"].startswith("volume.") and r["observed"] not in (None, "null"):
             out.setdefault(r["table_name"], []).append(
                 {"run_id": r["run_id"], "recorded_at": r["recorded_at"].isoformat(), "rows": int(json.loads(r["observed"]))})

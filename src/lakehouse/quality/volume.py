@@ -63,7 +63,8 @@ def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], *, 
     """``totals``: table -> (layer, current rows). History: earlier runs' ``volume.<table>`` rows."""
     from lakehouse.quality.store import history
 
-    rows = sorted((r for r in history(settings, dag_id) if r["run_id"] != run_id), key=lambda r: r["recorded_at"])
+    rows = sorted((r for r in history(settings, dag_id, check_prefix="volume.")
+                   if r["run_id"] != run_id), key=lambda r: r["recorded_at"])
     out = []
     for table_name, (layer, current) in totals.items():
         previous = [int(r["observed"]) for r in rows

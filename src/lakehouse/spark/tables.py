@@ -10,12 +10,13 @@ from __future__ import annotations
 import contextlib
 
 from lakehouse.core.names import CATALOG_NAME, MAIN
-from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.catalog import METADATA_RETENTION, get_catalog
 from lakehouse.iceberg.snapshots import ref_snapshot_id, run_ref, table_or_none
 
 # v2, WAP-enabled; upserts touch few rows: write delete files instead of rewriting whole data files
 TABLE_PROPERTIES = {
     "format-version": "2",
+    **METADATA_RETENTION,
     "write.wap.enabled": "true",
     "write.merge.mode": "merge-on-read",
     "write.update.mode": "merge-on-read",
