@@ -36,6 +36,18 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
         assert any(t.retries > 0 for t in dag.tasks), f"{dag_id}: nothing retries"
 
 
+def test_maintenance_never_runs_beside_a_lakehouse_task(dagbag):
+    """Every task takes one slot of the lake pool; maintain_lake takes all of them (a reader-writer lock)."""
+    from lakehouse.orchestration.dag_defaults import LAKE_POOL, LAKE_POOL_SLOTS
+
+    for dag_id, dag in dagbag.dags.items():
+        for t in dag.tasks:
+            assert t.pool == LAKE_POOL, f"{dag_id}.{t.task_id}: pool {t.pool}"
+            expected = LAKE_POOL_SLOTS if t.task_id == "maintain_lake" else 1
+            assert t.pool_slots == expected, f"{dag_id}.{t.task_id}: {t.pool_slots} slot(s)"
+    assert "kol_lake_maintenance" in dagbag.dags
+
+
 def test_no_cycles(dagbag):
     for dag_id, dag in dagbag.dags.items():
         order = dag.topological_sort()
