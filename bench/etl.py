@@ -23,29 +23,31 @@ from lakehouse.ingest.bronze_table import ARROW_SCHEMA, ensure_bronze_table
 TARGET_RATIO = 0.15
 
 
-def load_bronze(settings: Settings, dataset, offset_base: dict | None = None) -> dict[str, int]:
-    """Append the dataset to the Bronze tables as partition 0 with contiguous offsets."""
+def append_bronze(table, topic: str, keys: list, values: list) -> int:
+    """One Bronze commit of ``values`` as partition 0, continuing the table's offsets, with its bookkeeping."""
     from datetime import UTC, datetime
 
+    state = recorded_state(table)
+    start, n, now = state.next.get(0, 0), len(values), datetime.now(UTC)
+    after = replace(state, first={0: state.first.get(0, start)}, next={0: start + n})
+    arrow = pa.Table.from_pydict({
+        "topic": [topic] * n, "kafka_partition": [0] * n, "kafka_offset": list(range(start, start + n)),
+        "kafka_key": keys, "payload": values, "kafka_timestamp": [now] * n, "ingested_at": [now] * n,
+        "batch_id": ["bench"] * n, "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * n, "kafka_epoch": [0] * n,
+    }, schema=ARROW_SCHEMA)
+    table.append(arrow, snapshot_properties={SUMMARY_RANGES: json.dumps({"0": [start, start + n - 1]}),
+                                             **after.to_summary()})
+    return n
+
+
+def load_bronze(settings: Settings, dataset) -> dict[str, int]:
+    """Append the dataset to the Bronze tables as partition 0 with contiguous offsets."""
     catalog = get_catalog(settings)
     counts = {}
     for entity, records in dataset.records.items():
         topic = TOPICS[entity]
-        table = ensure_bronze_table(catalog, topic)
-        state = recorded_state(table)
-        start = state.next.get(0, 0)
-        n = len(records)
-        now = datetime.now(UTC)
-        after = replace(state, first={0: state.first.get(0, start)}, next={0: start + n})
-        arrow = pa.Table.from_pydict({
-            "topic": [topic] * n, "kafka_partition": [0] * n, "kafka_offset": list(range(start, start + n)),
-            "kafka_key": [r.key for r in records], "payload": [r.value for r in records],
-            "kafka_timestamp": [now] * n, "ingested_at": [now] * n, "batch_id": ["bench"] * n,
-            "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * n, "kafka_epoch": [0] * n,
-        }, schema=ARROW_SCHEMA)
-        table.append(arrow, snapshot_properties={SUMMARY_RANGES: json.dumps({"0": [start, start + n - 1]}),
-                                                 **after.to_summary()})
-        counts[topic] = n
+        counts[topic] = append_bronze(ensure_bronze_table(catalog, topic), topic, [r.key for r in records],
+                                      [r.value for r in records])
     return counts
 
 

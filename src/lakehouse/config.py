@@ -56,6 +56,9 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # time bounds: every task and every DAG run (a hung Spark job or broker never blocks a DAG forever)
+    task_timeout_minutes: float = _env("LAKEHOUSE_TASK_TIMEOUT_MINUTES", default=120.0)
+    dagrun_timeout_hours: float = _env("LAKEHOUSE_DAGRUN_TIMEOUT_HOURS", default=6.0)
     # retention (kol_lake_maintenance): snapshots by age and count, audit branches, orphan files, history
     snapshot_retention_hours: float = _env("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", default=72.0)
     snapshot_retain_last: int = _env("LAKEHOUSE_SNAPSHOT_RETAIN_LAST", default=20)

@@ -106,3 +106,26 @@ def test_silver_orders_versions_by_the_log_not_the_producer_clock(lake, lake_ser
     assert [r.followers_count for r in row] == [2]
     reasons = [r.reason for r in spark_session.table("lake.silver.quarantine").collect()]
     assert reasons == ["bad_timestamp"]
+
+
+def test_silver_vs_bronze_keys_counts_business_keys_whatever_the_producer_keyed_by(lake, lake_services,
+                                                                                   spark_session):
+    """A producer keying by event id (or not at all): the key check must still see 40 KOLs, not 80 messages."""
+    import uuid
+
+    from lakehouse import kafka
+    from lakehouse.core.entities import ENTITIES
+    from lakehouse.quality.lake_checks import silver_lake_checks
+
+    client = kafka.producer(lake)
+    for version in range(2):
+        for i in range(40):
+            doc = {"kol_id": f" k{i} ", "platform": "TikTok", "username": f"u{i}", "followers_count": version}
+            key = uuid.uuid4().bytes if i % 2 else None  # event ids, or no key at all
+            client.produce(TOPICS["profiles"], key=key, value=json.dumps(doc).encode())
+    assert client.flush(30) == 0
+    ingest_topic(TOPICS["profiles"], lake, log=lambda *_: None)
+    build_silver(spark_session, dag_id="t", run_id="keys")
+    results, rows = silver_lake_checks(spark_session, ENTITIES["profiles"], None)
+    keys = next(r for r in results if r.check_id == "silver_vs_bronze_keys.profiles")
+    assert rows == 40 and (keys.status, keys.observed) == (Status.PASS, 1.0), keys

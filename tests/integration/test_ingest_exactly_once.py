@@ -6,13 +6,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pytest
 
 from lakehouse import kafka
-from lakehouse.core.errors import ReconciliationError
+from lakehouse.core.errors import ReconciliationError, SourceChangedError
 from lakehouse.core.names import KAFKA_NEXT_OFFSETS as SUMMARY_NEXT
 from lakehouse.core.names import KAFKA_RANGES as SUMMARY_RANGES
 from lakehouse.core.names import TOPICS, bronze_table_name
@@ -151,7 +152,7 @@ def test_broker_reset_behind_the_table_is_an_error_not_a_silent_skip(settings, s
     services.down(log=lambda *_: None)
     services.up(log=lambda *_: None)  # in-memory broker: the log starts again at offset 0
     _produce_profiles(settings, 30, seed=9)
-    with pytest.raises(IngestError, match="broker"):
+    with pytest.raises(SourceChangedError, match="broker log changed"):  # a new topic id: a new log
         ingest_topic(PROFILES, settings, connect_timeout=5, **quiet)
     assert len(_coords(_bronze(catalog, PROFILES))) == 300
 
@@ -185,7 +186,6 @@ def test_reconciliation_names_the_partition_and_offsets_of_a_gap(settings, servi
 
 
 def test_broker_reset_with_a_longer_new_log_is_refused_until_rebaselined(settings, services, catalog):
-    from lakehouse.core.errors import SourceChangedError
     from lakehouse.iceberg.bookkeeping import recorded_state
 
     _produce_profiles(settings, 300)
@@ -222,4 +222,17 @@ def test_poison_timestamps_are_kept_raw_and_never_block_the_topic(settings, serv
     rows = sorted(_bronze(catalog, PROFILES).scan().to_arrow().to_pylist(), key=lambda r: r["kafka_offset"])
     assert [r["kafka_timestamp_ms"] for r in rows] == stamps  # the producer's value, as sent
     assert [r["kafka_timestamp"] is None for r in rows] == [True, True, False, False]
+    reconcile(_bronze(catalog, PROFILES), PROFILES)
+
+
+def test_batches_are_bounded_by_bytes_as_well_as_count(settings, services, catalog):
+    records = _produce_profiles(settings, 200)
+    result = ingest_topic(PROFILES, settings, batch_size=1_000_000, max_batch_bytes=8_000, **quiet)
+    assert result.rows == len(records)
+    assert result.batches >= sum(len(r.value or b"") for r in records) // 8_000
+    rows = _bronze(catalog, PROFILES).scan(selected_fields=("batch_id", "payload")).to_arrow().to_pylist()
+    per_batch = Counter()
+    for r in rows:
+        per_batch[r["batch_id"]] += len(r["payload"] or b"")
+    assert max(per_batch.values()) <= 2 * 8_000  # the bound, overshot by at most one poll's size variance
     reconcile(_bronze(catalog, PROFILES), PROFILES)

@@ -12,7 +12,7 @@ from lakehouse.core.checks import Status
 from lakehouse.core.names import CHECK_RESULTS_TABLE, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
-from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.catalog import ensure_table, get_catalog
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.maintenance import maintain_lake
 from lakehouse.jobs.transform import build_gold, build_silver
@@ -64,7 +64,7 @@ def test_soak_then_maintenance_keeps_bookkeeping_lineage_and_every_check(lake, l
     old_row = {f.name: None for f in store.SCHEMA} | {
         "dag_id": "soak", "run_id": "ancient", "source": "x", "check_id": "volume.x", "status": "PASS",
         "recorded_at": datetime.now(UTC) - timedelta(days=200)}
-    catalog.load_table(CHECK_RESULTS_TABLE).append(pa.Table.from_pylist([old_row], schema=store.SCHEMA))
+    ensure_table(catalog, CHECK_RESULTS_TABLE, store.SCHEMA).append(pa.Table.from_pylist([old_row], schema=store.SCHEMA))
     bronze = catalog.load_table(bronze_table_name(TOPICS["profiles"]))
     orphan = os.path.join(bronze.location().removeprefix("file:"), "data", "orphan-from-a-crashed-writer.parquet")
     with open(orphan, "wb") as f:

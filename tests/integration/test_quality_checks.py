@@ -63,7 +63,7 @@ def test_a_gap_in_bronze_offsets_is_named_by_partition_and_offset(built, spark_s
 
     get_catalog(built).load_table("bronze.kol_videos_raw").delete(And(EqualTo("kafka_partition", 1),
                                                                       EqualTo("kafka_offset", 7)))
-    check = lineage.bronze_offsets_contiguous(spark_session, ENTITIES["videos"])
+    check = lineage.bronze_offsets_contiguous(spark_session, get_catalog(built), ENTITIES["videos"])
     assert check.status == Status.FAIL
     assert "partition 1: 1 offset(s) missing" in check.details and "7..7" in check.details
 
@@ -77,7 +77,7 @@ def test_gold_behind_silver_and_silver_behind_bronze_are_caught(built, spark_ses
     ids = _by_id(lake_checks(spark_session, None, layers=("silver", "gold"), suites={}))
     assert ids["lineage.silver_up_to_date.profiles"].status == Status.PASS
     stale = ids["lineage.gold_from_current_silver.profiles"]
-    assert stale.status == Status.FAIL and "Gold's recorded silver.kol_profiles snapshot" in stale.details
+    assert stale.status == Status.FAIL and "Gold's recorded silver.kol_profiles data snapshot" in stale.details
 
 
 def test_a_gold_row_whose_bronze_record_is_gone_breaks_the_trace(built, spark_session):

@@ -142,5 +142,6 @@ def test_restore_rebuilds_exactly_gold(settings, services, catalog):
     assert all(c.status == "PASS" for c in serving_checks(settings)), [
         (c.check_id, c.status, c.details) for c in serving_checks(settings) if c.status != "PASS"]
     nightly = hot_path_checks(settings)  # the nightly's serving layer: entries = Gold, then the content checks
-    assert {c.check_id for c in nightly} >= {"redis_vs_gold.tiktok.profiles", "redis.final_score_formula.youtube"}
+    assert {c.check_id for c in nightly} >= {"redis_freshness", "redis_vs_gold.tiktok.profiles",
+                                            "redis.final_score_formula.youtube"}
     assert all(c.status == "PASS" for c in nightly), [(c.check_id, c.observed) for c in nightly if c.status != "PASS"]

@@ -33,7 +33,9 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
         for t in dag.tasks:
             assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id}: no owner"
             assert t.retries is not None, f"{dag_id}.{t.task_id}: retries unset"
+            assert t.execution_timeout is not None, f"{dag_id}.{t.task_id}: no execution_timeout"
         assert any(t.retries > 0 for t in dag.tasks), f"{dag_id}: nothing retries"
+        assert dag.dagrun_timeout is not None, f"{dag_id}: no dagrun_timeout"
 
 
 def test_maintenance_never_runs_beside_a_lakehouse_task(dagbag):

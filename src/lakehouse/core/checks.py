@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
@@ -46,7 +47,7 @@ class CheckResult:
 def compare(check_id: str, layer: str, table: str, observed, expected, *, op: str = "==",
             details: str = "", on_fail: Status = Status.FAIL) -> CheckResult:
     """A check of ``observed <op> expected``; ``op`` is one of ==, >=, <=."""
-    ok = {"==": observed == expected, ">=": observed >= expected, "<=": observed <= expected}[op]
+    ok = {"==": operator.eq, ">=": operator.ge, "<=": operator.le}[op](observed, expected)
     return CheckResult(check_id, layer, table, Status.PASS if ok else on_fail, observed, f"{op} {expected}", details)
 
 

@@ -27,6 +27,10 @@ class AuditError(DataBreach):
         super().__init__("\n".join(lines))
 
 
+class PublishConflictError(DataBreach):
+    """``main`` moved since a run branched (another run published): publishing would lose that commit."""
+
+
 class ReconciliationError(DataBreach):
     """Bronze disagrees with its own Kafka offset bookkeeping."""
 

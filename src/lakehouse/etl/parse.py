@@ -106,6 +106,20 @@ def deduplicate(df, entity: Entity):
     return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
 
+def business_keys(df, entity: Entity):
+    """The business key of each raw record, parsed from its payload and normalized as Silver does.
+
+    What "distinct Bronze keys" means: a producer may key Kafka messages by event
+    id, or not at all, so the Kafka key says nothing about how many KOLs, videos
+    or comments Bronze holds. Records whose key cannot be parsed are left out.
+    """
+    from pyspark.sql import functions as F
+
+    doc = F.from_json(F.col("payload").cast("string"), entity.json_schema)
+    cols = [(F.lower(F.trim(doc[k])) if k == "platform" else F.trim(doc[k])).alias(k) for k in entity.key]
+    return df.select(*cols).dropna()
+
+
 def quarantine_rows(df, entity: Entity, run_id: str):
     from pyspark.sql import functions as F
 

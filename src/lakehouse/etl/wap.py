@@ -5,13 +5,21 @@ A run writes Silver and Gold to its branch (:func:`lakehouse.core.names.run_bran
 the audit validates that branch, and publishing fast-forwards ``main`` to it
 with Iceberg's own ``fast_forward`` procedure. A failed audit leaves ``main``
 untouched and the branch in place for inspection.
+
+Publishing checks every table first: ``main`` must still be an ancestor of the
+run's branch head. If another run published in between (``kol_transform`` and
+``kol_platform_e2e`` at once), nothing is moved and the run fails without
+retries; the next transform run processes the increment on the new ``main``.
+So a run publishes all its tables or none.
 """
 
 from __future__ import annotations
 
 from lakehouse.core.entities import WAP_TABLES
+from lakehouse.core.errors import PublishConflictError
+from lakehouse.core.names import MAIN
 from lakehouse.iceberg.catalog import get_catalog
-from lakehouse.iceberg.snapshots import table_or_none
+from lakehouse.iceberg.snapshots import is_in_history, table_or_none
 from lakehouse.spark.tables import qualified
 
 
@@ -21,12 +29,33 @@ def refs(table: str) -> dict[str, int]:
     return {name: ref.snapshot_id for name, ref in meta.refs().items()} if meta is not None else {}
 
 
-def publish(spark, branch: str, tables=WAP_TABLES) -> dict[str, dict]:
-    """Fast-forward ``main`` of every table that has ``branch``, then drop the branch. Idempotent."""
-    out = {}
-    for table in tables:
-        if branch not in refs(table):
+def publishable(branch: str, tables=WAP_TABLES) -> list[str]:
+    """The tables that have ``branch``, after checking each can fast-forward ``main`` to it.
+
+    Raises :class:`PublishConflictError` naming every table whose ``main`` is no longer
+    an ancestor of the branch head; nothing has been moved then.
+    """
+    catalog, ready, conflicts = get_catalog(), [], []
+    for name in tables:
+        table = table_or_none(catalog, name)
+        heads = {ref: r.snapshot_id for ref, r in table.refs().items()} if table is not None else {}
+        if branch not in heads:
             continue
+        if heads.get(MAIN) is not None and not is_in_history(table, heads[MAIN], heads[branch]):
+            conflicts.append(f"{name} (main {heads[MAIN]} is not in the history of {branch} {heads[branch]})")
+        ready.append(name)
+    if conflicts:
+        raise PublishConflictError(
+            f"cannot publish {branch}: main moved since this run branched (another run published?): "
+            f"{'; '.join(conflicts)}. Nothing was published; the branch is kept and the next transform run "
+            f"processes this increment on the new main.")
+    return ready
+
+
+def publish(spark, branch: str, tables=WAP_TABLES) -> dict[str, dict]:
+    """Fast-forward ``main`` of every table that has ``branch`` (all or none), then drop the branch. Idempotent."""
+    out = {}
+    for table in publishable(branch, tables):
         row = spark.sql(f"CALL lake.system.fast_forward('{table}', 'main', '{branch}')").first()
         out[table] = {"previous": row.previous_ref, "main": row.updated_ref}
     for table in out:  # drop only once every table is published, so a crash can re-run publish

@@ -198,7 +198,7 @@ class _ConsumeLoop:
         self.stall_timeout, self.connect_timeout = stall_timeout, connect_timeout
         self.active = set(partitions)
         self.last_progress = dict.fromkeys(partitions, time.monotonic())
-        self.batch, self.taken = Batch(topic, epoch), 0
+        self.batch, self.taken, self.mean_bytes = Batch(topic, epoch), 0, 1024.0
 
     def run(self, deadline: float | None) -> str:
         """Consume; returns why it stopped. The last partial batch is handed to the writer."""
@@ -228,7 +228,7 @@ class _ConsumeLoop:
         The hot path of ingestion (every message passes here): locals, no per-message calls
         beyond librdkafka's accessors; the rare cases go to :meth:`_on_error` / :meth:`_out_of_order`.
         """
-        want = self.batch_size - len(self.batch)
+        want = min(self.batch_size - len(self.batch), self._room_by_bytes())
         if self.max_records is not None:
             want = min(want, self.max_records - self.taken)
         msgs = self.consumer.consume(max(1, min(want, MAX_POLL)), 1.0)
@@ -282,7 +282,14 @@ class _ConsumeLoop:
             f"offsets {self.expected[p]}..{offset - 1} are missing (broker reset or data deleted?)"
         )
 
+    def _room_by_bytes(self) -> int:
+        """Messages that still fit the batch's byte bound, at the mean size seen so far (1 KiB before any)."""
+        mean = self.batch.nbytes / len(self.batch) if len(self.batch) else self.mean_bytes
+        return int((self.max_batch_bytes - self.batch.nbytes) // max(mean, 1.0))
+
     def _flush(self) -> None:
+        if len(self.batch):
+            self.mean_bytes = self.batch.nbytes / len(self.batch)
         self.batch.next = dict(self.expected)
         self.writer.submit(self.batch)
         self.batch = Batch(self.topic, self.epoch)

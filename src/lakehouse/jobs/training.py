@@ -67,11 +67,12 @@ def train_trust_model(spark, *, dag_id: str = "", run_id: str = "", branch: str 
                                            champion=champion_model, reg_param=float(params.get("reg_param", 0.01)))
     finally:
         data.unpersist()
-    version = registry.reserve_version(settings, run_id)
-    model.write().overwrite().save(registry.artifact_path(settings, version))
+    version = registry.reserve_version(settings, run_id, dag_id)
+    artifact = registry.artifact_path(settings, version)
+    model.write().save(artifact)  # a fresh path: a saved model is never overwritten
     entry = registry.register(settings, version=version, promote=result.passed, dag_id=dag_id, run_id=run_id,
                               metrics=result.metrics, params=result.params, training_snapshots=snapshots,
-                              failed_gates=result.failed_gates)
+                              failed_gates=result.failed_gates, artifact=artifact)
     if run_id:
         record(settings, dag_id=dag_id, run_id=run_id, source=SOURCE, results=gate_checks(result, version))
     if not result.passed:

@@ -4,12 +4,20 @@ A registration (and a promotion) is one Iceberg commit that rewrites the small
 registry table, so the champion flips atomically: readers see the old champion
 or the new one, never two or none. Registering again from the same Airflow run
 replaces that run's row (retries never add versions).
+
+Two trainings at once: a version is allocated by committing a ``reserved`` row,
+and every commit here asserts the table is still what it read (pyiceberg's
+optimistic concurrency), so the loser of a race re-reads and takes the next
+version instead of overwriting the winner. Artifacts go to a fresh path per
+attempt (``v<N>-<token>``) and are never overwritten.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -25,7 +33,7 @@ SCHEMA = pa.schema([
     pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
     pa.field("dag_id", pa.string()),
     pa.field("run_id", pa.string()),
-    pa.field("status", pa.string(), nullable=False),  # champion | retired | rejected
+    pa.field("status", pa.string(), nullable=False),  # reserved | champion | retired | rejected
     pa.field("is_champion", pa.bool_(), nullable=False),
     pa.field("auc", pa.float64()),
     pa.field("metrics", pa.string()),  # JSON
@@ -60,39 +68,69 @@ def current_champion(settings: Settings | None = None, model_name: str = MODEL_N
     return champion(settings, model_name)
 
 
-def reserve_version(settings: Settings, run_id: str, model_name: str = MODEL_NAME) -> int:
-    """The version this run registers: its earlier attempt's, else one past the newest."""
-    rows = entries(settings, model_name)
-    for r in rows:
-        if run_id and r["run_id"] == run_id:
-            return r["version"]
-    return max((r["version"] for r in rows), default=0) + 1
+COMMIT_ATTEMPTS = 20
+
+
+def _committed(settings: Settings, change: Callable) -> object:
+    """Run ``change(table)`` (one commit) on a fresh read of the registry; on a concurrent commit, again."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    for _ in range(COMMIT_ATTEMPTS):
+        try:
+            return change(registry_table(settings))
+        except CommitFailedException:
+            continue  # someone else committed since we read: read again and redo
+    raise RuntimeError(f"{REGISTRY_TABLE}: {COMMIT_ATTEMPTS} concurrent commits in a row; try again")
+
+
+def reserve_version(settings: Settings, run_id: str, dag_id: str = "", model_name: str = MODEL_NAME) -> int:
+    """The version this run registers: its earlier attempt's, else one past the newest, taken by a commit."""
+
+    def reserve(table) -> int:
+        rows = [r for r in table.scan().to_arrow().to_pylist() if r["model_name"] == model_name]
+        for r in rows:
+            if run_id and r["run_id"] == run_id:
+                return r["version"]
+        version = max((r["version"] for r in rows), default=0) + 1
+        table.append(pa.Table.from_pylist([_entry(model_name, version, dag_id, run_id, "reserved", "")],
+                                          schema=SCHEMA), snapshot_properties=run_properties(dag_id, run_id))
+        return version
+
+    return _committed(settings, reserve)
 
 
 def artifact_path(settings: Settings, version: int, model_name: str = MODEL_NAME) -> str:
-    return f"{settings.warehouse_uri.rstrip('/')}/models/{model_name}/v{version}"
+    """A fresh, never reused path for one save of version ``version`` (artifacts are immutable)."""
+    return f"{settings.warehouse_uri.rstrip('/')}/models/{model_name}/v{version}-{uuid.uuid4().hex[:12]}"
+
+
+def _entry(model_name: str, version: int, dag_id: str, run_id: str, status: str, path: str, **fields) -> dict:
+    base = {f.name: None for f in SCHEMA}
+    return {**base, "model_name": model_name, "version": version, "created_at": datetime.now(UTC), "dag_id": dag_id,
+            "run_id": run_id, "status": status, "is_champion": status == "champion", "artifact_path": path, **fields}
 
 
 def register(settings: Settings, *, version: int, promote: bool, dag_id: str, run_id: str, metrics: dict,
-             params: dict, training_snapshots: dict, failed_gates: list[str], model_name: str = MODEL_NAME) -> dict:
-    """Add (or replace this run's) entry; with ``promote`` it becomes the only champion. One commit."""
-    table = registry_table(settings)
-    rows = [r for r in table.scan().to_arrow().to_pylist()
-            if not (r["model_name"] == model_name and (r["version"] == version or (run_id and r["run_id"] == run_id)))]
-    if promote:
-        for r in rows:
-            if r["model_name"] == model_name and r["is_champion"]:
-                r.update(is_champion=False, status="retired")
-    entry = {
-        "model_name": model_name, "version": version, "created_at": datetime.now(UTC), "dag_id": dag_id,
-        "run_id": run_id, "status": "champion" if promote else "rejected", "is_champion": promote,
-        "auc": metrics.get("auc"), "metrics": json.dumps(metrics), "params": json.dumps(params),
-        "training_snapshots": json.dumps(training_snapshots),
-        "artifact_path": artifact_path(settings, version, model_name), "failed_gates": json.dumps(failed_gates),
-    }
-    with warnings.catch_warnings():  # the first registration has nothing to replace
-        warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-        table.overwrite(pa.Table.from_pylist([*rows, entry], schema=SCHEMA),
-                        snapshot_properties={**run_properties(dag_id, run_id),
-                                             "ml.model": f"{model_name}:v{version}", "ml.promoted": str(promote)})
-    return entry
+             params: dict, training_snapshots: dict, failed_gates: list[str], artifact: str,
+             model_name: str = MODEL_NAME) -> dict:
+    """Replace this version's reserved row with the trained model at ``artifact``; with ``promote`` it
+    becomes the only champion. One commit (redone on a fresh read if another commit came first)."""
+    entry = _entry(model_name, version, dag_id, run_id, "champion" if promote else "rejected", artifact,
+                   auc=metrics.get("auc"), metrics=json.dumps(metrics), params=json.dumps(params),
+                   training_snapshots=json.dumps(training_snapshots), failed_gates=json.dumps(failed_gates))
+
+    def write(table) -> dict:
+        rows = [r for r in table.scan().to_arrow().to_pylist()
+                if not (r["model_name"] == model_name and r["version"] == version)]
+        if promote:
+            for r in rows:
+                if r["model_name"] == model_name and r["is_champion"]:
+                    r.update(is_champion=False, status="retired")
+        with warnings.catch_warnings():  # the first registration has nothing to replace
+            warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+            table.overwrite(pa.Table.from_pylist([*rows, entry], schema=SCHEMA),
+                            snapshot_properties={**run_properties(dag_id, run_id),
+                                                 "ml.model": f"{model_name}:v{version}", "ml.promoted": str(promote)})
+        return entry
+
+    return _committed(settings, write)

@@ -1,9 +1,12 @@
-"""Defaults every DAG shares: owner, retries, tags, start date."""
+"""Defaults every DAG shares: owner, retries, time bounds, pool, tags, start date."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from lakehouse.config import get_settings
+
+_SETTINGS = get_settings()
 OWNER = "data-platform"
 # Every lakehouse task takes one slot; kol_lake_maintenance takes them all, so it never runs beside a
 # writer (a reader-writer lock from Airflow's own pools). Created by `lakehouse setup`.
@@ -17,10 +20,12 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "pool": LAKE_POOL,
+    "execution_timeout": timedelta(minutes=_SETTINGS.task_timeout_minutes),
 }
 BASE_TAGS = ["kol-lakehouse"]
 # Every DAG: no catchup, one run at a time (a WAP branch or a consumer per topic never races itself).
-DAG_DEFAULTS = {"start_date": START_DATE, "catchup": False, "max_active_runs": 1, "default_args": DEFAULT_ARGS}
+DAG_DEFAULTS = {"start_date": START_DATE, "catchup": False, "max_active_runs": 1, "default_args": DEFAULT_ARGS,
+                "dagrun_timeout": timedelta(hours=_SETTINGS.dagrun_timeout_hours)}
 
 
 def tags(*extra: str) -> list[str]:

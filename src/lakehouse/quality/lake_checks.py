@@ -13,6 +13,7 @@ from lakehouse.config import get_settings
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.entities import ENTITIES, WAP_TABLES, Entity
 from lakehouse.core.names import BRONZE_TABLES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS, layer_of
+from lakehouse.etl.parse import business_keys
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import newest_json
 from lakehouse.quality import lineage
@@ -89,7 +90,7 @@ def silver_lake_checks(spark, entity: Entity, branch: str | None) -> tuple[list[
     quarantined = (read_as_of(spark, QUARANTINE_TABLE, branch)
                    .where(f"source_table = '{entity.bronze_table}'").count())
     results = silver_checks(entity.name, entity.silver_table, bronze_rows=bronze_rows,
-                            bronze_keys=bronze.select("kafka_key").distinct().count(),
+                            bronze_keys=business_keys(bronze, entity).distinct().count(),
                             silver_rows=rows, duplicates=int(totals.get("duplicates", 0)),
                             quarantined=quarantined, detail=f" (snapshot {bronze_sid})")
     results.append(lineage.silver_covers_bronze(entity, totals, bronze_rows, bronze_sid))

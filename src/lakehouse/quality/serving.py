@@ -1,5 +1,6 @@
 """Checks of the Redis hot path: what readers see (the published version) against Gold, per platform.
 
+- freshness: the published version was built from Gold's current data snapshot;
 - entries: list, sorted set and hashes each hold one entry per Gold row;
 - the test plan's content checks: trending scores 0-100 with >= 80 % distinct
   and a range > 10, follower counts >= 80 % distinct (no placeholders), and
@@ -17,8 +18,14 @@ from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.names import GOLD_SUMMARY_TABLE, PLATFORMS
 from lakehouse.core.scoring import FORMULA, final_score
 from lakehouse.iceberg.catalog import get_catalog
-from lakehouse.iceberg.snapshots import table_or_none
-from lakehouse.serving.redis_publish import current_version, published_counts, read_published, redis_client
+from lakehouse.iceberg.snapshots import data_snapshot_id, table_or_none
+from lakehouse.serving.redis_publish import (
+    current_version,
+    published_counts,
+    published_source,
+    read_published,
+    redis_client,
+)
 
 MIN_DISTINCT = 0.8
 MIN_RANGE = 10.0
@@ -82,6 +89,19 @@ def redis_vs_gold(catalog, redis_counts: dict) -> list[CheckResult]:
     return results
 
 
+def redis_freshness(catalog, source: dict) -> CheckResult:
+    """``kol:meta``'s Gold snapshot is Gold ``main``'s current data snapshot (maintenance commits aside):
+    a transform that published Gold but not Redis leaves the hot path stale, and this says so."""
+    gold = table_or_none(catalog, GOLD_SUMMARY_TABLE)
+    head = gold.current_snapshot() if gold is not None else None
+    current = data_snapshot_id(gold, head.snapshot_id) if head is not None else None
+    published = source.get("gold_snapshot_id")
+    if published is not None and gold is not None and gold.snapshot_by_id(published) is not None:
+        published = data_snapshot_id(gold, published)
+    return compare("redis_freshness", "serving", "redis:kol:meta", published, current,
+                   details="Gold snapshot the published version was built from vs Gold main's current one")
+
+
 def hot_path_checks(settings: Settings, redis_counts: dict | None = None) -> list[CheckResult]:
     """Entries vs Gold and the content checks; FAIL when Redis is down, SKIP before anything was published.
 
@@ -96,4 +116,6 @@ def hot_path_checks(settings: Settings, redis_counts: dict | None = None) -> lis
         return [CheckResult("redis.published", "serving", "redis", Status.SKIP, None, "a published version",
                             "nothing has been published to Redis yet")]
     counts = redis_counts if redis_counts is not None else published_counts(settings, PLATFORMS)
-    return redis_vs_gold(get_catalog(settings), counts) + serving_checks(settings)
+    catalog = get_catalog(settings)
+    return ([redis_freshness(catalog, published_source(settings))] + redis_vs_gold(catalog, counts)
+            + serving_checks(settings))

@@ -10,8 +10,13 @@ Keys (the test plan's names under a version prefix):
   published N's list and sorted set, switched in the same transaction as the
   pointer, for readers that use the test plan's unversioned names.
 
-A publish writes version N+1, verifies it, then flips
-the pointer (and the unversioned copies) in one MULTI/EXEC. A reader sees the
+Publishers are serialized by a Redis lock (``kol:publish:lock``, redis-py's
+token lock with a timeout, so a crashed publisher cannot hold it forever):
+two publishes never unlink each other's keys. A publish writes version N+1,
+verifies it, then flips the pointer (and the unversioned copies) in one
+MULTI/EXEC guarded by WATCH on ``kol:meta``: it switches only if no newer Gold
+snapshot (by Iceberg sequence number) was published meanwhile, so the pointer
+never moves backwards. A reader sees the
 old set or the new one, never a mix; if Redis dies mid-publish the pointer
 still names the old, intact set. The previous version is kept for readers
 that resolved the pointer just before the flip; the next publish unlinks it
@@ -49,6 +54,9 @@ LIST_FIELDS = (
 HASH_FIELDS = LIST_FIELDS + ("platform", "tier", "engagement_rate", "following_count", "post_count", "video_count",
                              "trust_model_version")
 POINTER = "kol:version"
+PUBLISH_LOCK = "kol:publish:lock"
+LOCK_TIMEOUT_S = 900  # a publisher that died releases the lock after this
+LOCK_WAIT_S = 600  # how long a publisher waits for the one before it
 SEQUENCE = "kol:version:seq"
 META = "kol:meta"
 # ARGV: SCAN cursor, JSON list of versions to keep. One bounded SCAN step, so Redis is never blocked long.
@@ -102,12 +110,14 @@ def current_version(client) -> int | None:
     return int(raw) if raw is not None else None
 
 
-def read_gold(settings: Settings) -> tuple[pa.Table, int | None]:
-    """Gold of the current ``main`` snapshot (the published fields), and that snapshot's id."""
+def read_gold(settings: Settings) -> tuple[pa.Table, dict]:
+    """Gold of the current ``main`` snapshot (the published fields), and that snapshot's id and sequence number."""
     table = get_catalog(settings).load_table(GOLD_SUMMARY_TABLE)
     snap = table.current_snapshot()
     fields = [f for f in dict.fromkeys(HASH_FIELDS) if f in {c.name for c in table.schema().fields}]
-    return table.scan(selected_fields=tuple(fields)).to_arrow(), snap.snapshot_id if snap else None
+    source = {"gold_snapshot_id": snap.snapshot_id if snap else None,
+              "gold_sequence": snap.sequence_number if snap else 0}
+    return table.scan(selected_fields=tuple(fields)).to_arrow(), source
 
 
 def _rounded(column):
@@ -129,10 +139,18 @@ def _listing(table: pa.Table) -> bytes:
 
 
 def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_000, source: dict | None = None) -> dict:
-    """Write Gold rows as a new version and flip the pointer; per-platform counts and seconds."""
+    """Write Gold rows as a new version and flip the pointer, holding the publish lock; counts and seconds.
+
+    ``source``: what the rows are (``gold_snapshot_id``, ``gold_sequence``), kept in ``kol:meta``.
+    """
+    client = redis_client(settings)
+    with client.lock(PUBLISH_LOCK, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S, thread_local=False):
+        return _publish_locked(client, rows, chunk=chunk, source=source or {})
+
+
+def _publish_locked(client, rows: list[dict] | pa.Table, *, chunk: int, source: dict) -> dict:
     started = time.monotonic()
     table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
-    client = redis_client(settings)
     previous = current_version(client)
     version = int(client.incr(SEQUENCE))
     counts = {}
@@ -156,19 +174,35 @@ def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_0
     for platform, n in counts.items():  # verify before anyone can see it
         if client.zcard(trending_key(platform, version)) != n:
             raise PublishError(f"version {version}: {platform} sorted set does not hold {n} KOLs; not switched")
-    switch = client.pipeline(transaction=True)
-    switch.set(POINTER, version)
-    for platform in set(counts) | set(_published_platforms(client, previous)):
-        if platform in counts:
-            switch.copy(list_key(platform, version), list_key(platform), replace=True)
-            switch.copy(trending_key(platform, version), trending_key(platform), replace=True)
-        else:  # a platform Gold no longer has
-            switch.delete(list_key(platform), trending_key(platform))
-    switch.hset(META, mapping={"version": version, "published_at": time.time(), "counts": json.dumps(counts),
-                               **{k: json.dumps(v) for k, v in (source or {}).items()}})
-    switch.execute()
-    return {"version": version, "previous": previous, "published": counts, "removed_keys": sent[0].result(),
+    switched = _switch(client, version, previous, counts, source)
+    return {"version": version if switched else previous, "previous": previous, "published": counts,
+            "superseded": not switched, "removed_keys": sent[0].result(),
             "seconds": round(time.monotonic() - started, 3)}
+
+
+def _switch(client, version: int, previous: int | None, counts: dict, source: dict) -> bool:
+    """Point readers at ``version`` in one MULTI/EXEC, unless a newer Gold snapshot is already published.
+
+    WATCH on ``kol:meta`` makes the comparison and the switch one atomic step.
+    Returns False (nothing switched) when the published Gold is newer than ``source``'s.
+    """
+    with client.pipeline(transaction=True) as switch:
+        switch.watch(META)
+        published_seq = switch.hget(META, "gold_sequence")
+        if published_seq is not None and int(json.loads(published_seq)) > int(source.get("gold_sequence") or 0):
+            return False
+        switch.multi()
+        switch.set(POINTER, version)
+        for platform in set(counts) | set(_published_platforms(client, previous)):
+            if platform in counts:
+                switch.copy(list_key(platform, version), list_key(platform), replace=True)
+                switch.copy(trending_key(platform, version), trending_key(platform), replace=True)
+            else:  # a platform Gold no longer has
+                switch.delete(list_key(platform), trending_key(platform))
+        switch.hset(META, mapping={"version": version, "published_at": time.time(), "counts": json.dumps(counts),
+                                   **{k: json.dumps(v) for k, v in source.items()}})
+        switch.execute()  # WatchError if kol:meta changed since WATCH: the lock makes that a bug, not a race
+    return True
 
 
 def _packed_chunks(part: pa.Table, platform: str, version: int, chunk: int):
@@ -253,5 +287,11 @@ def published_counts(settings: Settings, platforms) -> dict[str, dict[str, int]]
 
 def publish_gold(settings: Settings) -> dict:
     """Publish the current Gold ``main`` snapshot (also what ``lakehouse redis restore`` runs)."""
-    rows, snapshot = read_gold(settings)
-    return {**publish(rows, settings, source={"gold_snapshot_id": snapshot}), "gold_snapshot_id": snapshot}
+    rows, source = read_gold(settings)
+    return {**publish(rows, settings, source=source), **source}
+
+
+def published_source(settings: Settings) -> dict:
+    """What ``kol:meta`` says the published version was built from (empty before any publish)."""
+    raw = redis_client(settings).hgetall(META)
+    return {k.decode(): json.loads(v) for k, v in raw.items() if k in (b"gold_snapshot_id", b"gold_sequence")}

@@ -1,0 +1,87 @@
+"""Two writers at once: model registry, Redis publishes and WAP publishes never lose or strand each other's work."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pyarrow as pa
+import pytest
+
+from lakehouse.core.checks import Status
+from lakehouse.core.errors import PublishConflictError
+from lakehouse.core.names import GOLD_SUMMARY_TABLE
+from lakehouse.iceberg.catalog import ensure_table
+from lakehouse.ml import registry
+from lakehouse.quality.serving import redis_freshness
+from lakehouse.serving import redis_publish as rp
+
+pytestmark = pytest.mark.integration
+
+
+def test_concurrent_trainings_get_distinct_versions_and_leave_one_champion(settings, catalog):
+    def train(i: int) -> dict:
+        version = registry.reserve_version(settings, f"run-{i}", "kol_model_training")
+        artifact = registry.artifact_path(settings, version)
+        return registry.register(settings, version=version, promote=True, dag_id="kol_model_training",
+                                 run_id=f"run-{i}", metrics={"auc": 0.9}, params={}, training_snapshots={},
+                                 failed_gates=[], artifact=artifact)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        entries = list(pool.map(train, range(4)))
+    rows = registry.entries(settings)
+    assert sorted(r["version"] for r in rows) == [1, 2, 3, 4]  # none reserved twice, none overwritten
+    assert len({r["artifact_path"] for r in rows}) == 4
+    assert sum(r["is_champion"] for r in rows) == 1 and registry.champion(settings) is not None
+    assert {e["version"] for e in entries} == {1, 2, 3, 4}
+    assert registry.reserve_version(settings, "run-2") == next(e["version"] for e in entries if e["run_id"] == "run-2")
+
+
+def _gold_rows(n: int, tag: float) -> pa.Table:
+    return pa.Table.from_pylist([
+        {"kol_id": f"k{i}", "platform": "tiktok", "username": f"u{i}", "followers_count": i, "favorites_count": i,
+         "trending_score": (i % 100) + tag, "trust_score": 50.0, "success_score": 50.0, "final_score": 50.0}
+        for i in range(n)])
+
+
+def test_concurrent_redis_publishes_are_serialized_and_the_pointer_never_moves_back(settings, services):
+    publishes = [(_gold_rows(3000, tag / 10), {"gold_snapshot_id": tag, "gold_sequence": tag}) for tag in (1, 2, 3, 4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda p: rp.publish(p[0], settings, source=p[1]), publishes))
+    client = rp.redis_client(settings)
+    version = rp.current_version(client)
+    assert rp.published_source(settings)["gold_sequence"] == 4  # the newest Gold wins, whatever the order
+    assert client.zcard(rp.trending_key("tiktok", version)) == 3000  # and its set is whole
+    assert {r["version"] for r in results if not r["superseded"]} >= {version}
+    stale = rp.publish(_gold_rows(10, 0), settings, source={"gold_snapshot_id": 0, "gold_sequence": 0})
+    assert stale["superseded"] and rp.current_version(client) == version
+
+
+def test_redis_freshness_fails_when_gold_moved_on_after_the_publish(settings, services, catalog):
+    gold = ensure_table(catalog, GOLD_SUMMARY_TABLE, pa.schema([("platform", pa.string()), ("kol_id", pa.string())]))
+    gold.append(pa.Table.from_pylist([{"platform": "tiktok", "kol_id": "a"}]))
+    first = gold.current_snapshot().snapshot_id
+    assert redis_freshness(catalog, {"gold_snapshot_id": first}).status == Status.PASS
+    gold.append(pa.Table.from_pylist([{"platform": "tiktok", "kol_id": "b"}]))  # a transform published Gold...
+    stale = redis_freshness(catalog, {"gold_snapshot_id": first})  # ...but not Redis
+    assert stale.status == Status.FAIL and stale.observed == first
+    assert redis_freshness(catalog, {}).status == Status.FAIL
+
+
+def test_publish_moves_every_table_or_none_when_main_moved(lake, spark_session):
+    from lakehouse.etl import wap
+    from lakehouse.spark.tables import ensure_branch
+
+    spark = spark_session
+    tables = ("silver.t_one", "silver.t_two")
+    for t in tables:
+        spark.sql(f"CREATE TABLE lake.{t} (id INT) USING iceberg")
+        spark.sql(f"INSERT INTO lake.{t} VALUES (0)")
+        for branch in ("audit_run_a", "audit_run_b"):
+            ensure_branch(spark, t, branch)
+    spark.sql("INSERT INTO lake.silver.t_two.branch_audit_run_a VALUES (1)")  # run A touched only t_two
+    for t in tables:
+        spark.sql(f"INSERT INTO lake.{t}.branch_audit_run_b VALUES (2)")
+    assert set(wap.publish(spark, "audit_run_a", tables)) == set(tables)
+    mains = {t: wap.refs(t)["main"] for t in tables}
+    with pytest.raises(PublishConflictError, match=r"silver.t_two .*Nothing was published"):
+        wap.publish(spark, "audit_run_b", tables)
+    assert {t: wap.refs(t)["main"] for t in tables} == mains  # t_one could fast-forward, and was not moved
+    assert all("audit_run_b" in wap.refs(t) for t in tables)  # kept for inspection
