@@ -44,8 +44,18 @@ SCHEMA = pa.schema([
 ])
 
 
+# pyiceberg would re-apply a failed commit on top of what it did not read (two reservations of one
+# version); a conflict must reach :func:`_committed`, which re-reads and redoes the change.
+NO_BLIND_RETRY = {"commit.retry.num-retries": "0"}
+
+
 def registry_table(settings: Settings):
-    return ensure_table(get_catalog(settings), REGISTRY_TABLE, SCHEMA)
+    table = ensure_table(get_catalog(settings), REGISTRY_TABLE, SCHEMA, NO_BLIND_RETRY)
+    if table.properties.get("commit.retry.num-retries") != "0":  # a registry from before this rule
+        with table.transaction() as tx:
+            tx.set_properties(NO_BLIND_RETRY)
+        table = table.refresh()
+    return table
 
 
 def entries(settings: Settings, model_name: str = MODEL_NAME) -> list[dict]:
