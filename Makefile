@@ -60,8 +60,14 @@ lint:
 demo:
 	@$(BIN)/lakehouse demo $(DEMO_ARGS)
 
+BENCHMARKS := ingest etl quality ml serving maintenance
+# `make bench`, `make bench maintenance` (names as goals) or `make bench BENCH_ARGS=etl`
 bench:
-	@$(BIN)/python -m bench $(BENCH_ARGS)
+	@$(BIN)/python -m bench $(BENCH_ARGS) $(filter $(BENCHMARKS),$(MAKECMDGOALS))
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCHMARKS):
+	@:
+endif
 
 up:
 	@$(BIN)/lakehouse up

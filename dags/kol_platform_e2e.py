@@ -31,6 +31,7 @@ from lakehouse.orchestration.taskflow import (
     quality_gate_task,
     readiness_report_task,
     wap_chain,
+    wap_lease,
 )
 
 TASKS = "lakehouse.orchestration.tasks"
@@ -77,6 +78,7 @@ def kol_platform_e2e():
     produced >> ingested >> transform[0]
     report = readiness_report_task(E2E_TASKS, body=f"{TASKS}.e2e:e2e_report")
     transform[-1] >> counted >> published >> report >> quality_gate_task((*E2E_TASKS, "readiness_report"))
+    wap_lease(transform[0], published)  # one WAP chain at a time, across DAGs
 
 
 kol_platform_e2e()

@@ -30,7 +30,13 @@ from airflow.sdk import Param, dag
 
 from lakehouse.orchestration.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
-from lakehouse.orchestration.taskflow import WAP_JOBS, publish_redis_task, quality_gate_task, wap_chain
+from lakehouse.orchestration.taskflow import (
+    WAP_JOBS,
+    publish_redis_task,
+    quality_gate_task,
+    wap_chain,
+    wap_lease,
+)
 
 
 @dag(dag_id="kol_transform", tags=tags("etl", "wap", "silver", "gold"), doc_md=__doc__, **DAG_DEFAULTS,
@@ -40,7 +46,9 @@ from lakehouse.orchestration.taskflow import WAP_JOBS, publish_redis_task, quali
 )
 def kol_transform():
     chain = wap_chain(full_rebuild="{{ params.full_rebuild }}")
-    chain[-1] >> publish_redis_task() >> quality_gate_task((*WAP_JOBS, "publish_redis"))
+    published = publish_redis_task()
+    chain[-1] >> published >> quality_gate_task((*WAP_JOBS, "publish_redis"))
+    wap_lease(chain[0], published)  # one WAP chain at a time, across DAGs
 
 
 kol_transform()

@@ -85,3 +85,15 @@ def test_publish_moves_every_table_or_none_when_main_moved(lake, spark_session):
         wap.publish(spark, "audit_run_b", tables)
     assert {t: wap.refs(t)["main"] for t in tables} == mains  # t_one could fast-forward, and was not moved
     assert all("audit_run_b" in wap.refs(t) for t in tables)  # kept for inspection
+
+
+def test_the_wap_lease_serializes_chains_across_dags(settings, services):
+    from lakehouse.orchestration.lease import acquire_wap_lease, release_wap_lease
+
+    assert acquire_wap_lease("transform-run", settings=settings) == {"holder": "transform-run", "waited": False}
+    assert acquire_wap_lease("transform-run", settings=settings)["holder"] == "transform-run"  # its retry
+    with pytest.raises(TimeoutError, match="held by run transform-run"):
+        acquire_wap_lease("e2e-run", wait_s=0.5, settings=settings)
+    assert release_wap_lease("e2e-run", settings=settings)["released"] is False  # not its lease to give back
+    assert release_wap_lease("transform-run", settings=settings) == {"released": True}
+    assert acquire_wap_lease("e2e-run", wait_s=0.5, settings=settings)["holder"] == "e2e-run"

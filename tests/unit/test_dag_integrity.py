@@ -50,6 +50,15 @@ def test_maintenance_never_runs_beside_a_lakehouse_task(dagbag):
     assert "kol_lake_maintenance" in dagbag.dags
 
 
+@pytest.mark.parametrize("dag_id", ["kol_transform", "kol_platform_e2e"])
+def test_every_wap_chain_holds_the_lease_from_first_write_to_redis_publish(dagbag, dag_id):
+    dag = dagbag.dags[dag_id]
+    acquire, release = dag.get_task("acquire_wap_lease"), dag.get_task("release_wap_lease")
+    assert acquire.is_setup and release.is_teardown
+    assert "bronze_to_silver" in acquire.downstream_task_ids
+    assert "publish_redis" in release.upstream_task_ids
+
+
 def test_no_cycles(dagbag):
     for dag_id, dag in dagbag.dags.items():
         order = dag.topological_sort()

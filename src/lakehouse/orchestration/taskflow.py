@@ -59,6 +59,23 @@ def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_R
     return readiness_report()
 
 
+def wap_lease(first, last) -> None:
+    """Hold the WAP lease from before ``first`` until after ``last`` (setup/teardown: released on failure too)."""
+
+    @task(task_id="acquire_wap_lease")
+    def acquire_wap_lease(dag_run=None):
+        return run_body("lakehouse.orchestration.lease:acquire_wap_lease", run_id=dag_run.run_id)
+
+    @task(task_id="release_wap_lease")
+    def release_wap_lease(dag_run=None):
+        return run_body("lakehouse.orchestration.lease:release_wap_lease", run_id=dag_run.run_id)
+
+    acquire = acquire_wap_lease().as_setup()
+    release = release_wap_lease().as_teardown(setups=acquire)
+    acquire >> first
+    last >> release
+
+
 WAP_JOBS = ("bronze_to_silver", "silver_to_gold", "audit_branch", "publish_branch")
 TRAIN_JOB = "train_trust_model"
 
