@@ -16,6 +16,7 @@ import time
 from bench.common import median, spark_lake
 from bench.etl import append_bronze
 from lakehouse.core.names import TOPICS
+from lakehouse.core.offsets import BronzeState
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
 from lakehouse.iceberg.retention import protected_snapshots
 from lakehouse.ingest.bronze_table import ARROW_SCHEMA
@@ -32,13 +33,39 @@ def _commit(table, i: int) -> None:
                   [b'{"kol_id": "k", "platform": "tiktok"}'] * ROWS_PER_COMMIT)
 
 
-def build(catalog, name: str, n: int) -> float:
-    """``n`` small commits, one after the other (seconds taken)."""
+def build(catalog, name: str, n: int, per_transaction: int = 100) -> float:
+    """``n`` small commits: ``n`` snapshots, each its own data file, manifest and manifest list, as ingest
+    makes them. Built ``per_transaction`` appends to one catalog commit (pyiceberg turns each append of a
+    transaction into its own snapshot), which only saves the metadata.json versions in between."""
     table = ensure_table(catalog, name, ARROW_SCHEMA)
     started = time.perf_counter()
-    for i in range(n):
-        _commit(table, i)
+    for first in range(0, n, per_transaction):
+        with table.transaction() as tx:
+            for i in range(first, min(first + per_transaction, n)):
+                tx.append(_batch(i), snapshot_properties=_summary(i))
+        table = table.refresh()
     return round(time.perf_counter() - started, 1)
+
+
+def _batch(i: int):
+    from datetime import UTC, datetime
+
+    import pyarrow as pa
+
+    now, start = datetime.now(UTC), i * ROWS_PER_COMMIT
+    return pa.Table.from_pydict({
+        "topic": [TOPIC] * ROWS_PER_COMMIT, "kafka_partition": [0] * ROWS_PER_COMMIT,
+        "kafka_offset": list(range(start, start + ROWS_PER_COMMIT)),
+        "kafka_key": [f"k{i}-{j}".encode() for j in range(ROWS_PER_COMMIT)],
+        "payload": [b'{"kol_id": "k", "platform": "tiktok"}'] * ROWS_PER_COMMIT,
+        "kafka_timestamp": [now] * ROWS_PER_COMMIT, "ingested_at": [now] * ROWS_PER_COMMIT,
+        "batch_id": [f"b{i}"] * ROWS_PER_COMMIT, "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * ROWS_PER_COMMIT,
+        "kafka_epoch": [0] * ROWS_PER_COMMIT}, schema=ARROW_SCHEMA)
+
+
+def _summary(i: int) -> dict[str, str]:
+    start = i * ROWS_PER_COMMIT
+    return BronzeState(first={0: 0}, next={0: start + ROWS_PER_COMMIT}).to_summary()
 
 
 def measure(catalogue, names: list[str]) -> dict[str, dict]:
