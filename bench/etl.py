@@ -25,19 +25,25 @@ TARGET_RATIO = 0.15
 
 def append_bronze(table, topic: str, keys: list, values: list) -> int:
     """One Bronze commit of ``values`` as partition 0, continuing the table's offsets, with its bookkeeping."""
-    from datetime import UTC, datetime
 
     state = recorded_state(table)
-    start, n, now = state.next.get(0, 0), len(values), datetime.now(UTC)
+    start, n = state.next.get(0, 0), len(values)
     after = replace(state, first={0: state.first.get(0, start)}, next={0: start + n})
-    arrow = pa.Table.from_pydict({
+    table.append(bronze_rows(topic, start, keys, values),
+                 snapshot_properties={SUMMARY_RANGES: json.dumps({"0": [start, start + n - 1]}), **after.to_summary()})
+    return n
+
+
+def bronze_rows(topic: str, start: int, keys: list, values: list) -> pa.Table:
+    """Bronze rows of ``values`` at partition 0, offsets ``start`` on, as ingest writes them (epoch 0)."""
+    from datetime import UTC, datetime
+
+    n, now = len(values), datetime.now(UTC)
+    return pa.Table.from_pydict({
         "topic": [topic] * n, "kafka_partition": [0] * n, "kafka_offset": list(range(start, start + n)),
         "kafka_key": keys, "payload": values, "kafka_timestamp": [now] * n, "ingested_at": [now] * n,
         "batch_id": ["bench"] * n, "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * n, "kafka_epoch": [0] * n,
     }, schema=ARROW_SCHEMA)
-    table.append(arrow, snapshot_properties={SUMMARY_RANGES: json.dumps({"0": [start, start + n - 1]}),
-                                             **after.to_summary()})
-    return n
 
 
 def load_bronze(settings: Settings, dataset) -> dict[str, int]:

@@ -3,8 +3,8 @@
 For N = 100, 1,000 and 5,000 commits (10 records each) on one Bronze table:
 ``load_table`` time, one more ingest commit's latency, and metadata size on disk
 (``metadata/``: metadata.json versions, manifest lists, manifests), measured round-robin
-over the tables so each sees the same load, before and after ``kol_lake_maintenance``'s actions (compaction, manifest rewrite, expiry with the
-default ``retain_last``, orphan removal). Goal: after maintenance, commit latency
+over the tables so each sees the same load, before and after ``kol_lake_maintenance``'s
+actions (compaction, manifest rewrite, expiry with the default ``retain_last``, orphan removal). Goal: after maintenance, commit latency
 at 5,000 commits <= 1.2 x at 100, and metadata bounded (independent of N).
 """
 
@@ -14,7 +14,7 @@ import os
 import time
 
 from bench.common import median, spark_lake
-from bench.etl import append_bronze
+from bench.etl import append_bronze, bronze_rows
 from lakehouse.core.names import TOPICS
 from lakehouse.core.offsets import BronzeState
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
@@ -48,19 +48,8 @@ def build(catalog, name: str, n: int, per_transaction: int = 100) -> float:
 
 
 def _batch(i: int):
-    from datetime import UTC, datetime
-
-    import pyarrow as pa
-
-    now, start = datetime.now(UTC), i * ROWS_PER_COMMIT
-    return pa.Table.from_pydict({
-        "topic": [TOPIC] * ROWS_PER_COMMIT, "kafka_partition": [0] * ROWS_PER_COMMIT,
-        "kafka_offset": list(range(start, start + ROWS_PER_COMMIT)),
-        "kafka_key": [f"k{i}-{j}".encode() for j in range(ROWS_PER_COMMIT)],
-        "payload": [b'{"kol_id": "k", "platform": "tiktok"}'] * ROWS_PER_COMMIT,
-        "kafka_timestamp": [now] * ROWS_PER_COMMIT, "ingested_at": [now] * ROWS_PER_COMMIT,
-        "batch_id": [f"b{i}"] * ROWS_PER_COMMIT, "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * ROWS_PER_COMMIT,
-        "kafka_epoch": [0] * ROWS_PER_COMMIT}, schema=ARROW_SCHEMA)
+    return bronze_rows(TOPIC, i * ROWS_PER_COMMIT, [f"k{i}-{j}".encode() for j in range(ROWS_PER_COMMIT)],
+                       [b'{"kol_id": "k", "platform": "tiktok"}'] * ROWS_PER_COMMIT)
 
 
 def _summary(i: int) -> dict[str, str]:

@@ -29,7 +29,7 @@ class BronzeState:
         return self.rows_before + sum(self.next[p] - self.first.get(p, self.next[p]) for p in self.next)
 
     def advanced(self, next_offsets: dict[int, int]) -> BronzeState:
-        """The state after consuming up to ``next_offsets`` (a new partition starts where it was first seen)."""
+        """The state after consuming up to ``next_offsets`` (first offsets unchanged: set when a run starts)."""
         return replace(self, next=dict(next_offsets))
 
     def to_summary(self) -> dict[str, str]:

@@ -35,6 +35,9 @@ METADATA_RETENTION = {
     "write.metadata.delete-after-commit.enabled": "true",
     "write.metadata.previous-versions-max": "20",
 }
+# pyiceberg re-applies a commit that lost a race on top of what it did not read; for a writer that derives
+# its commit from what it read (Bronze offsets, registry versions), a conflict must fail and be redone.
+NO_BLIND_RETRY = {"commit.retry.num-retries": "0"}
 
 
 def ensure_table(catalog, name: str, schema, properties: dict | None = None):

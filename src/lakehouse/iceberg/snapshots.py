@@ -79,7 +79,7 @@ def newest_with(table, snapshot_id: int | None, key: str) -> Snapshot | None:
 
     Maintenance commits (compaction ``replace``, delete-file rewrites) record none of
     ours, so bookkeeping is read from the newest commit that did; table maintenance
-    never expires that one (see :mod:`lakehouse.jobs.maintenance`).
+    never expires that one (see :mod:`lakehouse.iceberg.retention`).
     """
     for snap in ancestry(table, snapshot_id):
         if key in summary(snap):

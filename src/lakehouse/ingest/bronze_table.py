@@ -14,7 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from lakehouse.core.names import bronze_table_name
-from lakehouse.iceberg.catalog import ensure_table
+from lakehouse.iceberg.catalog import NO_BLIND_RETRY, ensure_table
 
 ARROW_SCHEMA = pa.schema([
     pa.field("topic", pa.string(), nullable=False),
@@ -36,7 +36,7 @@ def ensure_bronze_table(catalog, topic: str):
     table = ensure_table(catalog, bronze_table_name(topic), ARROW_SCHEMA, {
         # A concurrent writer must fail loudly, never be re-applied on top of
         # offsets it did not see (that would duplicate rows).
-        "commit.retry.num-retries": "0",
+        **NO_BLIND_RETRY,
         "lakehouse.layer": "bronze",
         "lakehouse.source-topic": topic,
     })

@@ -63,11 +63,12 @@ def ingest_topic(
     try:
         partitions, cluster_id = _partitions(consumer, topic, settings, connect_timeout)
         topic_id = _topic_id(topic, settings, client_overrides, connect_timeout)
-        state = resume_state(recorded_state(table), topic, cluster_id, topic_id, rebaseline=rebaseline, log=log)
+        recorded = recorded_state(table)
+        state = resume_state(recorded, topic, cluster_id, topic_id, rebaseline=rebaseline, log=log)
         expected = _start_offsets(consumer, topic, partitions, state.next, connect_timeout)
         state = replace(state, first={**expected, **state.first}, next=dict(expected))
         result.next_offsets, result.epoch = dict(expected), state.epoch
-        result.rebaselined = state.topic_id if rebaseline and state.epoch else ""
+        result.rebaselined = state.topic_id if state.epoch != recorded.epoch else ""
         consumer.assign([TopicPartition(topic, p, expected[p]) for p in partitions])
         writer = OrderedWriter(table, result, state, dag_id, run_id, log)
         writer.start()

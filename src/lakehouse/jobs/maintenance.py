@@ -94,7 +94,11 @@ def maintain_table(spark, catalog, name: str, protected: set[int], policy: Polic
     actions.append(("expire_snapshots", f"older_than => {_ts(older)}, retain_last => {policy.retain_last}"))
     orphans = now_ms - int(policy.orphan_min_age_hours * HOUR_MS)
     actions.append(("remove_orphan_files", f"older_than => {_ts(orphans)}"))
-    return [run_action(spark, catalog, name, action, args) for action, args in actions]
+    results, footprint = [], table_footprint(catalog, name)
+    for action, args in actions:  # each action's "after" is the next one's "before"
+        result, footprint = run_action(spark, catalog, name, action, args, footprint)
+        results.append(result)
+    return results
 
 
 def set_retention_properties(spark, name: str, policy: Policy) -> None:
@@ -104,22 +108,22 @@ def set_retention_properties(spark, name: str, policy: Policy) -> None:
               + ", ".join(f"'{k}' = '{v}'" for k, v in props.items()) + ")")
 
 
-def run_action(spark, catalog, name: str, action: str, args: str) -> CheckResult:
-    """``CALL lake.system.<action>(table => name, args)``, as a check row with disk usage before/after."""
+def run_action(spark, catalog, name: str, action: str, args: str, before: dict) -> tuple[CheckResult, dict]:
+    """``CALL lake.system.<action>(table => name, args)``, as a check row with disk usage ``before`` and after
+    (returned with it)."""
     check_id = f"maintenance.{action}.{name}"
-    before = table_footprint(catalog, name)
     started = time.monotonic()
     try:
         rows = spark.sql(f"CALL lake.system.{action}(table => '{name}'{', ' + args if args else ''})").collect()
     except Exception as exc:  # the procedure's commit did not happen: the table is as before
         return CheckResult(check_id, layer_of(name), name, Status.FAIL, None, "completes",
-                           f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+                           f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"), before
     after = table_footprint(catalog, name)
     outcome = _outcome(action, rows)
     return CheckResult(check_id, layer_of(name), name, Status.PASS, outcome, "completes",
                        f"snapshots {before['snapshots']} -> {after['snapshots']}, refs {before['refs']} -> "
                        f"{after['refs']}, files {before['files']} -> {after['files']}, bytes {before['bytes']} -> "
-                       f"{after['bytes']} ({time.monotonic() - started:.1f}s)")
+                       f"{after['bytes']} ({time.monotonic() - started:.1f}s)"), after
 
 
 def _outcome(action: str, rows) -> dict:

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import REGISTRY_TABLE, run_properties
-from lakehouse.iceberg.catalog import ensure_table, get_catalog
+from lakehouse.iceberg.catalog import NO_BLIND_RETRY, ensure_table, get_catalog
 
 MODEL_NAME = "trust"
 SCHEMA = pa.schema([
@@ -44,13 +44,9 @@ SCHEMA = pa.schema([
 ])
 
 
-# pyiceberg would re-apply a failed commit on top of what it did not read (two reservations of one
-# version); a conflict must reach :func:`_committed`, which re-reads and redoes the change.
-NO_BLIND_RETRY = {"commit.retry.num-retries": "0"}
-
-
 def registry_table(settings: Settings):
     table = ensure_table(get_catalog(settings), REGISTRY_TABLE, SCHEMA, NO_BLIND_RETRY)
+    # a conflict (two reservations of one version) must reach _committed, which re-reads and redoes it
     if table.properties.get("commit.retry.num-retries") != "0":  # a registry from before this rule
         with table.transaction() as tx:
             tx.set_properties(NO_BLIND_RETRY)

@@ -67,7 +67,7 @@ def bronze_offsets_contiguous(spark, catalog, entity: Entity) -> CheckResult:
     """Per partition, Bronze offsets form one gap-free, duplicate-free run that is exactly its bookkeeping.
 
     The whole-table half of reconciliation, in Spark: for the current epoch each
-    partition holds ``first .. next - 1`` of :class:`~lakehouse.ingest.bronze_table.BronzeState`,
+    partition holds ``first .. next - 1`` of :class:`~lakehouse.core.offsets.BronzeState`,
     once each; earlier epochs (before a re-baseline) are gap-free and hold ``rows_before`` rows.
     """
     from pyspark.sql import functions as F
@@ -82,7 +82,7 @@ def bronze_offsets_contiguous(spark, catalog, entity: Entity) -> CheckResult:
     for p, nxt in sorted(state.next.items()):
         first, s = state.first.get(p, nxt), current.get(p)
         got = (s.lo, s.hi, s.n) if s is not None else (None, None, 0)
-        if nxt > first and got != (first, nxt - 1, nxt - first) or nxt == first and s is not None:
+        if (nxt > first and got != (first, nxt - 1, nxt - first)) or (nxt == first and s is not None):
             broken.append(f"partition {p}: rows cover {got[0]}..{got[1]} ({got[2]} rows) but the bookkeeping "
                           f"records {first}..{nxt - 1} ({nxt - first}) consumed")
     earlier = sum(s.n for s in stats if s.epoch != state.epoch)

@@ -3,7 +3,7 @@
 Run after each ingest (a mismatch fails the task without retries) and by the
 nightly run on ``main`` (as the ``bronze_vs_kafka_offsets.<table>`` check).
 Its cost follows the increment, not the table: the totals come from the newest
-commit's :class:`~lakehouse.ingest.bronze_table.BronzeState` and Iceberg's own
+commit's :class:`~lakehouse.core.offsets.BronzeState` and Iceberg's own
 ``total-records``; only the rows of the commits being reconciled are read (the
 whole-table offset check runs in Spark, see
 :func:`lakehouse.quality.lineage.bronze_offsets_contiguous`).
@@ -44,53 +44,52 @@ def reconcile(table, topic: str, since: int | None = None) -> dict[int, dict]:
     offsets recorded as consumed since it began. Raises :class:`ReconciliationError`
     naming the topic, partition and offsets of the first mismatch.
     """
-    commits = ingest_commits(table, since)
-    ranges: dict[int, list[int]] = {}
-    for snap in commits:
-        for p, (first, last) in _commit_ranges(snap).items():
-            _check_continues(table, topic, snap, p, first, last)
-            ranges.setdefault(p, [first, last])[1] = last
-    _check_rows_match(table, topic, ranges)
     state = recorded_state(table)
+    ranges: dict[int, list[int]] = {}
+    for snap in ingest_commits(table, since):
+        for p, (first, last) in _check_continues(table, topic, snap).items():
+            ranges.setdefault(p, [first, last])[1] = last
+    _check_rows_match(table, topic, ranges, state.epoch)
     _check_total(table, topic, state)
     return {p: {"rows": nxt - state.first.get(p, nxt), "first": state.first.get(p),
                 "last": nxt - 1 if nxt > state.first.get(p, nxt) else None}
             for p, nxt in sorted(state.next.items())}
 
 
-def _commit_ranges(snap) -> dict[int, list[int]]:
-    return {int(p): r for p, r in json.loads(summary(snap).get(KAFKA_RANGES, "{}")).items()}
-
-
-def _check_continues(table, topic: str, snap, p: int, first: int, last: int) -> None:
-    """A commit's range of ``p`` starts at the offset the commit before it recorded as next (same epoch)."""
+def _check_continues(table, topic: str, snap) -> dict[int, list[int]]:
+    """Each of a commit's ranges ends at the next offset it recorded and starts where the commit before it
+    (same epoch) ended; returns the ranges ``{partition: [first, last]}``."""
+    ranges = {int(p): r for p, r in json.loads(summary(snap).get(KAFKA_RANGES, "{}")).items()}
     state = BronzeState.from_summary(summary(snap))
-    if state.next.get(p) != last + 1:
-        raise ReconciliationError(f"{topic}[{p}]: commit {snap.snapshot_id} recorded {first}..{last} "
-                                  f"but next offset {state.next.get(p)}")
-    if snap.parent_snapshot_id is None or table.snapshot_by_id(snap.parent_snapshot_id) is None:
-        return  # the first commit, or its parent expired: the nightly Spark check covers the table
-    before = recorded_state(table, snap.parent_snapshot_id)
-    expected = before.next.get(p, state.first.get(p)) if before.epoch == state.epoch else state.first.get(p)
-    if first != expected:
-        kind = "gap" if first > expected else "overlap"
-        raise ReconciliationError(f"{topic}[{p}]: recorded ranges have a {kind}: ...{expected - 1} "
-                                  f"then {first}..{last}")
+    parent = snap.parent_snapshot_id
+    # the first commit, or its parent expired: the nightly Spark check covers the table
+    before = recorded_state(table, parent) if parent is not None and table.snapshot_by_id(parent) else None
+    for p, (first, last) in ranges.items():
+        if state.next.get(p) != last + 1:
+            raise ReconciliationError(f"{topic}[{p}]: commit {snap.snapshot_id} recorded {first}..{last} "
+                                      f"but next offset {state.next.get(p)}")
+        if before is None:
+            continue
+        expected = before.next.get(p, state.first.get(p)) if before.epoch == state.epoch else state.first.get(p)
+        if first != expected:
+            kind = "gap" if first > expected else "overlap"
+            raise ReconciliationError(f"{topic}[{p}]: recorded ranges have a {kind}: ...{expected - 1} "
+                                      f"then {first}..{last}")
+    return ranges
 
 
-def _check_rows_match(table, topic: str, ranges: dict[int, list[int]]) -> None:
-    """The rows at the reconciled offsets are exactly those offsets, once each (only they are read)."""
+def _check_rows_match(table, topic: str, ranges: dict[int, list[int]], epoch: int) -> None:
+    """The rows of ``epoch`` at the reconciled offsets are exactly those offsets, once each (only they are read)."""
     from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThanOrEqual, Or
 
     if not ranges:
         return
-    state = recorded_state(table)
     terms = [And(EqualTo("kafka_partition", p), GreaterThanOrEqual("kafka_offset", lo),
                  LessThanOrEqual("kafka_offset", hi)) for p, (lo, hi) in ranges.items()]
     row_filter = terms[0] if len(terms) == 1 else Or(*terms)
     data = table.scan(row_filter=row_filter,
                       selected_fields=("kafka_partition", "kafka_offset", "kafka_epoch")).to_arrow()
-    data = data.filter(pc.fill_null(pc.equal(data["kafka_epoch"], state.epoch), state.epoch == 0))
+    data = data.filter(pc.fill_null(pc.equal(data["kafka_epoch"], epoch), epoch == 0))
     for p, (lo, hi) in sorted(ranges.items()):
         offsets = data.filter(pc.equal(data["kafka_partition"], p))["kafka_offset"]
         distinct = len(pc.unique(offsets))

@@ -59,20 +59,19 @@ def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results
 
 
 def history(settings: Settings, dag_id: str | None = None, *, run_id: str | None = None,
-            check_prefix: str | None = None, since: datetime | None = None) -> list[dict]:
-    """Recorded rows, filtered in the scan (only matching files are read): a DAG, a run, a check id prefix, a window."""
-    from pyiceberg.expressions import AlwaysTrue, And, EqualTo, GreaterThanOrEqual, StartsWith
+            check_prefix: str | None = None) -> list[dict]:
+    """Recorded rows, filtered in the scan (only matching files are read): a DAG, a run, a check id prefix."""
+    from pyiceberg.expressions import AlwaysTrue, And, EqualTo, StartsWith
 
     terms = [t for t in (EqualTo("dag_id", dag_id) if dag_id else None,
                          EqualTo("run_id", run_id) if run_id else None,
-                         StartsWith("check_id", check_prefix) if check_prefix else None,
-                         GreaterThanOrEqual("recorded_at", since.isoformat()) if since else None) if t is not None]
+                         StartsWith("check_id", check_prefix) if check_prefix else None) if t is not None]
     row_filter = AlwaysTrue() if not terms else terms[0] if len(terms) == 1 else And(*terms)
     return _table(settings).scan(row_filter=row_filter).to_arrow().to_pylist()
 
 
 def prune_history(settings: Settings, older_than: float) -> int:
-    """Delete rows recorded before ``older_than`` (epoch seconds); whole day partitions go without rewrites."""
+    """Delete rows recorded before ``older_than`` (epoch seconds); files wholly older go without rewrites."""
     from pyiceberg.expressions import LessThan
 
     table = _table(settings)
