@@ -8,12 +8,13 @@ SYSTEM_PACKAGES := openjdk-17-jre-headless libxerial-sqlite-jdbc-java libpostgre
 	redis-server redis-tools kcat chromium
 PYTEST_ARGS ?=
 
-.PHONY: help setup system venv provision test test-unit lint demo bench up down status lock clean
+.PHONY: help setup system venv provision test test-unit lint demo serve bench up down status lock clean
 
 help:
 	@echo "make setup   install system packages, .venv, jars, catalog, Airflow DB (safe to re-run)"
 	@echo "make test    run the test suite (unit + integration + e2e, real services)"
 	@echo "make demo    run kol_platform_e2e on the embedded services and print the readiness report"
+	@echo "make serve   run the platform as a service: embedded broker + Redis + airflow standalone (UI :8080)"
 	@echo "make bench   run the benchmarks, JSON to bench/results/"
 	@echo "make lint    ruff and the import-linter layer contracts"
 
@@ -59,6 +60,10 @@ lint:
 
 demo:
 	@$(BIN)/lakehouse demo $(DEMO_ARGS)
+
+# The platform as a service on the embedded default: broker, Redis and `airflow standalone` (UI on :8080).
+serve:
+	@$(BIN)/lakehouse serve $(SERVE_ARGS)
 
 BENCHMARKS := ingest etl quality ml serving maintenance
 # `make bench`, `make bench maintenance` (names as goals) or `make bench BENCH_ARGS=etl`

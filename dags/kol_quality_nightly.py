@@ -15,6 +15,10 @@ Every night at 02:00 (no catchup), and from the UI with Params:
 3. **readiness_report** – JSON + self-contained HTML (checks by layer, Data Docs links, row-count trend).
 4. **quality_gate** – fails the run on any FAIL, a score below 95 %, or any WARN with `fail_on_warn`.
 
+A failed gate mails one grouped alert (verdict, score, each breached check, link to the run's
+Data quality view); a run not finished `LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES` (120) after its
+02:00 logical date triggers a Deadline Alert. Both need `LAKEHOUSE_ALERT_EMAILS` and `smtp_default`.
+
 Every check is a row in `audit.check_results`. The WAP audit of `kol_transform` runs the same checks
 on its branch. Params: `layers`, `tables` (empty: all tables of the layers), `fail_on_warn`.
 """
@@ -24,6 +28,7 @@ from __future__ import annotations
 from airflow.sdk import Param, dag, task
 
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.notify import nightly_deadline
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
 from lakehouse.orchestration.taskflow import quality_gate_task, readiness_report_task
 
@@ -32,7 +37,7 @@ CHECK_TASKS = ("lake_checks", "table_checks")
 
 
 @dag(dag_id="kol_quality_nightly", tags=tags("quality", "nightly"), doc_md=__doc__, **DAG_DEFAULTS,
-     schedule="0 2 * * *",
+     schedule="0 2 * * *", deadline=nightly_deadline(),
      params={
         "layers": Param(LAYERS, type="array", items={"type": "string", "enum": LAYERS}, minItems=1,
                         uniqueItems=True, description="layers to check"),

@@ -6,6 +6,7 @@ before anything imports it, so tests never touch the developer's `.state/`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import subprocess
@@ -149,6 +150,57 @@ def load_dag(airflow_db):
         return bag.get_dag(dag_id)
 
     return _load
+
+
+@contextlib.contextmanager
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free port; yields its port and the list of messages it received."""
+    from email import message_from_bytes
+
+    from aiosmtpd.controller import Controller
+
+    from lakehouse.services.manager import free_port
+
+    inbox = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+            inbox.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield controller.port, inbox
+    finally:
+        controller.stop()
+
+
+ALERTS_TO = "oncall@example.test"
+
+
+def alert_env(smtp_port: int) -> dict[str, str]:
+    """Airflow's ``smtp_default`` pointing at the test's SMTP server, and the alert recipient."""
+    import json
+
+    return {"AIRFLOW_CONN_SMTP_DEFAULT": json.dumps({
+                "conn_type": "smtp", "host": "127.0.0.1", "port": smtp_port,
+                "extra": {"disable_tls": True, "disable_ssl": True, "timeout": 10, "retry_limit": 1}}),
+            "LAKEHOUSE_ALERT_EMAILS": ALERTS_TO}
+
+
+@pytest.fixture
+def smtp_inbox(monkeypatch):
+    """Alerts of this process (and its children) go to a real SMTP server; yields the received messages."""
+    with smtp_server() as (port, inbox):
+        for key, value in alert_env(port).items():
+            monkeypatch.setenv(key, value)
+        yield inbox
+
+
+def html_part(mail) -> str:
+    return next(part.get_payload(decode=True).decode() for part in mail.walk()
+                if part.get_content_type() == "text/html")
 
 
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -124,6 +125,35 @@ def cmd_demo(args) -> int:
     return code
 
 
+def cmd_serve(args) -> int:
+    """Run the platform as a service: the embedded broker + Redis, then `airflow standalone` (API server and
+    UI, scheduler, DAG processor, triggerer, LocalExecutor) until Ctrl-C; stops the services it started."""
+    from lakehouse.orchestration.airflow_env import airflow_env, service_env
+    from lakehouse.services.manager import ServiceManager
+
+    if (code := cmd_setup(args)) != 0:
+        return code
+    settings = get_settings()
+    manager = ServiceManager(settings)
+    started_here = not any(s.owned for s in manager.status())
+    manager.up()
+    env = {**airflow_env(settings), **service_env(args.port)}
+    print(f"serve: Airflow on {env['AIRFLOW__API__BASE_URL']} (user admin, password in "
+          f"{settings.airflow_home}/simple_auth_manager_passwords.json.generated); Ctrl-C stops", flush=True)
+    # Ctrl-C reaches standalone itself (same process group) and it stops its components, so this process
+    # ignores it and waits; a service manager's SIGTERM is passed on as the SIGINT standalone stops on (once:
+    # a second one interrupts its shutdown). A shell starts background jobs with SIGINT ignored: reset it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGINT))
+    try:
+        return process.wait()
+    finally:
+        if started_here:
+            manager.down()
+
+
 def cmd_suites_lint(args) -> int:
     """Check every suite in expectations/ against the GX registry and the tables' Iceberg schemas."""
     from pathlib import Path
@@ -206,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--keep-services", action="store_true")
     demo.add_argument("--keep-data", action="store_true", help="do not reset the embedded lake first")
     demo.set_defaults(func=cmd_demo)
+    serve = sub.add_parser("serve", help=cmd_serve.__doc__)
+    serve.add_argument("--port", type=int, default=8080, help="API server and UI port (default 8080)")
+    serve.set_defaults(func=cmd_serve)
     sub.add_parser("kcat", help=cmd_kcat.__doc__, add_help=False)  # arguments pass through to kcat
     suites = sub.add_parser("suites", help="expectation suites").add_subparsers(dest="suites_command", required=True)
     lint_cmd = suites.add_parser("lint", help=cmd_suites_lint.__doc__)

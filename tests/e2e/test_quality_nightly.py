@@ -1,8 +1,10 @@
 """kol_quality_nightly through real Airflow (`dag.test()`): spark-submit checks on main, report, gate."""
 
 import json
+from html import escape
 
 import pytest
+from conftest import ALERTS_TO, html_part
 from pyiceberg.expressions import EqualTo
 
 from lakehouse.core.names import TOPICS
@@ -11,6 +13,7 @@ from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import build_gold, build_silver
+from lakehouse.orchestration.quality_ui import run_url
 from lakehouse.quality.store import run_results
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +66,7 @@ def test_nightly_checks_main_reports_and_gates(lake, lake_services, spark_sessio
     assert _states(strict)["readiness_report"] == "success"
 
 
-def test_a_fail_fails_the_run_after_the_report_is_written(lake, lake_services, load_dag):
+def test_a_fail_fails_the_run_after_the_report_is_written(lake, lake_services, load_dag, smtp_inbox):
     dag = load_dag("kol_quality_nightly")
     _load(lake, profiles=200, seed=73)
     get_catalog(lake).load_table("bronze.kol_comments_raw").delete(EqualTo("kafka_offset", 3))
@@ -78,3 +81,11 @@ def test_a_fail_fails_the_run_after_the_report_is_written(lake, lake_services, l
     assert "lineage.bronze_offsets_contiguous.comments" in failed
     assert "3..3" in failed["lineage.bronze_offsets_contiguous.comments"]["details"]
     assert not report["gate"]["passed"]
+    # one grouped alert for the run (not one per check): verdict, score, each FAIL, the run's Data quality view
+    [mail] = smtp_inbox
+    assert mail["To"] == ALERTS_TO and "quality gate FAILED" in mail["Subject"]
+    assert run.run_id in mail["Subject"] and f"score {report['score']}%" in mail["Subject"]
+    body = html_part(mail)
+    for check_id, check in failed.items():
+        assert check_id in body and escape(str(check["threshold"])) in body
+    assert escape(run_url("kol_quality_nightly", run.run_id)) in body

@@ -59,6 +59,27 @@ def test_every_wap_chain_holds_the_lease_from_first_write_to_redis_publish(dagba
     assert "publish_redis" in release.upstream_task_ids
 
 
+def test_every_gate_alerts_once_per_run_and_the_nightly_has_a_deadline_when_alerts_are_on(dagbag, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk import DeadlineReference
+
+    from lakehouse.orchestration.notify import QualityGateNotifier
+
+    gates = [dag.get_task("quality_gate") for dag in dagbag.dags.values() if "quality_gate" in dag.task_ids]
+    assert len(gates) == 4
+    for gate in gates:  # one task per run, never retried: one mail per failed run
+        assert gate.retries == 0
+        assert [type(cb) for cb in gate.on_failure_callback] == [QualityGateNotifier]
+    assert not dagbag.dags["kol_quality_nightly"].deadline  # no recipients configured: no alert
+    monkeypatch.setenv("LAKEHOUSE_ALERT_EMAILS", "oncall@example.test")
+    monkeypatch.setenv("LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES", "90")
+    nightly = DagBag(dag_folder=str(DAGS_FOLDER / "kol_quality_nightly.py")).dags["kol_quality_nightly"]
+    [alert] = nightly.deadline
+    assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+    assert alert.interval.total_seconds() == 90 * 60
+    assert alert.callback.path.endswith("SmtpNotifier") and alert.callback.kwargs["to"] == ["oncall@example.test"]
+
+
 def test_no_cycles(dagbag):
     for dag_id, dag in dagbag.dags.items():
         order = dag.topological_sort()

@@ -42,6 +42,30 @@ def airflow_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
     return env
 
 
+ADMIN_USER = "admin"
+
+
+def service_env(port: int, host: str = "localhost") -> dict[str, str]:
+    """What `airflow standalone` needs to serve on ``port``: the UI/API address the task runners call back
+    (execution API) and links in alerts point at, and one admin user of Airflow's SimpleAuthManager, whose
+    generated password Airflow keeps in ``$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated``."""
+    base = f"http://{host}:{port}"
+    return {
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__BASE_URL": base,
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+    }
+
+
+def admin_password(env: dict[str, str]) -> str | None:
+    """The admin password SimpleAuthManager generated (None until the API server first started)."""
+    path = Path(env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
+                or Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated")
+    return json.loads(path.read_text()).get(ADMIN_USER) if path.is_file() else None
+
+
 def ensure_pools(env: dict[str, str]) -> None:
     """Create (or resize) the lakehouse pool in the Airflow metadata DB ``env`` points at."""
     import subprocess

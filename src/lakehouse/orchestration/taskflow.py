@@ -35,9 +35,12 @@ def publish_redis_task():
 
 
 def quality_gate_task(expected_tasks: tuple[str, ...]):
-    """Final task: fails the DAG run on any FAIL (or WARN with Param ``fail_on_warn``), naming the checks."""
+    """Final task: fails the DAG run on any FAIL (or WARN with Param ``fail_on_warn``), naming the checks;
+    its failure sends the run's one grouped alert."""
+    from lakehouse.orchestration.notify import QualityGateNotifier
 
-    @task(task_id=GATE_TASK, trigger_rule="all_done", retries=0)
+    @task(task_id=GATE_TASK, trigger_rule="all_done", retries=0,
+          on_failure_callback=QualityGateNotifier(expected_tasks))
     def quality_gate(ti=None, dag_run=None, params=None):
         upstream = {t: ti.xcom_pull(task_ids=t) for t in expected_tasks}
         return run_body("lakehouse.orchestration.tasks.checks:quality_gate", dag_id=dag_run.dag_id,

@@ -1,0 +1,343 @@
+"""The platform as its users run it: `lakehouse serve` (the embedded broker and Redis, then `airflow
+standalone`: API server and UI, scheduler, DAG processor, triggerer, LocalExecutor) on free ports, driven
+only through Airflow's REST API v2 and its UI in headless Chromium (Playwright on Debian's chromium).
+
+The tests share one live Airflow and run in file order, as a user's day does: ingest -> asset-triggered
+transform, the nightly (scheduled and triggered, with its Deadline Alert), the readiness DAG from the
+trigger form, then a breached gate. Mails go to an SMTP server the module starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import psutil
+import pytest
+import redis
+from conftest import ALERTS_TO, alert_env, html_part, make_settings, smtp_server
+from pyiceberg.expressions import EqualTo
+
+from lakehouse.config import Settings
+from lakehouse.core.entities import WAP_TABLES
+from lakehouse.core.names import PLATFORMS, bronze_table_name
+from lakehouse.datagen import DatasetSpec, generate
+from lakehouse.datagen.producer import produce_records
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ml import registry
+from lakehouse.orchestration.airflow_env import admin_password
+from lakehouse.quality.store import history, run_results
+from lakehouse.quality.suites import lint
+from lakehouse.services.manager import free_port
+from lakehouse.serving.redis_publish import current_version, list_key, published_counts, trending_key
+
+pytestmark = [pytest.mark.e2e, pytest.mark.live]
+
+OUR_DAGS = {"kol_ingest", "kol_transform", "kol_platform_e2e", "kol_model_training", "kol_quality_nightly",
+            "kol_lake_maintenance"}
+TERMINAL = {"success", "failed"}
+
+
+class AirflowApi:
+    """Airflow's REST API v2 with a token from the auth manager, as a user's script would call it."""
+
+    def __init__(self, base_url: str, password: str):
+        self.http = httpx.Client(base_url=base_url, timeout=30)
+        response = self.http.post("/auth/token", json={"username": "admin", "password": password})
+        response.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def call(self, method: str, path: str, **kwargs) -> dict:
+        response = self.http.request(method, "/api/v2" + path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def set_paused(self, dag_id: str, paused: bool) -> None:
+        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
+
+    def trigger(self, dag_id: str, conf: dict) -> str:
+        run = self.call("POST", f"/dags/{dag_id}/dagRuns",
+                        json={"logical_date": datetime.now(UTC).isoformat(), "conf": conf})
+        return run["dag_run_id"]
+
+    def runs(self, dag_id: str) -> list[dict]:
+        return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 50})["dag_runs"]
+
+    def wait_for(self, dag_id: str, predicate, what: str, timeout: float = 600) -> dict:
+        """The newest run of ``dag_id`` matching ``predicate`` once it reached a terminal state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            matching = [r for r in self.runs(dag_id) if predicate(r)]
+            if matching and matching[0]["state"] in TERMINAL:
+                return matching[0]
+            time.sleep(3)
+        raise AssertionError(f"{dag_id}: no {what} run finished within {timeout}s: {self.runs(dag_id)[:3]}")
+
+    def wait_run(self, dag_id: str, run_id: str, timeout: float = 600) -> dict:
+        return self.wait_for(dag_id, lambda r: r["dag_run_id"] == run_id, run_id, timeout)
+
+    def settle(self, dag_id: str, timeout: float = 600) -> list[dict]:
+        """Every run of ``dag_id``, once none is queued or running."""
+        deadline = time.monotonic() + timeout
+        while (runs := self.runs(dag_id)) and any(r["state"] not in TERMINAL for r in runs):
+            assert time.monotonic() < deadline, f"{dag_id} runs did not settle: {runs[:3]}"
+            time.sleep(3)
+        return runs
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        tis = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")["task_instances"]
+        return {ti["task_id"]: ti["state"] for ti in tis}
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        log = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/"
+                        f"{try_number}", params={"full_content": "true"}, headers={"Accept": "application/json"})
+        return "\n".join(json.dumps(line) for line in log["content"])
+
+
+@dataclass
+class Live:
+    settings: Settings
+    url: str
+    api: AirflowApi
+    password: str
+    inbox: list
+
+
+def _serve_env(settings: Settings, smtp_port: int) -> dict[str, str]:
+    """A user's shell: none of this test session's Airflow or lakehouse settings, the live stack's instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LAKEHOUSE_"))}
+    return {**env, **settings.to_env(), **alert_env(smtp_port),
+            "LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "1"}  # a short deadline: the 02:00 run is late at 02:01
+
+
+def _wait_ready(process: subprocess.Popen, url: str, env: dict, log: Path, timeout: float = 300) -> str:
+    """The admin password once every component is healthy and our DAGs are parsed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"lakehouse serve exited {process.returncode}:\n{log.read_text()[-4000:]}"
+        try:
+            health = httpx.get(f"{url}/api/v2/monitor/health", timeout=5).json()
+            password = admin_password({**env, "AIRFLOW_HOME": str(Settings.from_env(env).airflow_home)})
+            if password and all(c.get("status") == "healthy" for c in health.values()):
+                dags = AirflowApi(url, password).call("GET", "/dags", params={"dag_id_pattern": "kol_"})
+                if {d["dag_id"] for d in dags["dags"]} == OUR_DAGS:
+                    return password
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(2)
+    raise AssertionError(f"Airflow not ready in {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM, as a service manager stops it (standalone stops its components, then serve its services);
+    then whatever of what this test started is still running is terminated, by pid."""
+    root = psutil.Process(process.pid)
+    started = [root, *root.children(recursive=True)]
+    process.terminate()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=90)
+    alive = [p for p in started if p.is_running()]
+    for p in alive:
+        p.terminate()
+    _, still = psutil.wait_procs(alive, timeout=20)
+    for p in still:
+        p.kill()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    root = tmp_path_factory.mktemp("live")
+    settings = make_settings(root / "state")
+    url = f"http://localhost:{free_port()}"
+    with smtp_server() as (smtp_port, inbox):
+        env = _serve_env(settings, smtp_port)
+        log = root / "serve.log"
+        with open(log, "w") as out:
+            process = subprocess.Popen([str(Path(sys.executable).parent / "lakehouse"), "serve", "--port",
+                                        url.rsplit(":", 1)[1]], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        try:
+            password = _wait_ready(process, url, env, log)
+            yield Live(settings, url, AirflowApi(url, password), password, inbox)
+        finally:
+            _stop(process)
+            print(f"live Airflow log: {log}")
+
+
+@pytest.fixture(scope="module")
+def browser(live):
+    """Headless Chromium, logged in to the Airflow UI through its login form."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(live.url + "/")
+        page.get_by_label("Username").fill("admin")
+        page.get_by_label("Password").fill(live.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(live.url + "/")
+        yield page
+        chromium.close()
+
+
+def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
+    dataset = generate(DatasetSpec(profiles=300, bad_fraction=0.02, seed=81))
+    produce_records(dataset.all_records(), live.settings)
+    live.api.set_paused("kol_transform", False)
+    live.api.set_paused("kol_ingest", False)  # also starts the latest 15-minute run, as unpausing does
+    run_id = live.api.trigger("kol_ingest", {"max_records": 100_000, "batch_size": 5_000})
+    assert live.api.wait_run("kol_ingest", run_id)["state"] == "success"
+    # nobody triggers kol_transform: the Bronze asset events do
+    transforms = live.api.settle("kol_transform")
+    assert transforms and {r["run_type"] for r in transforms} == {"asset_triggered"}, transforms
+    assert {r["state"] for r in transforms} == {"success"}, transforms
+    live.api.settle("kol_ingest")
+
+    catalog = get_catalog(live.settings)
+    bronze = {t: catalog.load_table(bronze_table_name(t)).scan().count() for t in dataset.counts()}
+    assert bronze == dataset.counts()  # every produced record is in Bronze, once
+    gold = catalog.load_table("gold.kol_summary")
+    assert gold.scan().count() == catalog.load_table("silver.kol_profiles").scan().count() > 270
+    for table in WAP_TABLES:
+        assert set(catalog.load_table(table).refs()) == {"main"}, table  # audit branches published and dropped
+    # readers (and the nightly's serving checks) see this Gold: kol_transform published it to Redis
+    per_platform = {p: len(gold.scan(row_filter=f"platform == '{p}'").to_arrow()) for p in PLATFORMS}
+    assert {p: c["list"] for p, c in published_counts(live.settings, PLATFORMS).items()} == per_platform
+    serving = [c for c in run_results(live.settings, "kol_transform", transforms[0]["dag_run_id"])
+               if c.layer == "serving"]
+    assert serving and all(c.status == "PASS" for c in serving), serving
+
+
+def test_nightly_succeeds_scheduled_and_triggered_and_its_deadline_alert_fires(live):
+    live.api.set_paused("kol_quality_nightly", False)  # the scheduler creates the latest 02:00 run by itself
+    scheduled = live.api.wait_for("kol_quality_nightly", lambda r: r["run_type"] == "scheduled", "scheduled")
+    triggered = live.api.wait_run("kol_quality_nightly", live.api.trigger("kol_quality_nightly", {}))
+    assert scheduled["state"] == triggered["state"] == "success", (scheduled, triggered)
+    logical = datetime.fromisoformat(scheduled["logical_date"])
+    assert (logical.hour, logical.minute) == (2, 0)
+    nightly = live.api.call("GET", "/dags/kol_quality_nightly")
+    next_run = datetime.fromisoformat(nightly["next_dagrun_run_after"])
+    assert (next_run.hour, next_run.minute) == (2, 0) and next_run > logical
+    for run in (scheduled, triggered):
+        checks = run_results(live.settings, "kol_quality_nightly", run["dag_run_id"])
+        assert {c.layer for c in checks} >= {"bronze", "silver", "gold", "serving"}
+    # finished later than 1 minute after 02:00: the triggerer mailed the Deadline Alert
+    missed = _wait_mail(live, lambda m: "deadline missed" in m["Subject"]
+                        and scheduled["dag_run_id"] in m["Subject"])
+    assert missed["To"] == ALERTS_TO and "kol_quality_nightly" in html_part(missed)
+
+
+def _wait_mail(live: Live, predicate, timeout: float = 120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if matching := [m for m in live.inbox if predicate(m)]:
+            return matching[0]
+        time.sleep(2)
+    raise AssertionError(f"no such mail within {timeout}s; got {[m['Subject'] for m in live.inbox]}")
+
+
+def _open_trigger_form(page, url: str, dag_id: str):
+    page.goto(f"{url}/dags/{dag_id}")
+    page.get_by_test_id("trigger-dag-button").click()
+
+
+def test_trigger_form_refuses_bad_params_runs_e2e_and_shows_its_data_quality_view(live, browser, tmp_path):
+    # kol_platform_e2e accounts for the records it produces and ingests itself: keep the 15-minute ingest
+    # (and what its assets start) from taking them, as an engineer does before a readiness run
+    live.api.set_paused("kol_ingest", True)
+    live.api.set_paused("kol_transform", True)
+    live.api.settle("kol_ingest")
+    live.api.settle("kol_transform")
+    page = browser
+    _open_trigger_form(page, live.url, "kol_platform_e2e")
+    page.get_by_role("button", name="Advanced Options").click()
+    conf = json.dumps({"profiles": -5, "bad_fraction": 0.02, "seed": 42})
+    page.locator(".monaco-editor").first.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Delete")
+    page.keyboard.insert_text(conf)  # typed keys would get the editor's auto-closed quotes and braces
+    assert page.locator(".monaco-editor .view-lines").first.inner_text().replace("\xa0", " ") == conf
+    page.get_by_test_id("trigger-dag-submit").click()
+    page.get_by_role("dialog").get_by_text("Invalid input for param profiles: -5 is less than the minimum of 1") \
+        .wait_for()
+    assert live.api.runs("kol_platform_e2e") == []  # refused: no run was created
+
+    _open_trigger_form(page, live.url, "kol_platform_e2e")
+    field_id = page.locator('[id="number-input:element_profiles:inc"]').get_attribute("aria-controls")
+    field = page.locator(f'[id="{field_id}"]')
+    field.fill("2000")
+    field.press("Tab")
+    page.get_by_test_id("trigger-dag-submit").click()
+    page.get_by_text("Dag run has been successfully triggered").wait_for()
+    [created] = live.api.runs("kol_platform_e2e")
+    assert created["conf"]["profiles"] == 2000
+    run = live.api.wait_run("kol_platform_e2e", created["dag_run_id"], timeout=900)
+    assert run["state"] == "success", live.api.task_states("kol_platform_e2e", run["dag_run_id"])
+
+    page.goto(f"{live.url}/dags/kol_platform_e2e/runs/{quote(run['dag_run_id'], safe='')}")
+    page.get_by_role("link", name="Data quality").click()
+    view = page.frame_locator("iframe")
+    view.get_by_text("PASSED").first.wait_for()
+    shot = tmp_path / "data-quality-view.png"
+    page.screenshot(path=str(shot))
+    print(f"Data quality view of {run['dag_run_id']}: {shot}")
+    report = _e2e_published_and_reported(live.settings, run["dag_run_id"])
+    # the view is the run's own self-contained report: every check it recorded, none failing
+    assert view.locator(".check").count() == len(report["checks"]) and view.locator(".check.fail").count() == 0
+    assert view.locator("#layer-gold").count() == 1 and view.get_by_text("Data Docs").count() > 0
+
+
+def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
+    """The readiness run's results: Redis holds one entry per Gold row, scored by the champion it trained,
+    and its report is every check it recorded, all passing."""
+    gold = get_catalog(settings).load_table("gold.kol_summary").scan().to_arrow().to_pylist()
+    client = redis.Redis.from_url(settings.redis_url)
+    version = current_version(client)
+    champion = registry.champion(settings)
+    assert champion and champion["auc"] >= 0.85
+    for platform in PLATFORMS:
+        rows = [r for r in gold if r["platform"] == platform]
+        listing = json.loads(client.get(list_key(platform, version)))
+        assert len(listing) == len(rows) == client.zcard(trending_key(platform, version))
+        assert {e["kol_id"] for e in listing} == {r["kol_id"] for r in rows}
+        assert all(r["trust_model_version"] == champion["version"] for r in rows)
+    report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
+    assert report["run_id"] == run_id and report["gate"]["passed"]
+    recorded = [r for r in history(settings, "kol_platform_e2e") if r["run_id"] == run_id]
+    assert {r["source"] for r in recorded} == {"readiness_report", "audit_branch", "train_trust_model",
+                                              "publish_redis"}
+    assert len(recorded) == len(report["checks"])
+    assert {c["check_id"] for c in report["checks"]} >= {
+        "lineage.gold_row_traces_to_bronze", "accounting.profiles", "redis_vs_gold.tiktok.list",
+        "redis.final_score_formula.youtube", "ml.trust.auc", "ml.trust.behavioural.low_quality"}
+    assert report["data_docs"]["gold.kol_summary"].endswith(".html")
+    assert lint(catalog=get_catalog(settings)) == []  # every shipped suite matches the live schemas
+    assert report["counts"]["bronze"]["profiles"] >= report["produced"]["kol-profiles-raw"]
+    return report
+
+
+def test_a_breached_gate_fails_the_run_names_the_check_and_mails_one_alert(live, browser):
+    get_catalog(live.settings).load_table("bronze.kol_comments_raw").delete(EqualTo("kafka_offset", 3))
+    live.api.set_paused("kol_quality_nightly", False)
+    run_id = live.api.trigger("kol_quality_nightly", {"layers": ["bronze"]})
+    run = live.api.wait_run("kol_quality_nightly", run_id)
+    assert run["state"] == "failed"
+    states = live.api.task_states("kol_quality_nightly", run_id)
+    assert states["quality_gate"] == "failed" and states["readiness_report"] == "success", states
+    assert "lineage.bronze_offsets_contiguous.comments" in live.api.task_log("kol_quality_nightly", run_id,
+                                                                              "quality_gate")
+    mail = _wait_mail(live, lambda m: "quality gate FAILED" in m["Subject"] and run_id in m["Subject"])
+    assert len([m for m in live.inbox if "quality gate" in m["Subject"] and run_id in m["Subject"]]) == 1
+    assert "lineage.bronze_offsets_contiguous.comments" in html_part(mail)
+    browser.goto(f"{live.url}/dags/kol_quality_nightly/runs/{quote(run_id, safe='')}")
+    browser.get_by_text("Failed").first.wait_for()  # the UI shows the run failed
