@@ -38,7 +38,13 @@ from lakehouse.orchestration.airflow_env import admin_password
 from lakehouse.quality.store import history, run_results
 from lakehouse.quality.suites import lint
 from lakehouse.services.manager import free_port
-from lakehouse.serving.redis_publish import current_version, list_key, published_counts, trending_key
+from lakehouse.serving.redis_publish import (
+    current_version,
+    list_key,
+    profile_key,
+    published_counts,
+    trending_key,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live]
 
@@ -308,11 +314,15 @@ def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
     for platform in PLATFORMS:
         rows = [r for r in gold if r["platform"] == platform]
         listing = json.loads(client.get(list_key(platform, version)))
+        assert listing == json.loads(client.get(list_key(platform)))  # the test plan's unversioned name
         assert len(listing) == len(rows) == client.zcard(trending_key(platform, version))
         assert {e["kol_id"] for e in listing} == {r["kol_id"] for r in rows}
-        assert all(r["trust_model_version"] == champion["version"] for r in rows)
+        assert all(r["trust_model_version"] == champion["version"] and 20 <= r["trust_score"] <= 100
+                   for r in rows)
+        stored = client.hgetall(profile_key(platform, rows[0]["kol_id"], version))
+        assert int(stored[b"followers_count"]) == rows[0]["followers_count"]
     report = json.loads((settings.reports_dir / "kol_platform_e2e" / "latest.json").read_text())
-    assert report["run_id"] == run_id and report["gate"]["passed"]
+    assert report["run_id"] == run_id and report["gate"]["passed"] and report["score"] == 100.0
     recorded = [r for r in history(settings, "kol_platform_e2e") if r["run_id"] == run_id]
     assert {r["source"] for r in recorded} == {"readiness_report", "audit_branch", "train_trust_model",
                                               "publish_redis"}

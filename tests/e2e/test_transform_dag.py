@@ -5,14 +5,11 @@ import shutil
 
 import pytest
 
-from lakehouse.core.entities import WAP_TABLES
-from lakehouse.core.names import PLATFORMS, TOPICS, run_branch
+from lakehouse.core.names import TOPICS, run_branch
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.consumer import ingest_topic
-from lakehouse.quality.store import run_results
-from lakehouse.serving.redis_publish import published_counts
 
 pytestmark = pytest.mark.e2e
 
@@ -32,22 +29,6 @@ def bronze_loaded(settings, services, catalog):
 
 def _refs(settings, table):
     return dict(get_catalog(settings).load_table(table).refs())
-
-
-def test_transform_publishes_to_main_and_drops_the_branch(bronze_loaded, transform_dag):
-    run = transform_dag.test()
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
-    assert run.state == "success", states
-    catalog = get_catalog(bronze_loaded)
-    gold = catalog.load_table("gold.kol_summary")
-    assert gold.scan().count() == catalog.load_table("silver.kol_profiles").scan().count() > 550
-    for table in WAP_TABLES:
-        assert set(_refs(bronze_loaded, table)) == {"main"}, table
-    # readers (and the nightly's serving checks) see this Gold, not the last e2e run's
-    gold_per_platform = {p: len(gold.scan(row_filter=f"platform == '{p}'").to_arrow()) for p in PLATFORMS}
-    assert {p: c["list"] for p, c in published_counts(bronze_loaded, PLATFORMS).items()} == gold_per_platform
-    redis_checks = [c for c in run_results(bronze_loaded, "kol_transform", run.run_id) if c.layer == "serving"]
-    assert redis_checks and all(c.status == "PASS" for c in redis_checks), redis_checks
 
 
 def test_a_new_failing_suite_fails_the_audit_and_main_is_untouched(bronze_loaded, transform_dag, tmp_path,
