@@ -198,6 +198,38 @@ def smtp_inbox(monkeypatch):
         yield inbox
 
 
+@pytest.fixture
+def slack_inbox(monkeypatch):
+    """A local HTTP endpoint as the Slack incoming webhook of connection ``slack_alerts``; yields the JSON
+    bodies it received."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Webhook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's hook name)
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps({
+        "conn_type": "slackwebhook", "password": f"http://127.0.0.1:{server.server_port}/services/T0/B0/x"}))
+    monkeypatch.setenv("LAKEHOUSE_ALERT_SLACK_CONN_ID", "slack_alerts")
+    try:
+        yield received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def html_part(mail) -> str:
     return next(part.get_payload(decode=True).decode() for part in mail.walk()
                 if part.get_content_type() == "text/html")

@@ -59,10 +59,12 @@ class Settings:
     # time bounds: every task and every DAG run (a hung Spark job or broker never blocks a DAG forever)
     task_timeout_minutes: float = _env("LAKEHOUSE_TASK_TIMEOUT_MINUTES", default=120.0)
     dagrun_timeout_hours: float = _env("LAKEHOUSE_DAGRUN_TIMEOUT_HOURS", default=6.0)
-    # alerts: a failed gate and a late nightly mail these addresses (comma-separated; empty: no alerts)
-    # through Airflow's `smtp_default` connection; the nightly is late this long after its logical date
+    # alerts: a failed gate and a late nightly mail these addresses (comma-separated) through Airflow's
+    # `smtp_default` connection, and post to the Slack incoming webhook of this Airflow connection id
+    # (empty: that channel is off); the nightly is late this long after its logical date
     alert_emails: str = _env("LAKEHOUSE_ALERT_EMAILS", default="")
     alert_from: str = _env("LAKEHOUSE_ALERT_FROM", default="kol-lakehouse@localhost")
+    alert_slack_conn_id: str = _env("LAKEHOUSE_ALERT_SLACK_CONN_ID", default="")
     nightly_deadline_minutes: float = _env("LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES", default=120.0)
     # retention (kol_lake_maintenance): snapshots by age and count, audit branches, orphan files, history
     snapshot_retention_hours: float = _env("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", default=72.0)

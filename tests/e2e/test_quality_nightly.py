@@ -66,7 +66,7 @@ def test_nightly_checks_main_reports_and_gates(lake, lake_services, spark_sessio
     assert _states(strict)["readiness_report"] == "success"
 
 
-def test_a_fail_fails_the_run_after_the_report_is_written(lake, lake_services, load_dag, smtp_inbox):
+def test_a_fail_fails_the_run_after_the_report_is_written(lake, lake_services, load_dag, smtp_inbox, slack_inbox):
     dag = load_dag("kol_quality_nightly")
     _load(lake, profiles=200, seed=73)
     get_catalog(lake).load_table("bronze.kol_comments_raw").delete(EqualTo("kafka_offset", 3))
@@ -89,3 +89,5 @@ def test_a_fail_fails_the_run_after_the_report_is_written(lake, lake_services, l
     for check_id, check in failed.items():
         assert check_id in body and escape(str(check["threshold"])) in body
     assert escape(run_url("kol_quality_nightly", run.run_id)) in body
+    [post] = slack_inbox  # and one Slack message, through the webhook connection
+    assert run.run_id in post["text"] and all(check_id in post["text"] for check_id in failed)

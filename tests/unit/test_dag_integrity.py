@@ -73,11 +73,15 @@ def test_every_gate_alerts_once_per_run_and_the_nightly_has_a_deadline_when_aler
     assert not dagbag.dags["kol_quality_nightly"].deadline  # no recipients configured: no alert
     monkeypatch.setenv("LAKEHOUSE_ALERT_EMAILS", "oncall@example.test")
     monkeypatch.setenv("LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES", "90")
+    monkeypatch.setenv("LAKEHOUSE_ALERT_SLACK_CONN_ID", "slack_alerts")
     nightly = DagBag(dag_folder=str(DAGS_FOLDER / "kol_quality_nightly.py")).dags["kol_quality_nightly"]
-    [alert] = nightly.deadline
-    assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
-    assert alert.interval.total_seconds() == 90 * 60
-    assert alert.callback.path.endswith("SmtpNotifier") and alert.callback.kwargs["to"] == ["oncall@example.test"]
+    mail, slack = nightly.deadline  # one Deadline Alert per configured channel
+    for alert in (mail, slack):
+        assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+        assert alert.interval.total_seconds() == 90 * 60
+    assert mail.callback.path.endswith("SmtpNotifier") and mail.callback.kwargs["to"] == ["oncall@example.test"]
+    assert slack.callback.path.endswith("SlackWebhookNotifier")
+    assert slack.callback.kwargs["slack_webhook_conn_id"] == "slack_alerts"
 
 
 def test_no_cycles(dagbag):

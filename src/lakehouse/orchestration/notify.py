@@ -1,14 +1,16 @@
-"""Alerts engineers read: one grouped mail per failed quality gate, and the nightly's Deadline Alert.
+"""Alerts engineers read: one grouped message per failed quality gate, and the nightly's Deadline Alert.
 
-Both go through the SMTP provider's ``SmtpNotifier`` (Airflow connection ``smtp_default``) to
-``LAKEHOUSE_ALERT_EMAILS``; with no recipients configured nothing is sent and the task log says so.
-The gate alert is the gate task's failure callback: the gate is one task per run without retries, so a
-run gets one message naming every check that breached it, not one per check.
+Both go through providers' Notifiers: the SMTP provider's ``SmtpNotifier`` (Airflow connection
+``smtp_default``) to ``LAKEHOUSE_ALERT_EMAILS``, and the Slack provider's ``SlackWebhookNotifier`` when
+``LAKEHOUSE_ALERT_SLACK_CONN_ID`` names an incoming-webhook connection. With neither configured nothing is
+sent and the task log says so. The gate alert is the gate task's failure callback: the gate is one task
+per run without retries, so a run gets one message naming every check that breached it, not one per check.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
 
@@ -20,6 +22,8 @@ from lakehouse.orchestration.quality_ui import run_url
 
 log = logging.getLogger(__name__)
 SUBJECT_PREFIX = "[KOL Lakehouse]"
+SMTP_NOTIFIER = "airflow.providers.smtp.notifications.smtp.SmtpNotifier"
+SLACK_NOTIFIER = "airflow.providers.slack.notifications.slack_webhook.SlackWebhookNotifier"
 
 
 def airflow_base_url() -> str:
@@ -29,33 +33,57 @@ def airflow_base_url() -> str:
     return conf.get("api", "base_url", fallback="http://localhost:8080").rstrip("/")
 
 
+def channels(settings: Settings) -> list[str]:
+    """The configured alert channels: ``smtp`` (recipients set), ``slack`` (webhook connection named)."""
+    return [name for name, on in (("smtp", settings.alert_recipients), ("slack", settings.alert_slack_conn_id))
+            if on]
+
+
+@dataclass(frozen=True)
+class GateAlert:
+    subject: str
+    html: str  # the mail
+    text: str  # the Slack message (mrkdwn)
+
+
 def gate_alert(dag_id: str, run_id: str, checks: list[CheckResult], *, fail_on_warn: bool,
-               base_url: str) -> tuple[str, str]:
-    """Subject and HTML body: verdict, score, each check that breached with observed vs threshold, the link."""
+               base_url: str) -> GateAlert:
+    """Verdict, score, each check that breached it with observed vs threshold, and the run's Data quality link."""
     v = verdict(checks, fail_on_warn=fail_on_warn)
     link = base_url + run_url(dag_id, run_id)
-    subject = (f"{SUBJECT_PREFIX} {dag_id} {run_id}: quality gate {'PASSED' if v.passed else 'FAILED'}, "
-               f"score {v.score}% (min {v.min_score}%), {len(v.not_passing)} check(s) not passing")
+    outcome = "PASSED" if v.passed else "FAILED"
+    subject = (f"{SUBJECT_PREFIX} {dag_id} {run_id}: quality gate {outcome}, score {v.score}% "
+               f"(min {v.min_score}%), {len(v.not_passing)} check(s) not passing")
     rows = "".join(f"<tr><td>{escape(str(r.status))}</td><td>{escape(r.check_id)}</td>"
                    f"<td>{escape(r.layer)}/{escape(r.table)}</td><td>{escape(str(r.observed))}</td>"
                    f"<td>{escape(r.threshold)}</td><td>{escape(r.details)}</td></tr>" for r in v.not_passing)
     html = (f"<h2>{escape(dag_id)} &middot; {escape(run_id)}</h2>"
-            f"<p>Verdict: <b>{'PASSED' if v.passed else 'FAILED'}</b>, readiness score {v.score}% "
+            f"<p>Verdict: <b>{outcome}</b>, readiness score {v.score}% "
             f"(min {v.min_score}%{', WARN fails' if fail_on_warn else ''}).</p>"
             "<table border=1 cellpadding=4><tr><th>status</th><th>check</th><th>where</th><th>observed</th>"
             f"<th>threshold</th><th>details</th></tr>{rows}</table>"
             f'<p><a href="{escape(link)}">Data quality view of this run</a></p>')
-    return subject, html
+    text = "\n".join([f"*{subject}*", *(f"• `{r.line()}`" for r in v.not_passing),
+                      f"<{link}|Data quality view of this run>"])
+    return GateAlert(subject, html, text)
 
 
-def _smtp(settings: Settings, **kwargs):
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+def _notifiers(settings: Settings, alert: GateAlert) -> list[BaseNotifier]:
+    out = []
+    if settings.alert_recipients:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-    return SmtpNotifier(to=settings.alert_recipients, from_email=settings.alert_from, **kwargs)
+        out.append(SmtpNotifier(to=settings.alert_recipients, from_email=settings.alert_from,
+                                subject=alert.subject, html_content=alert.html))
+    if settings.alert_slack_conn_id:
+        from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+
+        out.append(SlackWebhookNotifier(slack_webhook_conn_id=settings.alert_slack_conn_id, text=alert.text))
+    return out
 
 
 class QualityGateNotifier(BaseNotifier):
-    """The gate task's ``on_failure_callback``: one mail for the run, from the checks it recorded."""
+    """The gate task's ``on_failure_callback``: one message per channel for the run, from its recorded checks."""
 
     def __init__(self, expected_tasks: tuple[str, ...]):
         super().__init__()
@@ -65,38 +93,37 @@ class QualityGateNotifier(BaseNotifier):
         from lakehouse.orchestration.tasks.checks import run_checks
 
         settings = get_settings()
-        if not settings.alert_recipients:
-            log.warning("quality gate failed; no alert sent (LAKEHOUSE_ALERT_EMAILS is empty)")
+        if not channels(settings):
+            log.warning("quality gate failed; no alert sent (set LAKEHOUSE_ALERT_EMAILS and/or "
+                        "LAKEHOUSE_ALERT_SLACK_CONN_ID)")
             return
         dag_run, ti = context["dag_run"], context["ti"]
         upstream = {t: ti.xcom_pull(task_ids=t) for t in self.expected_tasks}
         checks = run_checks(settings, dag_run.dag_id, dag_run.run_id, upstream, self.expected_tasks)
-        subject, html = gate_alert(dag_run.dag_id, dag_run.run_id, checks,
-                                   fail_on_warn=bool((context.get("params") or {}).get("fail_on_warn")),
-                                   base_url=airflow_base_url())
-        _smtp(settings, subject=subject, html_content=html).notify(context)
-        log.info("quality gate alert sent to %s", ", ".join(settings.alert_recipients))
+        alert = gate_alert(dag_run.dag_id, dag_run.run_id, checks,
+                           fail_on_warn=bool((context.get("params") or {}).get("fail_on_warn")),
+                           base_url=airflow_base_url())
+        for notifier in _notifiers(settings, alert):  # rendered already: no templating of check details
+            notifier.notify(context)
+        log.info("quality gate alert sent (%s)", ", ".join(channels(settings)))
 
 
-def nightly_deadline(settings: Settings | None = None) -> DeadlineAlert | None:
+def nightly_deadline(settings: Settings | None = None) -> list[DeadlineAlert]:
     """The nightly must finish ``nightly_deadline_minutes`` after its logical date (02:00 -> 04:00), or the
-    triggerer mails the recipients. None when no recipients are configured."""
+    triggerer alerts each configured channel (none configured: no Deadline Alert)."""
     settings = settings or get_settings()
-    if not settings.alert_recipients:
-        return None
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
-
     link = airflow_base_url() + "/dags/{{ dag_run.dag_id }}/runs/{{ dag_run.dag_run_id }}"
-    return DeadlineAlert(
-        reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
-        interval=timedelta(minutes=settings.nightly_deadline_minutes),
-        callback=AsyncCallback(SmtpNotifier, kwargs={
-            "to": settings.alert_recipients, "from_email": settings.alert_from,
-            "subject": SUBJECT_PREFIX + " {{ dag_run.dag_id }} {{ dag_run.dag_run_id }}: deadline missed "
-                       f"(not finished {settings.nightly_deadline_minutes:g} min after its logical date)",
-            "html_content": "<p>{{ dag_run.dag_id }} run {{ dag_run.dag_run_id }} (logical date "
-                            "{{ dag_run.logical_date }}) had not finished by {{ deadline.deadline_time }}; "
-                            f'state: {{{{ dag_run.state }}}}.</p><p><a href="{link}">Open the run</a></p>',
-        }),
-        name="nightly_finished_by",
-    )
+    summary = (SUBJECT_PREFIX + " {{ dag_run.dag_id }} {{ dag_run.dag_run_id }}: deadline missed (not finished "
+               f"{settings.nightly_deadline_minutes:g} min after its logical date {{{{ dag_run.logical_date }}}}, "
+               "by {{ deadline.deadline_time }}); state: {{ dag_run.state }}")
+    callbacks = {
+        "smtp": lambda: AsyncCallback(SMTP_NOTIFIER, kwargs={
+            "to": settings.alert_recipients, "from_email": settings.alert_from, "subject": summary,
+            "html_content": f'<p>{summary}</p><p><a href="{link}">Open the run</a></p>'}),
+        "slack": lambda: AsyncCallback(SLACK_NOTIFIER, kwargs={
+            "slack_webhook_conn_id": settings.alert_slack_conn_id, "text": f"{summary}\n<{link}|Open the run>"}),
+    }
+    return [DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+                          interval=timedelta(minutes=settings.nightly_deadline_minutes),
+                          callback=callbacks[channel](), name=f"nightly_finished_by_{channel}")
+            for channel in channels(settings)]
