@@ -85,7 +85,7 @@ class AirflowApi:
             matching = [r for r in self.runs(dag_id) if predicate(r)]
             if matching and matching[0]["state"] in TERMINAL:
                 return matching[0]
-            time.sleep(3)
+            time.sleep(5)
         raise AssertionError(f"{dag_id}: no {what} run finished within {timeout}s: {self.runs(dag_id)[:3]}")
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float = 600) -> dict:
@@ -96,7 +96,7 @@ class AirflowApi:
         deadline = time.monotonic() + timeout
         while (runs := self.runs(dag_id)) and any(r["state"] not in TERMINAL for r in runs):
             assert time.monotonic() < deadline, f"{dag_id} runs did not settle: {runs[:3]}"
-            time.sleep(3)
+            time.sleep(5)
         return runs
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
@@ -122,7 +122,9 @@ def _serve_env(settings: Settings, smtp_port: int) -> dict[str, str]:
     """A user's shell: none of this test session's Airflow or lakehouse settings, the live stack's instead."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LAKEHOUSE_"))}
     return {**env, **settings.to_env(), **alert_env(smtp_port),
-            "LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "1"}  # a short deadline: the 02:00 run is late at 02:01
+            "LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "1",  # a short deadline: the 02:00 run is late at 02:01
+            # the DAG files do not change during the test: parse them once, leave the 2 cores to the runs
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600"}
 
 
 def _wait_ready(process: subprocess.Popen, url: str, env: dict, log: Path, timeout: float = 300) -> str:
@@ -285,6 +287,7 @@ def test_trigger_form_refuses_bad_params_runs_e2e_and_shows_its_data_quality_vie
     field.press("Tab")
     page.get_by_test_id("trigger-dag-submit").click()
     page.get_by_text("Dag run has been successfully triggered").wait_for()
+    page.goto("about:blank")  # an open DAG page polls the API server every few seconds
     [created] = live.api.runs("kol_platform_e2e")
     assert created["conf"]["profiles"] == 2000
     run = live.api.wait_run("kol_platform_e2e", created["dag_run_id"], timeout=900)
