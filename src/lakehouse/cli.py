@@ -128,7 +128,7 @@ def cmd_demo(args) -> int:
 def cmd_serve(args) -> int:
     """Run the platform as a service: the embedded broker + Redis, then `airflow standalone` (API server and
     UI, scheduler, DAG processor, triggerer, LocalExecutor) until Ctrl-C; stops the services it started."""
-    from lakehouse.orchestration.airflow_env import airflow_env, service_env
+    from lakehouse.orchestration.airflow_env import admin_password_file, airflow_env, service_env
     from lakehouse.services.manager import ServiceManager
 
     if (code := cmd_setup(args)) != 0:
@@ -139,7 +139,7 @@ def cmd_serve(args) -> int:
     manager.up()
     env = {**airflow_env(settings), **service_env(args.port)}
     print(f"serve: Airflow on {env['AIRFLOW__API__BASE_URL']} (user admin, password in "
-          f"{settings.airflow_home}/simple_auth_manager_passwords.json.generated); Ctrl-C stops", flush=True)
+          f"{admin_password_file(env)}); Ctrl-C stops", flush=True)
     # Ctrl-C reaches standalone itself (same process group) and it stops its components, so this process
     # ignores it and waits; a service manager's SIGTERM is passed on as the SIGINT standalone stops on (once:
     # a second one interrupts its shutdown). A shell starts background jobs with SIGINT ignored: reset it.

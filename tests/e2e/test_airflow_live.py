@@ -34,7 +34,7 @@ from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ml import registry
-from lakehouse.orchestration.airflow_env import admin_password
+from lakehouse.orchestration.airflow_env import admin_password, airflow_env
 from lakehouse.quality.store import history, run_results
 from lakehouse.quality.suites import lint
 from lakehouse.services.manager import free_port
@@ -128,13 +128,14 @@ def _serve_env(settings: Settings, smtp_port: int) -> dict[str, str]:
 
 
 def _wait_ready(process: subprocess.Popen, url: str, env: dict, log: Path, timeout: float = 300) -> str:
-    """The admin password once every component is healthy and our DAGs are parsed."""
+    """The admin password once every component is healthy and our DAGs are parsed (``env``: the Airflow
+    environment serve runs, so the password file is where it writes it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"lakehouse serve exited {process.returncode}:\n{log.read_text()[-4000:]}"
         try:
             health = httpx.get(f"{url}/api/v2/monitor/health", timeout=5).json()
-            password = admin_password({**env, "AIRFLOW_HOME": str(Settings.from_env(env).airflow_home)})
+            password = admin_password(env)
             if password and all(c.get("status") == "healthy" for c in health.values()):
                 dags = AirflowApi(url, password).call("GET", "/dags", params={"dag_id_pattern": "kol_"})
                 if {d["dag_id"] for d in dags["dags"]} == OUR_DAGS:
@@ -174,7 +175,7 @@ def live(tmp_path_factory):
                                         url.rsplit(":", 1)[1]], env=env, stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         try:
-            password = _wait_ready(process, url, env, log)
+            password = _wait_ready(process, url, airflow_env(settings, base=env), log)
             yield Live(settings, url, AirflowApi(url, password), password, inbox)
         finally:
             _stop(process)

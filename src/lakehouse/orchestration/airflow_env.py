@@ -59,10 +59,15 @@ def service_env(port: int, host: str = "localhost") -> dict[str, str]:
     }
 
 
+def admin_password_file(env: dict[str, str]) -> Path:
+    """Where SimpleAuthManager keeps the passwords it generated, for the Airflow environment ``env``."""
+    return Path(env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
+                or Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated")
+
+
 def admin_password(env: dict[str, str]) -> str | None:
     """The admin password SimpleAuthManager generated (None until the API server first started)."""
-    path = Path(env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE")
-                or Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated")
+    path = admin_password_file(env)
     return json.loads(path.read_text()).get(ADMIN_USER) if path.is_file() else None
 
 

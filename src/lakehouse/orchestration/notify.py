@@ -90,6 +90,7 @@ class QualityGateNotifier(BaseNotifier):
         self.expected_tasks = expected_tasks
 
     def notify(self, context) -> None:
+        from lakehouse.orchestration.taskflow import upstream_results
         from lakehouse.orchestration.tasks.checks import run_checks
 
         settings = get_settings()
@@ -98,8 +99,8 @@ class QualityGateNotifier(BaseNotifier):
                         "LAKEHOUSE_ALERT_SLACK_CONN_ID)")
             return
         dag_run, ti = context["dag_run"], context["ti"]
-        upstream = {t: ti.xcom_pull(task_ids=t) for t in self.expected_tasks}
-        checks = run_checks(settings, dag_run.dag_id, dag_run.run_id, upstream, self.expected_tasks)
+        checks = run_checks(settings, dag_run.dag_id, dag_run.run_id, upstream_results(ti, self.expected_tasks),
+                            self.expected_tasks)
         alert = gate_alert(dag_run.dag_id, dag_run.run_id, checks,
                            fail_on_warn=bool((context.get("params") or {}).get("fail_on_warn")),
                            base_url=airflow_base_url())

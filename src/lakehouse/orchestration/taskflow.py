@@ -23,6 +23,12 @@ def run_body(path: str, **kwargs):
     return getattr(importlib.import_module(module), name)(**kwargs)
 
 
+def upstream_results(ti, task_ids) -> dict:
+    """Each upstream task's XCom (None when it failed or returned nothing): what the report, the gate and
+    the gate's alert judge the run by."""
+    return {t: ti.xcom_pull(task_ids=t) for t in task_ids}
+
+
 def publish_redis_task():
     """Gold ``main`` to the Redis hot path, with its checks recorded for the gate."""
 
@@ -42,7 +48,7 @@ def quality_gate_task(expected_tasks: tuple[str, ...]):
     @task(task_id=GATE_TASK, trigger_rule="all_done", retries=0,
           on_failure_callback=QualityGateNotifier(expected_tasks))
     def quality_gate(ti=None, dag_run=None, params=None):
-        upstream = {t: ti.xcom_pull(task_ids=t) for t in expected_tasks}
+        upstream = upstream_results(ti, expected_tasks)
         return run_body("lakehouse.orchestration.tasks.checks:quality_gate", dag_id=dag_run.dag_id,
                         run_id=dag_run.run_id, upstream=upstream, expected_tasks=expected_tasks,
                         fail_on_warn=bool((params or {}).get("fail_on_warn")))
@@ -55,7 +61,7 @@ def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_R
 
     @task(task_id=REPORT_TASK, trigger_rule="all_done", retries=0)
     def readiness_report(ti=None, dag_run=None, params=None):
-        upstream = {t: ti.xcom_pull(task_ids=t) for t in expected_tasks}
+        upstream = upstream_results(ti, expected_tasks)
         return run_body(body, dag_id=dag_run.dag_id, run_id=dag_run.run_id, upstream=upstream,
                         expected_tasks=expected_tasks, fail_on_warn=bool((params or {}).get("fail_on_warn")))
 
