@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 SYSTEM_PACKAGES := openjdk-17-jre-headless libxerial-sqlite-jdbc-java libpostgresql-jdbc-java \
 	redis-server redis-tools kcat chromium
 PYTEST_ARGS ?=
+# Two pytest workers (pytest-xdist), a test file at a time each: module fixtures (the live Airflow) stay whole,
+# and a Spark or Airflow run waiting on one worker leaves the other core to the next file.
+TEST_WORKERS ?= 2
 
 .PHONY: help setup system venv provision test test-unit lint demo serve bench up down status lock clean
 
@@ -49,7 +52,7 @@ provision:
 	@$(BIN)/lakehouse setup
 
 test:
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-unit:
 	@$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

@@ -14,9 +14,10 @@ Bronze Iceberg table by one dynamically mapped task, in parallel.
 - **Same log**: the broker's cluster id and the topic id are recorded with the
   offsets; if either changed (broker log lost), the run is refused until it is
   re-run with `rebaseline`, which starts a new epoch and is recorded as a check.
-- **Assets**: a task that appended rows emits an asset event for its Bronze
-  table (`iceberg://lake/bronze/<table>`, via the `lakehouse-bronze` alias),
-  which schedules `kol_transform`.
+- **Assets**: once every topic committed, `emit_bronze_events` emits one asset
+  event per Bronze table that received rows (`iceberg://lake/bronze/<table>`,
+  via the `lakehouse-bronze` alias), together, so one ingest run schedules one
+  `kol_transform`. A run with no new records emits none.
 
 The broker comes from the `kafka_default` connection (else `LAKEHOUSE_KAFKA_BOOTSTRAP`).
 """
@@ -51,19 +52,27 @@ def kol_ingest():
     def select_topics(params=None) -> list[str]:
         return list(params["topics"])
 
-    @task(outlets=[BRONZE_ALIAS], max_active_tis_per_dagrun=len(ALL_TOPICS))
-    def ingest_topic(topic: str, params=None, dag_run=None, outlet_events=None):
+    @task(max_active_tis_per_dagrun=len(ALL_TOPICS))
+    def ingest_topic(topic: str, params=None, dag_run=None):
         from lakehouse.orchestration.tasks.ingest import ingest_and_reconcile
 
-        result = ingest_and_reconcile(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
-        if result["rows"]:
-            outlet_events[BRONZE_ALIAS].add(
-                BRONZE_ASSETS[topic],
-                extra={"rows": result["rows"], "snapshot_ids": result["snapshot_ids"], "ranges": result["ranges"]},
-            )
-        return result
+        return ingest_and_reconcile(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
 
-    ingest_topic.expand(topic=select_topics())
+    @task(outlets=[BRONZE_ALIAS])
+    def emit_bronze_events(results, outlet_events=None) -> dict[str, int]:
+        """One task emits the run's events, once every topic committed: the scheduler then sees them
+        together and starts one `kol_transform`, not one per topic as the mapped tasks finish."""
+        emitted = {}
+        for result in results:
+            if result["rows"]:
+                outlet_events[BRONZE_ALIAS].add(
+                    BRONZE_ASSETS[result["topic"]],
+                    extra={k: result[k] for k in ("rows", "snapshot_ids", "ranges")},
+                )
+                emitted[result["topic"]] = result["rows"]
+        return emitted
+
+    emit_bronze_events(ingest_topic.expand(topic=select_topics()))
 
 
 kol_ingest()

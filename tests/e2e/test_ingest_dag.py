@@ -20,17 +20,19 @@ def ingest_dag(load_dag):
 
 
 def _asset_events(run):
+    """``{asset name: extra}`` of the run's asset events; all of them from one task, emitted together."""
     from airflow.models.asset import AssetEvent, AssetModel
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
     with create_session() as session:
         rows = session.execute(
-            select(AssetModel.name, AssetEvent.extra)
+            select(AssetModel.name, AssetEvent.extra, AssetEvent.source_task_id)
             .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
             .where(AssetEvent.source_run_id == run.run_id)
         ).all()
-    return {name: extra for name, extra in rows}
+    assert {task_id for *_, task_id in rows} <= {"emit_bronze_events"}
+    return {name: extra for name, extra, _ in rows}
 
 
 def test_ingests_every_topic_and_emits_one_asset_event_per_bronze_table(settings, services, catalog, ingest_dag):
