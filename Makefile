@@ -68,7 +68,7 @@ demo:
 serve:
 	@$(BIN)/lakehouse serve $(SERVE_ARGS)
 
-BENCHMARKS := ingest etl quality ml serving maintenance
+BENCHMARKS := ingest etl quality ml serving maintenance scores
 # `make bench`, `make bench maintenance` (names as goals) or `make bench BENCH_ARGS=etl`
 bench:
 	@$(BIN)/python -m bench $(BENCH_ARGS) $(filter $(BENCHMARKS),$(MAKECMDGOALS))

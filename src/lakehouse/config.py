@@ -42,6 +42,9 @@ class Settings:
     # bound on waiting for the broker (metadata, stalled partitions) before failing the task
     kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", default=15.0)
     redis_url: str = _env("LAKEHOUSE_REDIS_URL", default="redis://127.0.0.1:16379/0")
+    serving_list_size: int = _env("LAKEHOUSE_SERVING_LIST_SIZE", default=1000)  # KOLs in the dashboard's list
+    # incremental Gold refits the score scale once this share of KOLs changed since it was fitted
+    score_refit_fraction: float = _env("LAKEHOUSE_SCORE_REFIT_FRACTION", default=0.05)
     # SQLAlchemy URL for pyiceberg's SqlCatalog; Spark's JDBC URL is derived from it.
     catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", default="")
     catalog_user: str = _env("LAKEHOUSE_CATALOG_USER", default="")

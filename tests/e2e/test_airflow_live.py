@@ -40,6 +40,7 @@ from lakehouse.quality.suites import lint
 from lakehouse.services.manager import free_port
 from lakehouse.serving.redis_publish import (
     current_version,
+    final_key,
     list_key,
     profile_key,
     published_counts,
@@ -222,7 +223,7 @@ def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
         assert set(catalog.load_table(table).refs()) == {"main"}, table  # audit branches published and dropped
     # readers (and the nightly's serving checks) see this Gold: kol_transform published it to Redis
     per_platform = {p: len(gold.scan(row_filter=f"platform == '{p}'").to_arrow()) for p in PLATFORMS}
-    assert {p: c["list"] for p, c in published_counts(live.settings, PLATFORMS).items()} == per_platform
+    assert {p: c["final"] for p, c in published_counts(live.settings, PLATFORMS).items()} == per_platform
     serving = [c for c in run_results(live.settings, "kol_transform", transforms[0]["dag_run_id"])
                if c.layer == "serving"]
     assert serving and all(c.status == "PASS" for c in serving), serving
@@ -320,8 +321,10 @@ def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
         rows = [r for r in gold if r["platform"] == platform]
         listing = json.loads(client.get(list_key(platform, version)))
         assert listing == json.loads(client.get(list_key(platform)))  # the test plan's unversioned name
-        assert len(listing) == len(rows) == client.zcard(trending_key(platform, version))
-        assert {e["kol_id"] for e in listing} == {r["kol_id"] for r in rows}
+        assert len(listing) == min(settings.serving_list_size, len(rows))  # the top of the platform, bounded
+        assert client.zcard(final_key(platform, version)) == len(rows)
+        assert client.zcard(trending_key(platform, version)) == sum(r["trending_reason"] is None for r in rows)
+        assert {e["kol_id"] for e in listing} <= {r["kol_id"] for r in rows}
         assert all(r["trust_model_version"] == champion["version"] and 20 <= r["trust_score"] <= 100
                    for r in rows)
         stored = client.hgetall(profile_key(platform, rows[0]["kol_id"], version))

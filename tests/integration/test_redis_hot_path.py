@@ -107,7 +107,8 @@ def test_redis_killed_mid_publish_fails_the_publish_and_keeps_the_old_set(settin
         proc = start()
         version, listing = read_published(local, "tiktok")
         assert version == 1 and {r["username"].rstrip("0123456789") for r in listing} == {"old"}
-        assert published_counts(local, PLATFORMS)["tiktok"] == {"list": 1000, "trending": 1000, "profiles": 1000}
+        assert published_counts(local, PLATFORMS)["tiktok"] == {"list": 1000, "trending": 1000, "final": 1000,
+                                                                 "profiles": 1000}
         assert int(redis.Redis(port=port).get(POINTER)) == 1
     finally:
         os.killpg(proc.pid, signal.SIGKILL)

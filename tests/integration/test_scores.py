@@ -66,7 +66,8 @@ def _not_passing(results):
 @pytest.mark.parametrize("profiles", [3_000, 100_000])
 def test_the_plans_ranking_and_placeholder_rules_pass_on_the_published_lists(profiles, lake, published,
                                                                              spark_session):
-    published(DatasetSpec(profiles=profiles, seed=131))
+    # one video and one comment per KOL on average, as the etl benchmark loads: the size is the profiles
+    published(DatasetSpec(profiles=profiles, videos_per_profile=1.0, comments_per_video=1.0, seed=131))
     client = redis.Redis.from_url(lake.redis_url)
     gold = spark_session.table("lake.gold.kol_summary")
     for platform in PLATFORMS:
@@ -121,28 +122,57 @@ def test_a_rebuild_gives_the_same_scores_and_the_same_order(lake, published, spa
     assert {p: read_ranked(lake, p, by="trending", count=50) for p in PLATFORMS} == pages
 
 
-def test_an_incremental_run_scores_within_the_stated_bound_of_a_full_rebuild(lake, published, spark_session):
-    """1 % new KOLs (and new videos on known ones) scored on the kept scale vs a refit on everything.
+def _new_kols_only(dataset):
+    """``dataset`` as KOLs nobody has seen: every id in every record renamed (kol, video and comment ids all
+    start with the KOL's), so their videos and comments stay theirs."""
+    for records in dataset.records.values():
+        for r in records:
+            for platform in PLATFORMS:
+                old, new = f'"{platform[:2]}_0'.encode(), f'"{platform[:2]}_8'.encode()
+                r.value = r.value.replace(old, new)
+                r.key = r.key.replace(old[1:], new[1:])
+    return dataset
 
-    Allowed: 99 % of KOLs within 1 point on every score, and none further than one rank lost at the very
-    top is worth, ``100 ln 2 / ln(1 + n)`` (n: the platform's KOLs): a KOL a newcomer outranks keeps its
-    score until the next refit, which a full rebuild shows at once.
+
+def _scores(spark):
+    columns = "platform, kol_id, trending_score, success_score, final_score"
+    return {(r[0], r[1]): r for r in spark.sql(f"SELECT {columns} FROM lake.gold.kol_summary").collect()}
+
+
+def test_an_incremental_run_scores_within_the_stated_bound_of_a_full_rebuild(lake, published, spark_session):
+    """1 % new KOLs scored on the kept scale vs a refit on everything.
+
+    Allowed, on every score: 99 % of KOLs within 1 point, a mean within 0.1, and no KOL further than the
+    ranks the newcomers can take from it are worth at the top, ``100 ln(1 + m) / ln(2 + n)`` (m newcomers,
+    n KOLs of the platform): a KOL a newcomer outranks keeps its score until the next refit.
     """
     import math
 
     published(DatasetSpec(profiles=3_000, seed=134))
-    load_bronze(lake, new_kols(generate(DatasetSpec(profiles=30, seed=135))))
+    load_bronze(lake, _new_kols_only(generate(DatasetSpec(profiles=30, seed=136))))
     build_silver(spark_session, run_id="delta")
     assert build_gold(spark_session, run_id="delta")["mode"] == "incremental"
-    columns = "platform, kol_id, trending_score, success_score, final_score"
-    incremental = {(r[0], r[1]): r for r in spark_session.sql(f"SELECT {columns} FROM lake.gold.kol_summary").collect()}
+    incremental = _scores(spark_session)
     assert build_gold(spark_session, run_id="refit", full_rebuild=True)["mode"] == "full"
-    full = {(r[0], r[1]): r for r in spark_session.sql(f"SELECT {columns} FROM lake.gold.kol_summary").collect()}
-    assert incremental.keys() == full.keys()
+    full = _scores(spark_session)
+    assert incremental.keys() == full.keys() and len(full) == 3_030
     for platform in PLATFORMS:
         keys = [k for k in full if k[0] == platform]
-        bound = 100 * math.log(2) / math.log(1 + len(keys))
+        bound = 100 * math.log(1 + 15) / math.log(2 + len(keys))
         for i, score in enumerate(("trending_score", "success_score", "final_score"), start=2):
             diffs = sorted(abs(full[k][i] - incremental[k][i]) for k in keys)
             assert diffs[int(0.99 * (len(diffs) - 1))] <= 1.0, (platform, score, diffs[-20:])
-            assert diffs[-1] <= bound, (platform, score, diffs[-1], bound)
+            assert sum(diffs) / len(diffs) <= 0.1 and diffs[-1] <= bound, (platform, score, diffs[-5:], bound)
+
+
+def test_a_changed_kol_past_the_top_of_the_scale_makes_the_run_refit(lake, published, spark_session):
+    """New videos lift known KOLs past the scale's top: scored on it they would tie the leader at 100."""
+    published(DatasetSpec(profiles=3_000, seed=134))
+    load_bronze(lake, new_kols(generate(DatasetSpec(profiles=30, seed=135))))  # their videos land on known KOLs
+    build_silver(spark_session, run_id="delta")
+    assert build_gold(spark_session, run_id="delta")["mode"] == "full"
+    for platform in PLATFORMS:
+        for score in ("trending_score", "success_score"):
+            top = spark_session.sql(f"SELECT {score} FROM lake.gold.kol_summary WHERE platform = '{platform}' "
+                                    f"ORDER BY {score} DESC LIMIT 2").collect()
+            assert top[0][0] == 100.0 > top[1][0], (platform, score, top)  # one leader, not a tie

@@ -176,8 +176,10 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, s
         "silver.kol_profiles"]
 
 
-def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_services, spark_session):
+def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_services, spark_session,
+                                                                    monkeypatch):
     spark = spark_session
+    monkeypatch.setenv("LAKEHOUSE_SCORE_REFIT_FRACTION", "0.15")  # 6 changed of 60 KOLs: rescore those only
     _send(lake, [_profile(f"g{i}", followers_count=100 + i, favorites_count=50 * i) for i in range(60)])
     ingest_topic(PROFILES, lake, **quiet)
     build_silver(spark, run_id="r1")
@@ -198,4 +200,9 @@ def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_s
     for r in rows.values():
         assert 0 <= r.trending_score <= 100 and 0 <= r.success_score <= 100
         assert abs(r.final_score - (0.40 * r.trending_score + 0.35 * r.success_score) / 0.75) < 1e-4
-    assert build_gold(spark, run_id="r3", full_rebuild=True)["mode"] == "full"
+    # 6 more changed: 12 since the scale was fitted on 60 KOLs, past 15 %: this run refits
+    _send(lake, [_profile(f"i{i}") for i in range(6)])
+    ingest_topic(PROFILES, lake, **quiet)
+    build_silver(spark, run_id="r3")
+    assert build_gold(spark, run_id="r3")["mode"] == "full"
+    assert build_gold(spark, run_id="r4", full_rebuild=True)["mode"] == "full"

@@ -7,7 +7,10 @@ Two modes over shared steps:
   version it used, ``lineage.trust-model``);
 - :func:`incremental_summary` recomputes only the KOLs whose Silver rows
   changed since Gold's recorded watermark and scores them against the same
-  reference, so its cost follows the delta, not the table size.
+  reference, so its cost follows the delta, not the table size. Unchanged KOLs
+  keep their scores, so the scale drifts from what a refit would give as the
+  platform changes: once the KOLs changed since the reference was fitted exceed
+  ``score_refit_fraction`` (5 %) of its population, the run refits (full).
 
 Trust scores come from a :class:`TrustSource` the caller provides (the Spark
 job wires in the champion model), so this module knows nothing of training.
@@ -20,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lakehouse.config import get_settings
 from lakehouse.core.entities import ENTITIES
 from lakehouse.core.names import (
     GOLD_SUMMARY_TABLE,
@@ -93,6 +97,16 @@ class GoldState:
     as_of: str
     reference: list
     trust_model: object
+    changed_since_fit: int = 0  # KOLs rescored incrementally since the reference was fitted
+
+    @property
+    def population(self) -> int:
+        """KOLs the reference was fitted on (every KOL has a success value)."""
+        return sum(int(r["population"]) for r in self.reference if r["score"] == "success_score")
+
+    def stale_with(self, changed: int, refit_fraction: float) -> bool:
+        """Would rescoring ``changed`` more KOLs on this reference let it drift past ``refit_fraction``?"""
+        return self.changed_since_fit + changed > refit_fraction * max(self.population, 1)
 
 
 def silver_frames(spark, branch: str | None) -> tuple[dict, dict]:
@@ -118,10 +132,10 @@ def gold_state(spark, branch: str | None) -> GoldState | None:
     head = ref_snapshot_id(gold, run_ref(gold, branch))
     watermark = newest_json(gold, head, SILVER_WATERMARK)
     reference = read_as_of(spark, SCORE_REFERENCE_TABLE, branch).collect()
-    if not watermark or not reference:
-        return None
+    if not watermark or not reference or reference[0].asDict().get("population") is None:
+        return None  # nothing to build on, or a reference of an older score scale: refit
     return GoldState(watermark["processed_at"], watermark["as_of"], reference,
-                     newest_json(gold, head, TRUST_MODEL, "none"))
+                     newest_json(gold, head, TRUST_MODEL, "none"), int(watermark.get("changed_since_fit", 0)))
 
 
 def with_trust(metrics, frames: dict, trust: TrustSource):
@@ -147,24 +161,50 @@ def full_summary(frames: dict, trust: TrustSource, run_id: str, cache):
     return apply_scores(metrics, reference_df.collect()), reference_df, as_of, silver_kols
 
 
-def incremental_summary(frames: dict, trust: TrustSource, state: GoldState, cache):
-    """Only the KOLs with Silver rows processed after the watermark, scored on the kept reference.
-
-    None when no KOL changed.
-    """
+def changed_kols(frames: dict, processed_at: str, cache):
+    """``(keys, count)`` of the KOLs with Silver rows processed after ``processed_at`` (the watermark)."""
     from pyspark.sql import functions as F
 
     changed = None
     for df in frames.values():
-        keys = df.where(F.col("processed_at") > F.lit(state.processed_at).cast("timestamp")).select(*KEY)
+        keys = df.where(F.col("processed_at") > F.lit(processed_at).cast("timestamp")).select(*KEY)
         changed = keys if changed is None else changed.unionByName(keys)
     changed = cache(changed.distinct())
-    if changed.count() == 0:
-        return None
+    return changed, changed.count()
+
+
+def incremental_summary(frames: dict, trust: TrustSource, state: GoldState, changed):
+    """Only the ``changed`` KOLs, scored on the kept reference."""
+    from pyspark.sql import functions as F
+
     scoped = {n: df.join(F.broadcast(changed), KEY, "left_semi") for n, df in frames.items()}
     metrics = with_trust(build_metrics(scoped["profiles"], scoped["videos"], scoped["comments"], state.as_of),
                          scoped, trust)
     return apply_scores(metrics, state.reference)
+
+
+def summarize(frames: dict, trust: TrustSource, state: GoldState | None, run_id: str, cache):
+    """``(summary, reference or None, as_of, silver KOLs, changed since fit)``; None when no KOL changed.
+
+    Incremental on the kept scale unless that went stale: too many KOLs rescored since it was fitted, or a
+    changed KOL at or past its top (it would tie the leader at 100, and every KOL below would keep a rank
+    it lost). Then the run refits, i.e. scores everything (full).
+    """
+    if state is not None:
+        changed, n_changed = changed_kols(frames, state.processed_at, cache)
+        if n_changed == 0:
+            return None
+        if not state.stale_with(n_changed, get_settings().score_refit_fraction):
+            summary_df = cache(incremental_summary(frames, trust, state, changed))
+            if not past_the_top(summary_df):
+                return summary_df, None, state.as_of, None, state.changed_since_fit + n_changed
+    summary_df, reference_df, as_of, silver_kols = full_summary(frames, trust, run_id, cache)
+    return cache(summary_df), reference_df, as_of, silver_kols, 0
+
+
+def past_the_top(summary_df) -> bool:
+    """Does a rescored KOL reach 100 on the kept scale, i.e. the value the scale was fitted to top at?"""
+    return summary_df.where("trending_score >= 100 OR success_score >= 100").limit(1).count() > 0
 
 
 def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
@@ -175,22 +215,19 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
     state = None if full_rebuild else gold_state(spark, branch)
     if state is not None and state.trust_model != trust.label:
         state = None  # a new champion rescores every KOL
-    reference_df, silver_kols = None, None
     with cached_frames() as cache:
-        if state is None:
-            summary_df, reference_df, as_of, silver_kols = full_summary(frames, trust, run_id, cache)
-        else:
-            summary_df, as_of = incremental_summary(frames, trust, state, cache), state.as_of
-            if summary_df is None:
-                return GoldStats("up_to_date", _count_gold(spark, branch), 0, None, upstream,
-                                 snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
-        summary_df = cache(summary_df)
+        planned = summarize(frames, trust, state, run_id, cache)
+        if planned is None:
+            return GoldStats("up_to_date", _count_gold(spark, branch), 0, None, upstream,
+                             snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
+        summary_df, reference_df, as_of, silver_kols, changed_since_fit = planned
         updated = summary_df.count()
         mode = "full" if reference_df is not None else "incremental"
         watermark = _silver_processed_at(upstream) or (state.processed_at if state else None)
         props = lineage_properties(
             dag_id, run_id, upstream=upstream, stats={"mode": mode, "updated": updated, "silver-kols": silver_kols},
-            **{SILVER_WATERMARK: {"processed_at": str(watermark), "as_of": str(as_of)}, TRUST_MODEL: trust.label},
+            **{SILVER_WATERMARK: {"processed_at": str(watermark), "as_of": str(as_of),
+                                  "changed_since_fit": changed_since_fit}, TRUST_MODEL: trust.label},
         )
         write_gold(spark, summary_df, reference_df, props, branch)
     return GoldStats(mode, _count_gold(spark, branch), updated, silver_kols, upstream,

@@ -1,26 +1,44 @@
 """Gold scores: per-KOL metrics, the per-platform score reference, and the 0-100 scores.
 
-- trending: where the KOL's recent engagement velocity (views + 10 x likes of
-  the last 7 days, per day, relative to the newest video) falls in its
-  platform's distribution, tie-broken by engagement rate so scores spread;
-- success: where the KOL's engagement rate falls in its platform's distribution;
+- trending: the KOL's recent engagement velocity (views + 10 x likes of the
+  last 7 days, per day, relative to the newest video), tie-broken by
+  engagement rate; only *active* KOLs (a video in the window) have one. The
+  others get the documented floor 0 with ``trending_reason = 'no_recent_videos'``,
+  rank last, and are left out of the trending reference and its checks;
+- success: the KOL's engagement rate, tie-broken by favorites;
 - trust: the champion trust model's score, 20-100 (joined in by the Gold job);
 - final: :func:`lakehouse.core.scoring.final_score`.
 
-"Falls in the distribution" is read off a reference of 1,001 quantiles per
-platform and score, fitted on a full rebuild and kept in ``gold.score_reference``,
-so an incremental run scores changed KOLs against the same scale.
+Trending and success are *tail-stretched percentiles*: with ``p`` the share of
+the platform's ``n`` reference KOLs below the value, ``score = 100 (1 - ln(1 +
+n (1 - p)) / ln(2 + n))``. ``n (1 - p)`` is the KOL's rank from the top, so
+every tenfold step up the ranking adds the same number of points: the top 50
+of any platform span ``100 ln 51 / ln(2 + n)`` points (37 at 50,000 KOLs,
+30 at 500,000), where a plain percentile squeezes them into the last few. The
+last active KOL stays above 0, the floor of the inactive ones.
+
+``p`` is read off a reference of quantiles per platform and score, dense in
+the tail (:data:`PROBABILITIES`), fitted on a full rebuild and kept in
+``gold.score_reference`` with ``n``, so an incremental run scores changed KOLs
+on the same scale.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 from lakehouse.core.scoring import TIERS, TOP_TIER, final_score
 
 VELOCITY_WINDOW_DAYS = 7
-QUANTILES = 1001
 SCORED = {"trending_score": "trending_value", "success_score": "success_value"}
+NO_RECENT_VIDEOS = "no_recent_videos"  # trending_reason of a KOL without a video in the window
+# Quantiles evenly spaced in log(1 - p), i.e. in rank from the top, from the bottom (1 - p = 1) to the top
+# 0.0001 % (1 - p = 1e-6), 200 per decade, plus the maximum: every step between two is the same ~1.2 % of
+# rank, the same few tenths of a point on the score, at the top as in the bulk.
+PROBABILITIES = (*(1 - 10 ** (-k / 200) for k in range(1201)), 1.0)
+REFERENCE_ACCURACY = 1_000_000  # percentile_approx: rank error <= n / accuracy
+SCORE_DECIMALS = 6
 
 
 def tier_expr(followers):
@@ -64,49 +82,86 @@ def build_metrics(profiles, videos, comments, as_of):
     # bounded tie-breakers (< 1e-3 of a unit) keep equal primary values apart
     bounded = F.col("engagement_rate") / (F.col("engagement_rate") + 1)
     favs = F.log1p(F.col("favorites_count").cast("double"))
+    active = F.col("velocity") > 0
     return (
-        df.withColumn("trending_value", F.log1p("velocity") + 1e-3 * bounded)
+        df.withColumn("trending_value", F.when(active, F.log1p("velocity") + 1e-3 * bounded))
+        .withColumn("trending_reason", F.when(~active, F.lit(NO_RECENT_VIDEOS)))
         .withColumn("success_value", F.col("engagement_rate") + 1e-9 * favs / (favs + 1))
     )
 
 
 def fit_reference(metrics, run_id: str):
-    """Per platform and score: 1,001 quantiles of the raw value (the score scale)."""
+    """Per platform and score: the quantiles of the raw value at :data:`PROBABILITIES` and ``population``,
+    the number of KOLs they describe (inactive KOLs have no trending value and are not counted)."""
     from pyspark.sql import functions as F
 
-    probs = [i / (QUANTILES - 1) for i in range(QUANTILES)]
+    probs = list(PROBABILITIES)
     frames = [
-        metrics.groupBy("platform").agg(F.percentile_approx(value, probs, 100_000).alias("quantiles"))
-        .withColumn("score", F.lit(score))
+        metrics.where(F.col(value).isNotNull()).groupBy("platform").agg(
+            F.percentile_approx(value, probs, REFERENCE_ACCURACY).alias("quantiles"),
+            F.count("*").alias("population"),
+        ).withColumn("score", F.lit(score))
         for score, value in SCORED.items()
     ]
     ref = frames[0].unionByName(frames[1])
-    return ref.withColumn("fitted_run_id", F.lit(run_id)).withColumn("fitted_at", F.current_timestamp())
+    return (ref.withColumn("probabilities", F.array(*(F.lit(p) for p in probs)))
+            .withColumn("fitted_run_id", F.lit(run_id)).withColumn("fitted_at", F.current_timestamp()))
+
+
+def tail_stretched(p, n: int):
+    """``100 (1 - ln(1 + n (1 - p)) / ln(2 + n))``: 100 at the top, just above 0 at the bottom (0 is the
+    inactive KOLs' floor), every tenfold step in rank from the top worth the same points (floats or numpy)."""
+    import numpy as np
+
+    return 100.0 * (1.0 - np.log1p(max(n, 0) * (1.0 - p)) / math.log(2 + max(n, 0)))
+
+
+def reference_scales(reference_rows) -> dict:
+    """``{(platform, score): (quantiles, probabilities, population)}`` from ``gold.score_reference`` rows."""
+    import numpy as np
+
+    return {(row["platform"], row["score"]): (np.asarray(row["quantiles"], dtype=float),
+                                              np.asarray(row["probabilities"], dtype=float), int(row["population"]))
+            for row in reference_rows}
+
+
+def share_at_or_below(values, quantiles, probabilities):
+    """``p`` per value: the share of the reference at or below it, interpolated between quantiles.
+
+    Equal quantiles (many KOLs with one value, or the few at the top that every tail probability lands on)
+    count up to their last one, so the best value gets 1 and its rank from the top, ``n (1 - p)``, is 0.
+    """
+    import numpy as np
+
+    i = np.clip(np.searchsorted(quantiles, values, side="right"), 1, len(quantiles) - 1)
+    x0, x1, p0, p1 = quantiles[i - 1], quantiles[i], probabilities[i - 1], probabilities[i]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fraction = np.where(x1 > x0, (values - x0) / (x1 - x0), 0.0)
+    p = p0 + np.clip(fraction, 0.0, 1.0) * (p1 - p0)
+    return np.where(values >= quantiles[-1], 1.0, np.where(values < quantiles[0], probabilities[0], p))
 
 
 def apply_scores(metrics, reference_rows):
-    """Scores 0-100 by interpolating each value in its platform's reference quantiles."""
+    """Scores 0-100: each value's share below it in its platform's reference, tail-stretched; the trending
+    floor 0 for inactive KOLs (no value)."""
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
     from pyspark.sql.functions import PandasUDFType, pandas_udf
 
-    fp = np.linspace(0.0, 100.0, QUANTILES)
-    scales = {}
-    for row in reference_rows:
-        xp = np.asarray(row["quantiles"], dtype=float)
-        scales[(row["platform"], row["score"])] = xp + np.arange(len(xp)) * 1e-12  # strictly increasing
+    scales = reference_scales(reference_rows)
 
     def scorer(score: str):
         # explicit function type: this module's annotations are strings (PEP 563)
         def _score(platform, value):
             out = np.zeros(len(value))
+            values = value.to_numpy(dtype=float, na_value=np.nan)
             for name in platform.unique():
-                xp = scales.get((name, score))
-                mask = (platform == name).to_numpy()
-                if xp is not None:
-                    out[mask] = np.interp(value[mask].to_numpy(dtype=float), xp, fp)
-            return pd.Series(np.round(out, 4))
+                mask = (platform == name).to_numpy() & ~np.isnan(values)
+                if (name, score) in scales and mask.any():
+                    xp, probs, n = scales[(name, score)]
+                    out[mask] = tail_stretched(share_at_or_below(values[mask], xp, probs), n)
+            return pd.Series(np.round(np.clip(out, 0.0, 100.0), SCORE_DECIMALS))
 
         with warnings.catch_warnings():  # the explicit type is deliberate (see above)
             warnings.simplefilter("ignore", UserWarning)
@@ -121,7 +176,7 @@ def apply_scores(metrics, reference_rows):
     final = F.when(trust.isNull(), final_score(trending, success, None)).otherwise(
         final_score(trending, success, trust))
     return (
-        df.withColumn("final_score", F.round(final, 6))
+        df.withColumn("final_score", F.round(final, SCORE_DECIMALS))
         .withColumn("tier", tier_expr(F.col("followers_count")))
         .withColumn("computed_at", F.current_timestamp())
         .drop(*SCORED.values())

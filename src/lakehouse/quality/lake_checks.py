@@ -13,6 +13,7 @@ from lakehouse.config import get_settings
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.entities import ENTITIES, WAP_TABLES, Entity
 from lakehouse.core.names import BRONZE_TABLES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS, layer_of
+from lakehouse.core.scoring import MIN_DISTINCT, TOP_LIST_SIZE, ranking_checks
 from lakehouse.etl.parse import business_keys
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import newest_json
@@ -105,7 +106,7 @@ def gold_lake_checks(spark, branch: str | None, silver_kols: int | None, silver_
     gold_df = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
     if silver_kols is None and silver_exists:
         silver_kols = read_as_of(spark, ENTITIES["profiles"].silver_table, branch).count()
-    return [gold_check(gold_df.count(), silver_kols or 0), *trending_distribution(gold_df),
+    return [gold_check(gold_df.count(), silver_kols or 0), *score_distribution(gold_df),
             *lineage.gold_from_current_silver(spark, catalog, branch),
             lineage.gold_rows_trace_to_bronze(spark, catalog, branch)]
 
@@ -126,18 +127,58 @@ def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, 
     return results
 
 
-def trending_distribution(gold_df) -> list[CheckResult]:
-    """The test plan's scoring check per platform: >= 80 % distinct trending scores, range > 10 points."""
+def score_distribution(gold_df) -> list[CheckResult]:
+    """Per platform: the test plan's ranking rule on the top 50 by trending (as the dashboard lists them),
+    >= 80 % distinct trending scores among *active* KOLs (inactive ones share the floor 0 by design),
+    and no placeholder follower counts."""
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
-    rows = gold_df.groupBy("platform").agg(
-        F.count("*").alias("n"), F.countDistinct("trending_score").alias("distinct"),
-        (F.max("trending_score") - F.min("trending_score")).alias("spread"),
-    ).collect()
+    active = gold_df.where(F.col("trending_reason").isNull())
+    rank = Window.partitionBy("platform").orderBy(F.desc("trending_score"), F.asc("kol_id"))
+    top = (active.withColumn("rank", F.row_number().over(rank)).where(F.col("rank") <= TOP_LIST_SIZE)
+           .select("platform", "trending_score").collect())
+    distinct = {r.platform: r for r in active.groupBy("platform").agg(
+        F.count("*").alias("n"), F.countDistinct("trending_score").alias("distinct")).collect()}
     out = []
-    for r in rows:
-        out.append(compare(f"gold.trending_distinct.{r.platform}", "gold", GOLD_SUMMARY_TABLE,
-                           round(r.distinct / r.n, 4), 0.8, op=">=", details=f"{r.distinct} of {r.n} KOLs"))
-        out.append(CheckResult(f"gold.trending_range.{r.platform}", "gold", GOLD_SUMMARY_TABLE,
-                               Status.PASS if (r.spread or 0) > 10 else Status.FAIL, r.spread, "> 10"))
+    for platform in sorted({r.platform for r in gold_df.select("platform").distinct().collect()}):
+        r = distinct.get(platform)
+        if r is None:
+            out.append(CheckResult(f"gold.trending_distinct.{platform}", "gold", GOLD_SUMMARY_TABLE, Status.SKIP,
+                                   0, f">= {MIN_DISTINCT}", "no active KOL (none has a video in the trending window)"))
+        else:
+            out.append(compare(f"gold.trending_distinct.{platform}", "gold", GOLD_SUMMARY_TABLE,
+                               round(r.distinct / r.n, 4), MIN_DISTINCT, op=">=",
+                               details=f"{r.distinct} distinct of {r.n} active KOLs"))
+        scores = sorted((t.trending_score for t in top if t.platform == platform), reverse=True)
+        out += ranking_checks("gold.top_trending", platform, "gold", GOLD_SUMMARY_TABLE, scores,
+                              f"top {TOP_LIST_SIZE} by trending")
+    return out + followers_placeholders(gold_df)
+
+
+PLACEHOLDER_MIN_FOLLOWERS = 10_000  # "large" accounts: an exact follower count rarely repeats among them
+PLACEHOLDER_MAX_SHARE = 0.001
+
+
+def followers_placeholders(gold_df) -> list[CheckResult]:
+    """PROD-005's intent over the whole population: no follower count stands in for many large accounts.
+
+    Small accounts collide naturally (tens of thousands of KOLs with a few hundred followers), so the rule
+    looks at accounts with >= 10,000 followers: the most common count there may be held by at most
+    max(3, 0.1 %) of them. A placeholder (every unknown account at 50,000) breaks it at once.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    large = gold_df.where(F.col("followers_count") >= PLACEHOLDER_MIN_FOLLOWERS)
+    per_value = large.groupBy("platform", "followers_count").count()
+    most = Window.partitionBy("platform").orderBy(F.desc("count"), F.asc("followers_count"))
+    rows = (per_value.withColumn("total", F.sum("count").over(Window.partitionBy("platform")))
+            .withColumn("rank", F.row_number().over(most)).where("rank = 1").collect())
+    out = []
+    for r in sorted(rows, key=lambda r: r.platform):
+        limit = max(3, int(PLACEHOLDER_MAX_SHARE * r.total))
+        out.append(compare(f"gold.followers_placeholder.{r.platform}", "gold", GOLD_SUMMARY_TABLE, r["count"],
+                           limit, op="<=", details=f"{r['count']} of {r.total} accounts with >= "
+                           f"{PLACEHOLDER_MIN_FOLLOWERS:,} followers have exactly {r.followers_count:,}"))
     return out

@@ -3,12 +3,18 @@
 Keys (the test plan's names under a version prefix):
 
 - ``kol:v{N}:profile:{platform}:{kol_id}``  hash of one KOL's metrics and scores
-- ``kol:v{N}:trending:{platform}``          sorted set kol_id -> trending score
-- ``kol:v{N}:profiles:list:{platform}``     JSON list the dashboard reads
+- ``kol:v{N}:trending:{platform}``          sorted set kol_id -> trending score, active KOLs only
+  (a KOL without a video in the trending window has no place in a trending list)
+- ``kol:v{N}:final:{platform}``             sorted set kol_id -> final score, every KOL: paged reads by rank
+- ``kol:v{N}:profiles:list:{platform}``     JSON list the dashboard reads: the top ``serving_list_size``
+  (1,000) KOLs by final score, so one GET stays bounded however large the platform grows
 - ``kol:version``                           the published N (the pointer readers resolve first)
-- ``kol:profiles:list:{platform}``, ``kol:trending:{platform}``: copies of the
-  published N's list and sorted set, switched in the same transaction as the
+- ``kol:profiles:list:{platform}``, ``kol:trending:{platform}``, ``kol:final:{platform}``: copies of the
+  published N's list and sorted sets, switched in the same transaction as the
   pointer, for readers that use the test plan's unversioned names.
+
+:func:`read_ranked` is how a reader pages past the list: a ZREVRANGE of one
+sorted set, then the hashes of that page.
 
 Publishers are serialized by a Redis lock (``kol:publish:lock``, redis-py's
 token lock with a timeout, so a crashed publisher cannot hold it forever):
@@ -49,7 +55,7 @@ from lakehouse.iceberg.catalog import get_catalog
 
 LIST_FIELDS = (
     "kol_id", "username", "followers_count", "favorites_count",
-    "trending_score", "trust_score", "success_score", "final_score",
+    "trending_score", "trending_reason", "trust_score", "success_score", "final_score",
 )
 HASH_FIELDS = LIST_FIELDS + ("platform", "tier", "engagement_rate", "following_count", "post_count", "video_count",
                              "trust_model_version")
@@ -94,6 +100,14 @@ def trending_key(platform: str, version: int | None = None) -> str:
     return versioned(version, key) if version is not None else key
 
 
+def final_key(platform: str, version: int | None = None) -> str:
+    key = f"kol:final:{platform}"
+    return versioned(version, key) if version is not None else key
+
+
+RANKINGS = {"final": final_key, "trending": trending_key}
+
+
 def list_key(platform: str, version: int | None = None) -> str:
     key = f"kol:profiles:list:{platform}"
     return versioned(version, key) if version is not None else key
@@ -131,11 +145,20 @@ def _as_text(table: pa.Table, field: str) -> list[str]:
     return pc.fill_null(pc.cast(_rounded(table.column(field)), pa.string()), "").to_pylist()
 
 
-def _listing(table: pa.Table) -> bytes:
-    """The dashboard's JSON list: LIST_FIELDS with their types (null where Gold has none)."""
-    columns = {f: _rounded(table.column(f)) if f in table.column_names else pa.nulls(table.num_rows)
+def _listing(table: pa.Table, size: int) -> bytes:
+    """The dashboard's JSON list: the top ``size`` KOLs by final score (ties: kol_id), LIST_FIELDS with their
+    types (null where Gold has none)."""
+    top = table.sort_by([("final_score", "descending"), ("kol_id", "ascending")]).slice(0, size)
+    columns = {f: _rounded(top.column(f)) if f in top.column_names else pa.nulls(top.num_rows)
                for f in LIST_FIELDS}
     return orjson.dumps(pa.table(columns).to_pylist())
+
+
+def _active(table: pa.Table) -> pa.Array:
+    """Which rows have a trending score of their own (no ``trending_reason``)."""
+    if "trending_reason" not in table.column_names:
+        return pa.array([True] * table.num_rows)
+    return pc.is_null(table.column("trending_reason"))
 
 
 def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_000, source: dict | None = None) -> dict:
@@ -145,15 +168,15 @@ def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_0
     """
     client = redis_client(settings)
     with client.lock(PUBLISH_LOCK, timeout=LOCK_TIMEOUT_S, blocking_timeout=LOCK_WAIT_S, thread_local=False):
-        return _publish_locked(client, rows, chunk=chunk, source=source or {})
+        return _publish_locked(client, rows, chunk=chunk, source=source or {}, list_size=settings.serving_list_size)
 
 
-def _publish_locked(client, rows: list[dict] | pa.Table, *, chunk: int, source: dict) -> dict:
+def _publish_locked(client, rows: list[dict] | pa.Table, *, chunk: int, source: dict, list_size: int) -> dict:
     started = time.monotonic()
     table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
     previous = current_version(client)
     version = int(client.incr(SEQUENCE))
-    counts = {}
+    counts, active = {}, {}
     connection = client.connection_pool.get_connection()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-publish") as sender:
@@ -163,17 +186,20 @@ def _publish_locked(client, rows: list[dict] | pa.Table, *, chunk: int, source: 
             for platform in pc.unique(table.column("platform")).to_pylist():
                 part = table.filter(pc.equal(table.column("platform"), platform))
                 counts[platform] = part.num_rows
+                active[platform] = pc.sum(_active(part)).as_py() or 0
                 for packed in _packed_chunks(part, platform, version, chunk):
                     sent.append(sender.submit(_send, connection, *packed))
-                listing = hiredis.pack_command(("SET", list_key(platform, version), _listing(part)))
+                listing = hiredis.pack_command(("SET", list_key(platform, version), _listing(part, list_size)))
                 sent.append(sender.submit(_send, connection, listing, 1))
             for future in sent:
                 future.result()  # the first error (e.g. Redis gone) fails the publish before the switch
     finally:
         client.connection_pool.release(connection)
     for platform, n in counts.items():  # verify before anyone can see it
-        if client.zcard(trending_key(platform, version)) != n:
-            raise PublishError(f"version {version}: {platform} sorted set does not hold {n} KOLs; not switched")
+        held = (client.zcard(final_key(platform, version)), client.zcard(trending_key(platform, version)))
+        if held != (n, active[platform]):
+            raise PublishError(f"version {version}: {platform} sorted sets hold {held} KOLs, not "
+                               f"{(n, active[platform])} (all, active); not switched")
     switched = _switch(client, version, previous, counts, source)
     return {"version": version if switched else previous, "previous": previous, "published": counts,
             "superseded": not switched, "removed_keys": sent[0].result(),
@@ -194,11 +220,11 @@ def _switch(client, version: int, previous: int | None, counts: dict, source: di
         switch.multi()
         switch.set(POINTER, version)
         for platform in set(counts) | set(_published_platforms(client, previous)):
-            if platform in counts:
-                switch.copy(list_key(platform, version), list_key(platform), replace=True)
-                switch.copy(trending_key(platform, version), trending_key(platform), replace=True)
-            else:  # a platform Gold no longer has
-                switch.delete(list_key(platform), trending_key(platform))
+            for key in (list_key, *RANKINGS.values()):
+                if platform in counts:
+                    switch.copy(key(platform, version), key(platform), replace=True)
+                else:  # a platform Gold no longer has
+                    switch.delete(key(platform))
         switch.hset(META, mapping={"version": version, "published_at": time.time(), "counts": json.dumps(counts),
                                    **{k: json.dumps(v) for k, v in source.items()}})
         switch.execute()  # WatchError if kol:meta changed since WATCH: the lock makes that a bug, not a race
@@ -206,18 +232,24 @@ def _switch(client, version: int, previous: int | None, counts: dict, source: di
 
 
 def _packed_chunks(part: pa.Table, platform: str, version: int, chunk: int):
-    """``(protocol bytes, commands)`` per chunk: an HSET per KOL and one ZADD of their trending scores."""
+    """``(protocol bytes, commands)`` per chunk: an HSET per KOL, a ZADD of their final scores and one of
+    the active KOLs' trending scores."""
     kol_ids = part.column("kol_id").to_pylist()
-    trending = pc.fill_null(pc.cast(part.column("trending_score"), pa.float64()), 0.0).to_pylist()
+    scores = {name: pc.fill_null(pc.cast(part.column(f"{name}_score"), pa.float64()), 0.0).to_pylist()
+              for name in RANKINGS}
+    active = _active(part).to_pylist()
     rows = list(zip(*(_as_text(part, f) for f in HASH_FIELDS), strict=True))
-    prefix, zkey = profile_key(platform, "", version), trending_key(platform, version)
+    prefix = profile_key(platform, "", version)
     for start in range(0, len(kol_ids), chunk):
         end = min(start + chunk, len(kol_ids))
         commands = [hiredis.pack_command(("HSET", prefix + kol_ids[i],
                                           *chain.from_iterable(zip(HASH_FIELDS, rows[i], strict=True))))
                     for i in range(start, end)]
-        members = chain.from_iterable((trending[i], kol_ids[i]) for i in range(start, end))
-        commands.append(hiredis.pack_command(("ZADD", zkey, *members)))
+        for name, key in RANKINGS.items():
+            ranked = [i for i in range(start, end) if name != "trending" or active[i]]
+            if ranked:
+                members = chain.from_iterable((scores[name][i], kol_ids[i]) for i in ranked)
+                commands.append(hiredis.pack_command(("ZADD", key(platform, version), *members)))
         yield b"".join(commands), len(commands)
 
 
@@ -260,6 +292,26 @@ def read_published(settings: Settings, platform: str) -> tuple[int | None, list[
     return version, json.loads(raw) if raw else []
 
 
+def read_ranked(settings: Settings, platform: str, *, by: str = "final", start: int = 0,
+                count: int = 50) -> list[dict]:
+    """One page of a ranking as published: ranks ``start`` .. ``start + count - 1`` (0 = highest) of the
+    ``by`` sorted set (``final``: every KOL; ``trending``: active KOLs), each KOL's hash, in rank order.
+
+    The pointer is resolved once, so a page never mixes two versions. Equal scores come in reverse
+    kol_id order (Redis orders ties by member).
+    """
+    client = redis_client(settings)
+    version = current_version(client)
+    if version is None:
+        return []
+    kol_ids = [k.decode() for k in client.zrevrange(RANKINGS[by](platform, version), start, start + count - 1)]
+    with client.pipeline(transaction=False) as pipe:
+        for kol_id in kol_ids:
+            pipe.hgetall(profile_key(platform, kol_id, version))
+        hashes = pipe.execute()
+    return [{k.decode(): v.decode() for k, v in h.items()} for h in hashes]
+
+
 def top_kols(settings: Settings, platforms, n: int = 15) -> dict[str, list[dict]]:
     """The dashboard's "Top 15": highest final scores per platform, as published, with the breakdown."""
     out = {}
@@ -276,12 +328,13 @@ def published_counts(settings: Settings, platforms) -> dict[str, dict[str, int]]
     out = {}
     for platform in platforms:
         if version is None:
-            out[platform] = {"list": 0, "trending": 0, "profiles": 0}
+            out[platform] = {"list": 0, "trending": 0, "final": 0, "profiles": 0}
             continue
         raw = client.get(list_key(platform, version))
         hashes = sum(1 for _ in client.scan_iter(match=profile_key(platform, "*", version), count=10_000))
         out[platform] = {"list": len(json.loads(raw)) if raw else 0,
-                         "trending": client.zcard(trending_key(platform, version)), "profiles": hashes}
+                         **{name: client.zcard(key(platform, version)) for name, key in RANKINGS.items()},
+                         "profiles": hashes}
     return out
 
 

@@ -35,8 +35,13 @@ def table_exists(spark, table: str) -> bool:
 
 def create_table_like(spark, table: str, df) -> None:
     """Create ``table`` with ``df``'s schema if it does not exist; creation commits an empty ``main``,
-    so a run branch always has a base."""
+    so a run branch always has a base. An existing table gets the columns of ``df`` it lacks (nullable:
+    a column a newer release writes reaches a lake an older one created; rows before it read null)."""
     if table_exists(spark, table):
+        have = {f.name for f in spark.table(qualified(table)).schema.fields}
+        missing = [f"{f.name} {f.dataType.simpleString()}" for f in df.schema.fields if f.name not in have]
+        if missing:
+            spark.sql(f"ALTER TABLE {qualified(table)} ADD COLUMNS ({', '.join(missing)})")
         return
     writer = df.limit(0).writeTo(qualified(table)).using("iceberg")
     for key, value in TABLE_PROPERTIES.items():
