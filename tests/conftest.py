@@ -189,19 +189,10 @@ def alert_env(smtp_port: int) -> dict[str, str]:
             "LAKEHOUSE_ALERT_EMAILS": ALERTS_TO}
 
 
-@pytest.fixture
-def smtp_inbox(monkeypatch):
-    """Alerts of this process (and its children) go to a real SMTP server; yields the received messages."""
-    with smtp_server() as (port, inbox):
-        for key, value in alert_env(port).items():
-            monkeypatch.setenv(key, value)
-        yield inbox
-
-
-@pytest.fixture
-def slack_inbox(monkeypatch):
-    """A local HTTP endpoint as the Slack incoming webhook of connection ``slack_alerts``; yields the JSON
-    bodies it received."""
+@contextlib.contextmanager
+def slack_webhook():
+    """A local HTTP endpoint standing in for a Slack incoming webhook; yields the env that makes it
+    Airflow's connection ``slack_alerts`` and the alert channel, and the JSON bodies it received."""
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -220,11 +211,11 @@ def slack_inbox(monkeypatch):
 
     server = HTTPServer(("127.0.0.1", 0), Webhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps({
-        "conn_type": "slackwebhook", "password": f"http://127.0.0.1:{server.server_port}/services/T0/B0/x"}))
-    monkeypatch.setenv("LAKEHOUSE_ALERT_SLACK_CONN_ID", "slack_alerts")
+    env = {"AIRFLOW_CONN_SLACK_ALERTS": json.dumps({
+               "conn_type": "slackwebhook", "password": f"http://127.0.0.1:{server.server_port}/services/T0/B0/x"}),
+           "LAKEHOUSE_ALERT_SLACK_CONN_ID": "slack_alerts"}
     try:
-        yield received
+        yield env, received
     finally:
         server.shutdown()
         server.server_close()

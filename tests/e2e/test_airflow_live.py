@@ -3,8 +3,9 @@ standalone`: API server and UI, scheduler, DAG processor, triggerer, LocalExecut
 only through Airflow's REST API v2 and its UI in headless Chromium (Playwright on Debian's chromium).
 
 The tests share one live Airflow and run in file order, as a user's day does: ingest -> asset-triggered
-transform, the nightly (scheduled and triggered, with its Deadline Alert), the readiness DAG from the
-trigger form, then a breached gate. Mails go to an SMTP server the module starts.
+transform, the nightly (scheduled and triggered, with its Deadline Alert and its reports), Bronze that no
+transform has read yet (WARN, and a strict gate fails), the readiness DAG from the trigger form, then a
+breached gate. Alerts go to an SMTP server and a Slack webhook the module starts.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,17 +26,20 @@ import httpx
 import psutil
 import pytest
 import redis
-from conftest import ALERTS_TO, alert_env, html_part, make_settings, smtp_server
+from conftest import ALERTS_TO, alert_env, html_part, make_settings, slack_webhook, smtp_server
 from pyiceberg.expressions import EqualTo
 
 from lakehouse.config import Settings
 from lakehouse.core.entities import WAP_TABLES
-from lakehouse.core.names import PLATFORMS, bronze_table_name
+from lakehouse.core.names import PLATFORMS, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.ml import registry
 from lakehouse.orchestration.airflow_env import admin_password, airflow_env
+from lakehouse.orchestration.quality_ui import run_url
+from lakehouse.quality.report import report_path
 from lakehouse.quality.store import history, run_results
 from lakehouse.quality.suites import lint
 from lakehouse.services.manager import free_port
@@ -116,13 +121,17 @@ class Live:
     url: str
     api: AirflowApi
     password: str
-    inbox: list
+    inbox: list  # mails
+    slack: list  # webhook posts
+
+    def report(self, dag_id: str, run_id: str) -> dict:
+        return json.loads(report_path(self.settings.reports_dir, dag_id, run_id).read_text())
 
 
-def _serve_env(settings: Settings, smtp_port: int) -> dict[str, str]:
+def _serve_env(settings: Settings, smtp_port: int, slack_env: dict) -> dict[str, str]:
     """A user's shell: none of this test session's Airflow or lakehouse settings, the live stack's instead."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LAKEHOUSE_"))}
-    return {**env, **settings.to_env(), **alert_env(smtp_port),
+    return {**env, **settings.to_env(), **alert_env(smtp_port), **slack_env,
             "LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "1",  # a short deadline: the 02:00 run is late at 02:01
             # the DAG files do not change during the test: parse them once, leave the 2 cores to the runs
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600"}
@@ -168,8 +177,8 @@ def live(tmp_path_factory):
     root = tmp_path_factory.mktemp("live")
     settings = make_settings(root / "state")
     url = f"http://localhost:{free_port()}"
-    with smtp_server() as (smtp_port, inbox):
-        env = _serve_env(settings, smtp_port)
+    with smtp_server() as (smtp_port, inbox), slack_webhook() as (slack_env, posts):
+        env = _serve_env(settings, smtp_port, slack_env)
         log = root / "serve.log"
         with open(log, "w") as out:
             process = subprocess.Popen([str(Path(sys.executable).parent / "lakehouse"), "serve", "--port",
@@ -177,7 +186,7 @@ def live(tmp_path_factory):
                                        start_new_session=True)
         try:
             password = _wait_ready(process, url, airflow_env(settings, base=env), log)
-            yield Live(settings, url, AirflowApi(url, password), password, inbox)
+            yield Live(settings, url, AirflowApi(url, password), password, inbox, posts)
         finally:
             _stop(process)
             print(f"live Airflow log: {log}")
@@ -229,7 +238,7 @@ def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
     assert serving and all(c.status == "PASS" for c in serving), serving
 
 
-def test_nightly_succeeds_scheduled_and_triggered_and_its_deadline_alert_fires(live):
+def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert_fires(live, chromium_dom):
     live.api.set_paused("kol_quality_nightly", False)  # the scheduler creates the latest 02:00 run by itself
     scheduled = live.api.wait_for("kol_quality_nightly", lambda r: r["run_type"] == "scheduled", "scheduled")
     triggered = live.api.wait_run("kol_quality_nightly", live.api.trigger("kol_quality_nightly", {}))
@@ -239,22 +248,52 @@ def test_nightly_succeeds_scheduled_and_triggered_and_its_deadline_alert_fires(l
     nightly = live.api.call("GET", "/dags/kol_quality_nightly")
     next_run = datetime.fromisoformat(nightly["next_dagrun_run_after"])
     assert (next_run.hour, next_run.minute) == (2, 0) and next_run > logical
-    for run in (scheduled, triggered):
-        checks = run_results(live.settings, "kol_quality_nightly", run["dag_run_id"])
-        assert {c.layer for c in checks} >= {"bronze", "silver", "gold", "serving"}
+    for run in (scheduled, triggered):  # every check kind on every layer of main, all passing, each recorded
+        report = live.report("kol_quality_nightly", run["dag_run_id"])
+        assert report["score"] == 100.0 and report["statuses"]["FAIL"] == 0, report["statuses"]
+        assert {c["layer"] for c in report["checks"]} >= {"bronze", "silver", "gold", "serving"}
+        assert {c["check_id"].split(".")[0] for c in report["checks"]} >= {
+            "suite", "lineage", "accounting", "freshness", "volume", "silver_vs_bronze_keys", "redis_freshness"}
+        assert len(report["data_docs"]) >= 8 and all(p.endswith(".html") for p in report["data_docs"].values())
+        assert len(run_results(live.settings, "kol_quality_nightly", run["dag_run_id"])) == len(report["checks"])
+    first, second = (report_path(live.settings.reports_dir, "kol_quality_nightly", run["dag_run_id"])
+                     for run in (scheduled, triggered))
+    dom = chromium_dom(first.with_suffix(".html"))  # the first nightly's page, rendered
+    assert 'id="checks"' in dom and 'id="layer-bronze"' in dom and "the trend starts with the next run" in dom
+    trend = chromium_dom(second.with_suffix(".html"))
+    assert trend.count("<circle") >= 2 * len(json.loads(second.read_text())["trend"])  # two runs per table
     # finished later than 1 minute after 02:00: the triggerer mailed the Deadline Alert
-    missed = _wait_mail(live, lambda m: "deadline missed" in m["Subject"]
-                        and scheduled["dag_run_id"] in m["Subject"])
+    missed = _wait_for(live.inbox, lambda m: "deadline missed" in m["Subject"]
+                       and scheduled["dag_run_id"] in m["Subject"])
     assert missed["To"] == ALERTS_TO and "kol_quality_nightly" in html_part(missed)
 
 
-def _wait_mail(live: Live, predicate, timeout: float = 120):
+def _wait_for(received: list, predicate, timeout: float = 120):
+    """The first of ``received`` (mails or webhook posts, arriving from the live stack) matching ``predicate``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if matching := [m for m in live.inbox if predicate(m)]:
+        if matching := [m for m in received if predicate(m)]:
             return matching[0]
         time.sleep(2)
-    raise AssertionError(f"no such mail within {timeout}s; got {[m['Subject'] for m in live.inbox]}")
+    raise AssertionError(f"nothing matching arrived within {timeout}s; got {received}")
+
+
+def test_bronze_no_transform_has_read_yet_warns_and_fails_only_a_strict_gate(live):
+    for dag_id in ("kol_ingest", "kol_transform"):  # nothing may pick the new records up
+        live.api.set_paused(dag_id, True)
+        live.api.settle(dag_id)
+    produce_records(generate(DatasetSpec(profiles=40, bad_fraction=0.02, seed=72)).all_records(), live.settings)
+    for topic in TOPICS.values():
+        ingest_topic(topic, live.settings, log=lambda *_: None)
+    run_id = live.api.trigger("kol_quality_nightly", {"fail_on_warn": True})
+    assert live.api.wait_run("kol_quality_nightly", run_id)["state"] == "failed"
+    states = live.api.task_states("kol_quality_nightly", run_id)
+    assert states["quality_gate"] == "failed" and states["readiness_report"] == "success", states
+    report = live.report("kol_quality_nightly", run_id)
+    # new Bronze commits Silver has not read: a WARN per table, not a FAIL; only fail_on_warn fails the run
+    assert sorted(c["check_id"] for c in report["checks"] if c["status"] == "WARN") == [
+        f"lineage.silver_up_to_date.{e}" for e in ("comments", "profiles", "videos")]
+    assert report["statuses"]["FAIL"] == 0 and report["score"] >= 95.0 and not report["gate"]["passed"]
 
 
 def _open_trigger_form(page, url: str, dag_id: str):
@@ -344,18 +383,31 @@ def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
     return report
 
 
-def test_a_breached_gate_fails_the_run_names_the_check_and_mails_one_alert(live, browser):
+def test_a_breached_gate_fails_the_run_names_the_check_and_alerts_once(live, browser):
     get_catalog(live.settings).load_table("bronze.kol_comments_raw").delete(EqualTo("kafka_offset", 3))
     live.api.set_paused("kol_quality_nightly", False)
     run_id = live.api.trigger("kol_quality_nightly", {"layers": ["bronze"]})
     run = live.api.wait_run("kol_quality_nightly", run_id)
     assert run["state"] == "failed"
     states = live.api.task_states("kol_quality_nightly", run_id)
-    assert states["quality_gate"] == "failed" and states["readiness_report"] == "success", states
+    assert states["lake_checks"] == states["table_checks"] == states["readiness_report"] == "success", states
+    assert states["quality_gate"] == "failed"  # after the report was written
     assert "lineage.bronze_offsets_contiguous.comments" in live.api.task_log("kol_quality_nightly", run_id,
                                                                               "quality_gate")
-    mail = _wait_mail(live, lambda m: "quality gate FAILED" in m["Subject"] and run_id in m["Subject"])
+    report = live.report("kol_quality_nightly", run_id)
+    assert {c["layer"] for c in report["checks"]} == {"bronze"} and not report["gate"]["passed"]  # Params scope it
+    failed = {c["check_id"]: c for c in report["checks"] if c["status"] == "FAIL"}
+    assert "3..3" in failed["lineage.bronze_offsets_contiguous.comments"]["details"]  # names the missing offset
+    # one grouped alert per channel for the run (not one per check): verdict, score, each FAIL, the view's link
+    mail = _wait_for(live.inbox, lambda m: "quality gate FAILED" in m["Subject"] and run_id in m["Subject"])
     assert len([m for m in live.inbox if "quality gate" in m["Subject"] and run_id in m["Subject"]]) == 1
-    assert "lineage.bronze_offsets_contiguous.comments" in html_part(mail)
+    assert mail["To"] == ALERTS_TO and f"score {report['score']}%" in mail["Subject"]
+    body = html_part(mail)
+    for check_id, check in failed.items():
+        assert check_id in body and escape(str(check["threshold"])) in body
+    assert escape(run_url("kol_quality_nightly", run_id)) in body
+    post = _wait_for(live.slack, lambda p: run_id in p["text"])  # and one Slack message, through the webhook
+    assert len([p for p in live.slack if run_id in p["text"]]) == 1
+    assert all(check_id in post["text"] for check_id in failed)
     browser.goto(f"{live.url}/dags/kol_quality_nightly/runs/{quote(run_id, safe='')}")
     browser.get_by_text("Failed").first.wait_for()  # the UI shows the run failed

@@ -186,25 +186,18 @@ def incremental_summary(frames: dict, trust: TrustSource, state: GoldState, chan
 def summarize(frames: dict, trust: TrustSource, state: GoldState | None, run_id: str, cache):
     """``(summary, reference or None, as_of, silver KOLs, changed since fit)``; None when no KOL changed.
 
-    Incremental on the kept scale unless that went stale: too many KOLs rescored since it was fitted, or a
-    changed KOL at or past its top (it would tie the leader at 100, and every KOL below would keep a rank
-    it lost). Then the run refits, i.e. scores everything (full).
+    Incremental on the kept scale unless that went stale (too many KOLs rescored since it was fitted):
+    then the run refits, i.e. scores everything (full).
     """
     if state is not None:
         changed, n_changed = changed_kols(frames, state.processed_at, cache)
         if n_changed == 0:
             return None
         if not state.stale_with(n_changed, get_settings().score_refit_fraction):
-            summary_df = cache(incremental_summary(frames, trust, state, changed))
-            if not past_the_top(summary_df):
-                return summary_df, None, state.as_of, None, state.changed_since_fit + n_changed
+            return (cache(incremental_summary(frames, trust, state, changed)), None, state.as_of, None,
+                    state.changed_since_fit + n_changed)
     summary_df, reference_df, as_of, silver_kols = full_summary(frames, trust, run_id, cache)
     return cache(summary_df), reference_df, as_of, silver_kols, 0
-
-
-def past_the_top(summary_df) -> bool:
-    """Does a rescored KOL reach 100 on the kept scale, i.e. the value the scale was fitted to top at?"""
-    return summary_df.where("trending_score >= 100 OR success_score >= 100").limit(1).count() > 0
 
 
 def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
