@@ -406,8 +406,11 @@ def test_a_breached_gate_fails_the_run_names_the_check_and_alerts_once(live, bro
     for check_id, check in failed.items():
         assert check_id in body and escape(str(check["threshold"])) in body
     assert escape(run_url("kol_quality_nightly", run_id)) in body
-    post = _wait_for(live.slack, lambda p: run_id in p["text"])  # and one Slack message, through the webhook
-    assert len([p for p in live.slack if run_id in p["text"]]) == 1
+    def gate_post(post):
+        return "quality gate FAILED" in post["text"] and run_id in post["text"]
+
+    post = _wait_for(live.slack, gate_post)  # and one Slack message, through the webhook
+    assert len([p for p in live.slack if gate_post(p)]) == 1
     assert all(check_id in post["text"] for check_id in failed)
     browser.goto(f"{live.url}/dags/kol_quality_nightly/runs/{quote(run_id, safe='')}")
     browser.get_by_text("Failed").first.wait_for()  # the UI shows the run failed
