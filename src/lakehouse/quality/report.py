@@ -85,7 +85,8 @@ def render_terminal(report: dict) -> str:
     if counts.get("gold"):
         lines.append(f"gold kol_summary rows: {counts['gold'].get('kol_summary', 0)}")
     if "redis" in counts:
-        lines.append("redis: " + ", ".join(f"{p}={c.get('list', 0)}" for p, c in counts["redis"].items()))
+        lines.append("redis: " + ", ".join(f"{p}={c.get('final', c.get('list', 0))} KOLs (list {c.get('list', 0)})"
+                                           for p, c in counts["redis"].items()))
     lines += ["", "timings (s): " + ", ".join(f"{k}={v}" for k, v in report["timings_s"].items()), ""]
     for platform, top in (report.get("top_kols") or {}).items():
         lines.append(f"Top {len(top)} {platform} by final score   (final = {FORMULA})")
