@@ -221,10 +221,9 @@ def _switch(client, version: int, previous: int | None, counts: dict, source: di
         switch.set(POINTER, version)
         for platform in set(counts) | set(_published_platforms(client, previous)):
             for key in (list_key, *RANKINGS.values()):
+                switch.delete(key(platform))  # gone if this version has none (no platform, no active KOL)
                 if platform in counts:
-                    switch.copy(key(platform, version), key(platform), replace=True)
-                else:  # a platform Gold no longer has
-                    switch.delete(key(platform))
+                    switch.copy(key(platform, version), key(platform))
         switch.hset(META, mapping={"version": version, "published_at": time.time(), "counts": json.dumps(counts),
                                    **{k: json.dumps(v) for k, v in source.items()}})
         switch.execute()  # WatchError if kol:meta changed since WATCH: the lock makes that a bug, not a race
