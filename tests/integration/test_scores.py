@@ -18,7 +18,7 @@ from lakehouse.core.names import PLATFORMS
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.etl.scores import NO_RECENT_VIDEOS
 from lakehouse.jobs.transform import build_gold, build_silver
-from lakehouse.quality.lake_checks import lake_checks
+from lakehouse.quality.lake_checks import lake_checks, score_distribution
 from lakehouse.quality.serving import hot_path_checks
 from lakehouse.serving.redis_publish import publish_gold, read_ranked
 
@@ -178,3 +178,17 @@ def test_a_kol_past_the_top_of_the_kept_scale_scores_100_until_the_refit_ranks_i
     assert leaders()["youtube"] == 3  # the leader and two KOLs past it, all three at the top of the kept scale
     assert build_gold(spark_session, run_id="refit", full_rebuild=True)["mode"] == "full"
     assert leaders() == {p: 1 for p in PLATFORMS}
+
+
+def test_the_gold_ranking_and_placeholder_rules_fail_on_grid_ties_and_placeholder_followers(spark_session):
+    """The checks that guard publishing can fail: a top 50 on a 0.1-point grid (the old percentile's ties) and
+    one follower count standing in for hundreds of large accounts."""
+    rows = [("tiktok", f"k{i:04d}", round(100 - (i // 5) * 0.1, 1), None, 50_000 if i % 4 == 0 else 20_000 + i)
+            for i in range(2_000)]
+    gold = spark_session.createDataFrame(rows, "platform string, kol_id string, trending_score double, "
+                                               "trending_reason string, followers_count bigint")
+    status = {r.check_id: r.status for r in score_distribution(gold)}
+    assert status["gold.top_trending_distinct.tiktok"] == Status.FAIL  # 10 distinct of the top 50
+    assert status["gold.top_trending_range.tiktok"] == Status.FAIL  # 100.0 -> 99.1
+    assert status["gold.trending_distinct.tiktok"] == Status.FAIL
+    assert status["gold.followers_placeholder.tiktok"] == Status.FAIL  # 500 accounts at exactly 50,000
