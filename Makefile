@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 SYSTEM_PACKAGES := openjdk-17-jre-headless libxerial-sqlite-jdbc-java libpostgresql-jdbc-java \
-	redis-server redis-tools kcat chromium
+	redis-server redis-tools kcat chromium postgresql
 PYTEST_ARGS ?=
 # Two pytest workers (pytest-xdist), a test file at a time each: module fixtures (the live Airflow) stay whole,
 # and a Spark or Airflow run waiting on one worker leaves the other core to the next file.
@@ -68,7 +68,7 @@ demo:
 serve:
 	@$(BIN)/lakehouse serve $(SERVE_ARGS)
 
-BENCHMARKS := ingest etl quality ml serving maintenance scores
+BENCHMARKS := ingest etl quality ml serving maintenance scores e2e
 # `make bench`, `make bench maintenance` (names as goals) or `make bench BENCH_ARGS=etl`
 bench:
 	@$(BIN)/python -m bench $(BENCH_ARGS) $(filter $(BENCHMARKS),$(MAKECMDGOALS))

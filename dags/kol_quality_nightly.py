@@ -12,8 +12,12 @@ Every night at 02:00 (no catchup), and from the UI with Params:
    the last runs' (median ± k·MAD, `LAKEHOUSE_VOLUME_MAD_K`, `LAKEHOUSE_VOLUME_WINDOW`) → WARN.
    With layer `serving`: Redis entries = Gold rows per platform and the published content checks
    (trending 0–100, ≥ 80 % distinct, range > 10; followers ≥ 80 % distinct; final score formula).
-3. **readiness_report** – JSON + self-contained HTML (checks by layer, Data Docs links, row-count trend).
-4. **quality_gate** – fails the run on any FAIL, a score below 95 %, or any WARN with `fail_on_warn`.
+3. **health_checks** – the platform itself (layer `health`, also `lakehouse doctor`): broker reachable,
+   topics with their partitions, consumer lag (Kafka end offsets − Bronze next offsets, WARN above
+   `LAKEHOUSE_HEALTH_MAX_LAG`), catalog reachable, warehouse writable with free space, Redis memory
+   headroom, Spark master with ≥ 1 alive worker (standalone cluster), Airflow metadata DB reachable.
+4. **readiness_report** – JSON + self-contained HTML (checks by layer, Data Docs links, row-count trend).
+5. **quality_gate** – fails the run on any FAIL, a score below 95 %, or any WARN with `fail_on_warn`.
 
 A failed gate mails one grouped alert (verdict, score, each breached check, link to the run's
 Data quality view); a run not finished `LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES` (120) after its
@@ -32,8 +36,8 @@ from lakehouse.orchestration.notify import nightly_deadline
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
 from lakehouse.orchestration.taskflow import quality_gate_task, readiness_report_task
 
-LAYERS = ["bronze", "silver", "gold", "serving"]
-CHECK_TASKS = ("lake_checks", "table_checks")
+LAYERS = ["bronze", "silver", "gold", "serving", "health"]
+CHECK_TASKS = ("lake_checks", "table_checks", "health_checks")
 
 
 @dag(dag_id="kol_quality_nightly", tags=tags("quality", "nightly"), doc_md=__doc__, **DAG_DEFAULTS,
@@ -61,8 +65,15 @@ def kol_quality_nightly():
         results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
         return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
 
+    @task
+    def health_checks(params=None, dag_run=None):
+        from lakehouse.quality.health import run_health_checks
+
+        results = run_health_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
+        return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
+
     report = readiness_report_task(CHECK_TASKS)
-    [lake, table_checks()] >> report >> quality_gate_task((*CHECK_TASKS, "readiness_report"))
+    [lake, table_checks(), health_checks()] >> report >> quality_gate_task((*CHECK_TASKS, "readiness_report"))
 
 
 kol_quality_nightly()

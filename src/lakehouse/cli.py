@@ -50,18 +50,29 @@ def cmd_setup_catalog(args) -> int:
 
 
 def cmd_airflow_env(args) -> int:
-    """Print `export` lines that point a shell's Airflow at this project (eval "$(lakehouse airflow-env)")."""
-    import dataclasses
+    """Print `export` lines that point a shell's Airflow at this project (eval "$(lakehouse airflow-env)").
+
+    No line holds a secret: passwords stay where they already are (the environment), and a metadata DB URL
+    with a password is replaced by Airflow's ``_CMD`` form, which asks `lakehouse airflow-db-url` for it.
+    """
     import os
     import shlex
 
-    from lakehouse.config import Settings
-    from lakehouse.orchestration.airflow_env import airflow_env
+    from lakehouse.orchestration.airflow_env import airflow_env, venv_bin
 
-    secrets = {f.metadata["env"] for f in dataclasses.fields(Settings) if not f.repr}
-    for key, value in airflow_env(get_settings(), base={"PATH": os.environ.get("PATH", "")}).items():
-        if key not in secrets:  # a secret stays where it already is: in the environment
+    settings = get_settings()
+    secrets = settings.secret_values()
+    for key, value in airflow_env(settings, base={"PATH": os.environ.get("PATH", "")}).items():
+        if key == "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" and settings.airflow_db_password:
+            key, value = f"{key}_CMD", f"{shlex.quote(venv_bin())}/lakehouse airflow-db-url"
+        if not any(secret in value for secret in secrets):
             print(f"export {key}={shlex.quote(value)}")
+    return 0
+
+
+def cmd_airflow_db_url(args) -> int:
+    """Airflow's metadata DB URL with its password, for ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD`` only."""
+    print(get_settings().airflow_db_connect_uri())
     return 0
 
 
@@ -87,6 +98,21 @@ def cmd_status(args) -> int:
         print(f"{s.name:<8} {s.address:<22} {'running' if s.running else 'stopped':<8} "
               f"{'pid ' + str(s.pid) if s.pid else '':<10} {s.detail}")
     return 0 if all(s.running for s in statuses) or not getattr(args, "strict", False) else 1
+
+
+def cmd_doctor(args) -> int:
+    """Probe the platform (broker, topics, consumer lag, catalog, warehouse, Redis, Spark, Airflow DB);
+    exit 1 on any FAIL."""
+    from lakehouse.core.checks import Status
+    from lakehouse.quality.health import health_checks
+
+    results = health_checks(get_settings())
+    for result in results:
+        print(result.line())
+    failed = [r for r in results if r.status == Status.FAIL]
+    print(f"doctor: {len(results)} checks, {len(failed)} FAIL, "
+          f"{sum(r.status == Status.WARN for r in results)} WARN")
+    return 1 if failed else 0
 
 
 def cmd_demo(args) -> int:
@@ -224,8 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("setup", help=cmd_setup.__doc__).set_defaults(func=cmd_setup)
     sub.add_parser("setup-catalog", help=cmd_setup_catalog.__doc__).set_defaults(func=cmd_setup_catalog)
     sub.add_parser("airflow-env", help=cmd_airflow_env.__doc__).set_defaults(func=cmd_airflow_env)
-    sub.add_parser("up", help="start the embedded broker and redis").set_defaults(func=cmd_up)
+    sub.add_parser("airflow-db-url", help=cmd_airflow_db_url.__doc__).set_defaults(func=cmd_airflow_db_url)
+    sub.add_parser("up", help="start the embedded broker and redis (cluster profile: also PostgreSQL and "
+                              "a Spark master with its workers)").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started (never foreign processes)").set_defaults(func=cmd_down)
+    sub.add_parser("doctor", help=cmd_doctor.__doc__).set_defaults(func=cmd_doctor)
     st = sub.add_parser("status", help="show embedded services")
     st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
     st.set_defaults(func=cmd_status)

@@ -41,17 +41,31 @@ class Settings:
     kafka_partitions: int = _env("LAKEHOUSE_KAFKA_PARTITIONS", default=3)
     # bound on waiting for the broker (metadata, stalled partitions) before failing the task
     kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", default=15.0)
-    redis_url: str = _env("LAKEHOUSE_REDIS_URL", default="redis://127.0.0.1:16379/0")
+    redis_url: str = _env("LAKEHOUSE_REDIS_URL", default="redis://127.0.0.1:16379/0")  # no password in it
+    redis_username: str = _env("LAKEHOUSE_REDIS_USERNAME", default="")  # a Redis ACL user (empty: default)
+    redis_password: str = _secret_env("LAKEHOUSE_REDIS_PASSWORD", default="")
     serving_list_size: int = _env("LAKEHOUSE_SERVING_LIST_SIZE", default=1000)  # KOLs in the dashboard's list
     # incremental Gold refits the score scale once this share of KOLs changed since it was fitted
     score_refit_fraction: float = _env("LAKEHOUSE_SCORE_REFIT_FRACTION", default=0.05)
-    # SQLAlchemy URL for pyiceberg's SqlCatalog; Spark's JDBC URL is derived from it.
+    # SQLAlchemy URL for pyiceberg's SqlCatalog, without a password; Spark's JDBC URL is derived from it.
+    # The password reaches both engines from its own variable (or the `iceberg_catalog` connection).
     catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", default="")
     catalog_user: str = _env("LAKEHOUSE_CATALOG_USER", default="")
     catalog_password: str = _secret_env("LAKEHOUSE_CATALOG_PASSWORD", default="")
     warehouse: str = _env("LAKEHOUSE_WAREHOUSE", default="")
     s3_endpoint: str = _env("LAKEHOUSE_S3_ENDPOINT", default="")
     spark_master: str = _env("LAKEHOUSE_SPARK_MASTER", default="local[2]")
+    # cluster profile: `lakehouse up` also starts PostgreSQL (catalog + Airflow DB) and a Spark standalone
+    # master with this many workers (0: the embedded default, local Spark and a SQLite catalog)
+    cluster_workers: int = _env("LAKEHOUSE_CLUSTER_WORKERS", default=0)
+    spark_master_ui_url: str = _env("LAKEHOUSE_SPARK_MASTER_UI_URL", default="")  # health: workers alive
+    spark_worker_memory: str = _env("LAKEHOUSE_SPARK_WORKER_MEMORY", default="2g")
+    spark_executor_memory: str = _env("LAKEHOUSE_SPARK_EXECUTOR_MEMORY", default="1g")
+    # Airflow's metadata DB as a SQLAlchemy URL without a password (empty: SQLite under the state dir);
+    # the password comes from LAKEHOUSE_AIRFLOW_DB_PASSWORD
+    airflow_db_uri: str = _env("LAKEHOUSE_AIRFLOW_DB_URI", default="")
+    airflow_db_password: str = _secret_env("LAKEHOUSE_AIRFLOW_DB_PASSWORD", default="")
+    trino_url: str = _env("LAKEHOUSE_TRINO_URL", default="")  # e.g. http://trino:8080 (empty: Trino checks SKIP)
     spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
     spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
     expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
@@ -59,6 +73,11 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # platform health (nightly and `lakehouse doctor`): consumer lag WARNs above this many records, the
+    # warehouse needs this much free space, Redis this share of its memory free
+    health_max_lag: int = _env("LAKEHOUSE_HEALTH_MAX_LAG", default=100_000)
+    health_min_free_gb: float = _env("LAKEHOUSE_HEALTH_MIN_FREE_GB", default=2.0)
+    health_min_redis_headroom: float = _env("LAKEHOUSE_HEALTH_MIN_REDIS_HEADROOM", default=0.2)
     # time bounds: every task and every DAG run (a hung Spark job or broker never blocks a DAG forever)
     task_timeout_minutes: float = _env("LAKEHOUSE_TASK_TIMEOUT_MINUTES", default=120.0)
     dagrun_timeout_hours: float = _env("LAKEHOUSE_DAGRUN_TIMEOUT_HOURS", default=6.0)
@@ -85,6 +104,10 @@ class Settings:
     )
     jni_dir: Path = _env("LAKEHOUSE_JNI_DIR", default=Path("/usr/lib/x86_64-linux-gnu/jni"))
 
+    def __post_init__(self):
+        for name in URL_FIELDS:
+            refuse_embedded_password(getattr(self, name), name)
+
     # ---- construction -------------------------------------------------
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,14 +123,21 @@ class Settings:
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
-    def to_env(self) -> dict[str, str]:
-        """The env vars that reproduce these settings in a child process (Spark, Airflow)."""
+    def to_env(self, secrets: bool = True) -> dict[str, str]:
+        """The env vars that reproduce these settings in a child process (Spark, Airflow).
+
+        ``secrets=False``: without the password variables, for anything printed or written down.
+        """
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value not in ("", None):
+            if value not in ("", None) and (secrets or f.repr):
                 out[f.metadata["env"]] = str(value)
         return out
+
+    def secret_values(self) -> list[str]:
+        """The secrets these settings hold (to check that no output shows them)."""
+        return [getattr(self, f.name) for f in dataclasses.fields(self) if not f.repr and getattr(self, f.name)]
 
     @property
     def alert_recipients(self) -> list[str]:
@@ -121,7 +151,25 @@ class Settings:
 
     @property
     def catalog_sqlalchemy_uri(self) -> str:
+        """The catalog database, without credentials (safe to print)."""
         return self.catalog_uri or f"sqlite:///{self.state_dir / 'catalog' / 'lake.db'}"
+
+    def catalog_connect_uri(self) -> str:
+        """The catalog URL with user and password, for the SQLAlchemy engine only: never print it."""
+        return with_credentials(self.catalog_sqlalchemy_uri, self.catalog_user, self.catalog_password)
+
+    @property
+    def airflow_db_sqlalchemy_uri(self) -> str:
+        """Airflow's metadata DB, without credentials (safe to print)."""
+        return self.airflow_db_uri or f"sqlite:///{self.airflow_home / 'airflow.db'}"
+
+    def airflow_db_connect_uri(self) -> str:
+        """Airflow's metadata DB URL with its password, for Airflow's own process env only: never print it."""
+        return with_credentials(self.airflow_db_sqlalchemy_uri, "", self.airflow_db_password)
+
+    @property
+    def is_cluster(self) -> bool:
+        return self.cluster_workers > 0
 
     @property
     def warehouse_uri(self) -> str:
@@ -168,6 +216,32 @@ class Settings:
             Path(self.catalog_sqlalchemy_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         if self.warehouse_uri.startswith("file:"):
             Path(urlsplit(self.warehouse_uri).path).mkdir(parents=True, exist_ok=True)
+
+
+URL_FIELDS = ("catalog_uri", "redis_url", "airflow_db_uri", "trino_url", "s3_endpoint", "spark_master_ui_url")
+PASSWORD_VARIABLES = {"catalog_uri": "LAKEHOUSE_CATALOG_PASSWORD", "redis_url": "LAKEHOUSE_REDIS_PASSWORD",
+                      "airflow_db_uri": "LAKEHOUSE_AIRFLOW_DB_PASSWORD"}
+
+
+def refuse_embedded_password(url: str, field_name: str) -> None:
+    """A URL that carries a password would be printed with it (logs, `lakehouse setup`, reports): refuse it,
+    naming the variable the password belongs in."""
+    if "://" in url and urlsplit(url).password:
+        env_name = next(f.metadata["env"] for f in dataclasses.fields(Settings) if f.name == field_name)
+        where = PASSWORD_VARIABLES.get(field_name, "an Airflow connection")
+        raise ValueError(f"{env_name} must not contain a password (it would be printed with the URL): "
+                         f"remove it and set {where} instead")
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """``url`` with ``user`` (if given) and ``password`` (if given) set: the string handed to a driver."""
+    if not (user or password) or url.startswith("sqlite"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    parsed = parsed.set(username=user or parsed.username, password=password or None)
+    return parsed.render_as_string(hide_password=False)
 
 
 def _coerce(type_name, raw: str, env_name: str):

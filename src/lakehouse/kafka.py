@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import TOPICS
 
@@ -77,6 +79,37 @@ def ensure_topics(settings: Settings | None = None, topics=None, timeout: float 
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
     return missing
+
+
+def backlog(settings: Settings, topic: str, positions: dict[int, int], limit: int,
+            timeout: float = 30.0) -> tuple[int, bool]:
+    """Records on the broker from ``positions`` (next offset per partition; missing: the earliest) to the end
+    of each partition: ``(count, exact)``; counting stops once it passes ``limit`` (then not exact).
+
+    Counted by reading to librdkafka's end-of-partition event rather than from the high watermark, which
+    tansu 0.6 reports wrongly for multi-record batches; bounded, so a large backlog costs ``limit`` records.
+    """
+    from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
+
+    client = consumer("lakehouse-backlog", settings, **{"enable.auto.offset.store": False})
+    try:
+        partitions = client.list_topics(topic, timeout=timeout).topics[topic].partitions
+        client.assign([TopicPartition(topic, p, positions.get(p, OFFSET_BEGINNING)) for p in partitions])
+        open_partitions, count = set(partitions), 0
+        deadline = time.monotonic() + timeout
+        while open_partitions and count <= limit:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: no end of partition {sorted(open_partitions)} within {timeout}s")
+            for message in client.consume(1000, timeout=1.0):
+                if message.error() and message.error().code() == KafkaError._PARTITION_EOF:
+                    open_partitions.discard(message.partition())
+                elif message.error():
+                    raise RuntimeError(f"{topic}: {message.error()}")
+                else:
+                    count += 1
+        return count, not open_partitions
+    finally:
+        client.close()
 
 
 def kcat_env(settings: Settings, base: dict | None = None) -> dict[str, str]:

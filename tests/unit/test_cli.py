@@ -19,6 +19,19 @@ def test_airflow_env_points_airflow_at_the_project_without_printing_secrets(tmp_
     assert "s3cr3t-pw" not in out
 
 
+def test_airflow_env_hands_a_password_protected_metadata_db_to_airflow_by_command(tmp_path):
+    """Airflow's DB URL holds a password: the printed exports carry ``_CMD`` instead, which Airflow runs."""
+    env = {"LAKEHOUSE_STATE_DIR": str(tmp_path), "LAKEHOUSE_AIRFLOW_DB_URI": "postgresql+psycopg2://af@db:5432/af",
+           "LAKEHOUSE_AIRFLOW_DB_PASSWORD": "af-s3cr3t", "LAKEHOUSE_REDIS_PASSWORD": "rd-s3cr3t"}
+    out = _cli("airflow-env", env=env)
+    assert "s3cr3t" not in out
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())
+    assert "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in exports
+    command = exports["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD"].strip("'").split()
+    url = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, check=True).stdout
+    assert url.strip() == "postgresql+psycopg2://af:af-s3cr3t@db:5432/af"
+
+
 def test_help_lists_every_command():
     out = _cli("--help")
     for command in ("setup", "setup-catalog", "up", "down", "status", "demo", "kcat", "suites", "report",

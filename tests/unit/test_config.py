@@ -31,11 +31,32 @@ def test_bad_int_names_the_variable():
         Settings.from_env({"LAKEHOUSE_KAFKA_PARTITIONS": "three"})
 
 
-def test_postgres_catalog_maps_to_jdbc_without_credentials_in_the_url():
-    s = Settings.from_env({"LAKEHOUSE_CATALOG_URI": "postgresql+psycopg2://u:secret@db:5432/lake"})
+def test_postgres_catalog_maps_to_jdbc_and_gets_its_password_from_its_own_variable():
+    s = Settings.from_env({"LAKEHOUSE_CATALOG_URI": "postgresql+psycopg2://u@db:5432/lake",
+                           "LAKEHOUSE_CATALOG_USER": "u", "LAKEHOUSE_CATALOG_PASSWORD": "p@ss/w:rd"})
     assert s.catalog_jdbc_uri == "jdbc:postgresql://db:5432/lake"
-    assert "secret" not in s.catalog_jdbc_uri
     assert not s.is_sqlite_catalog
+    assert s.catalog_connect_uri() == "postgresql+psycopg2://u:p%40ss%2Fw%3Ard@db:5432/lake"  # driver only
+    assert "p@ss" not in s.catalog_sqlalchemy_uri
+
+
+@pytest.mark.parametrize("variable,url,belongs_in", [
+    ("LAKEHOUSE_CATALOG_URI", "postgresql+psycopg2://u:secret@db:5432/lake", "LAKEHOUSE_CATALOG_PASSWORD"),
+    ("LAKEHOUSE_REDIS_URL", "redis://:secret@redis:6379/0", "LAKEHOUSE_REDIS_PASSWORD"),
+    ("LAKEHOUSE_AIRFLOW_DB_URI", "postgresql://a:secret@db/airflow", "LAKEHOUSE_AIRFLOW_DB_PASSWORD"),
+])
+def test_a_password_inside_a_url_is_refused_naming_its_own_variable(variable, url, belongs_in):
+    with pytest.raises(ValueError, match=f"{variable} must not contain a password.*set {belongs_in}") as err:
+        Settings.from_env({variable: url})
+    assert "secret" not in str(err.value)
+
+
+def test_printable_env_has_no_secret_and_the_secret_values_are_listed():
+    s = Settings.from_env({"LAKEHOUSE_CATALOG_PASSWORD": "c-pw", "LAKEHOUSE_REDIS_PASSWORD": "r-pw",
+                           "LAKEHOUSE_AIRFLOW_DB_PASSWORD": "a-pw"})
+    assert sorted(s.secret_values()) == ["a-pw", "c-pw", "r-pw"]
+    assert not set(s.secret_values()) & set(s.to_env(secrets=False).values())
+    assert {"c-pw", "r-pw", "a-pw"} <= set(s.to_env().values())  # a child process still gets them
 
 
 def test_to_env_round_trips():
@@ -44,6 +65,7 @@ def test_to_env_round_trips():
 
 
 def test_secrets_never_show_in_repr():
-    s = Settings.from_env({"LAKEHOUSE_CATALOG_PASSWORD": "hunter2-secret"})
+    s = Settings.from_env({"LAKEHOUSE_CATALOG_PASSWORD": "hunter2-secret", "LAKEHOUSE_REDIS_PASSWORD": "r-secret",
+                           "LAKEHOUSE_AIRFLOW_DB_PASSWORD": "a-secret"})
     assert s.catalog_password == "hunter2-secret"
-    assert "hunter2-secret" not in repr(s)
+    assert not any(secret in repr(s) for secret in s.secret_values())

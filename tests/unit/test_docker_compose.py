@@ -1,14 +1,37 @@
 """docker-compose.yml cannot run here (no Docker engine): check its structure and that it wires the same settings."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import yaml
 
 from lakehouse.config import PROJECT_ROOT, Settings
 
-COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+TEXT = (PROJECT_ROOT / "docker-compose.yml").read_text()
+COMPOSE = yaml.safe_load(TEXT)
 SERVICES = COMPOSE["services"]
+SECRET_VARS = ("ICEBERG_DB_PASSWORD", "AIRFLOW_DB_PASSWORD", "REDIS_PASSWORD", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD")
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}`` (the last fails when VAR is unset)."""
+    def one(match):
+        name, op, arg = match.group(1), match.group(2), match.group(3)
+        if name in env:
+            return env[name]
+        if op == ":?":
+            raise KeyError(f"{name}: {arg}")
+        return arg or ""
+    return re.sub(r"\$\{([A-Z_]+)(?:(:[-?])([^}]*))?\}", one, value)
+
+
+def service_env(name: str, env: dict[str, str]) -> dict[str, str]:
+    return {k: interpolate(str(v), env) for k, v in SERVICES[name].get("environment", {}).items()}
+
+
+FAKE_SECRETS = {name: f"{name.lower()}-value" for name in SECRET_VARS}
 
 
 def test_full_stack_services_are_all_there():
@@ -33,7 +56,7 @@ def test_dependencies_mounts_and_builds_exist(name):
 
 
 def test_airflow_gets_the_same_settings_object_only_with_other_values():
-    env = {k: str(v) for k, v in SERVICES["airflow-scheduler"]["environment"].items()}
+    env = service_env("airflow-scheduler", FAKE_SECRETS)
     lakehouse_vars = {k for k in env if k.startswith("LAKEHOUSE_")}
     known = {f.metadata["env"] for f in Settings.__dataclass_fields__.values()}
     assert lakehouse_vars <= known, f"unknown settings: {lakehouse_vars - known}"
@@ -45,8 +68,56 @@ def test_airflow_gets_the_same_settings_object_only_with_other_values():
     assert kafka_conn["extra"]["bootstrap.servers"] == settings.kafka_bootstrap
 
 
-def test_no_secret_is_hard_coded_without_an_env_override():
-    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
-    for word in ("PASSWORD:", "SECRET_ACCESS_KEY:"):
-        for line in (ln for ln in text.splitlines() if word in ln and not ln.strip().startswith("#")):
+def test_no_secret_is_hard_coded_or_defaulted_and_an_unset_one_stops_compose():
+    for word in ("PASSWORD:", "SECRET_ACCESS_KEY:", "ACCESS_KEY_ID:"):
+        for line in (ln for ln in TEXT.splitlines() if word in ln and not ln.strip().startswith("#")):
             assert "${" in line, f"hard-coded secret: {line.strip()}"
+    for name in SECRET_VARS:
+        uses = re.findall(r"\$\{" + name + r"(:[-?]?)?", TEXT)
+        assert uses and all(op == ":?" for op in uses), f"{name}: {uses} (must be ${{{name}:?...}}, no default)"
+    missing = {k: v for k, v in FAKE_SECRETS.items() if k != "REDIS_PASSWORD"}
+    with pytest.raises(KeyError, match="REDIS_PASSWORD: set REDIS_PASSWORD in .env"):
+        service_env("airflow-scheduler", missing)
+
+
+def test_ports_are_published_on_localhost_only_and_redis_requires_its_password():
+    for name, service in SERVICES.items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} on every interface"
+    redis = SERVICES["redis"]
+    assert "requirepass" in " ".join(redis["command"]) and "REDISCLI_AUTH" in " ".join(redis["healthcheck"]["test"])
+    assert "7077" not in " ".join(map(str, SERVICES["spark-master"].get("ports", [])))
+
+
+def test_compose_sets_what_the_cluster_profile_proved():
+    """The settings the cluster profile ran with (tests/e2e/test_cluster_profile.py), by variable: compose
+    gives every one of them to Airflow and the catalog/Spark ones to the Spark worker, in the same form."""
+    from lakehouse.services.cluster import cluster_profile
+
+    profile = cluster_profile(Settings(state_dir=Path("/nonexistent")), catalog_password="c",
+                              airflow_db_password="a", redis_password="r")
+    embedded_only = {"LAKEHOUSE_STATE_DIR", "LAKEHOUSE_CLUSTER_WORKERS", "LAKEHOUSE_REDIS_USERNAME"}
+    proved = {k for k, v in profile.to_env().items()
+              if v != Settings(state_dir=Path("/nonexistent")).to_env().get(k)} - embedded_only
+    airflow = service_env("airflow-scheduler", FAKE_SECRETS)
+    assert proved <= set(airflow), f"compose lacks {proved - set(airflow)}"
+    compose_settings = Settings.from_env(airflow)
+    for name in ("catalog_uri", "airflow_db_uri"):  # same driver, user in the URL, password beside it
+        assert getattr(compose_settings, name).split("://")[0] == getattr(profile, name).split("://")[0]
+    assert compose_settings.catalog_connect_uri().startswith("postgresql+psycopg2://iceberg:icebe")
+    assert compose_settings.redis_password == FAKE_SECRETS["REDIS_PASSWORD"]
+    assert compose_settings.spark_master.startswith("spark://")
+    assert airflow["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD"] == "lakehouse airflow-db-url"
+    worker = service_env("spark-worker", FAKE_SECRETS)
+    for key in ("LAKEHOUSE_CATALOG_URI", "LAKEHOUSE_CATALOG_PASSWORD", "LAKEHOUSE_SPARK_MASTER"):
+        assert worker[key] == airflow[key]
+
+
+def test_trino_reads_the_same_catalog_with_its_password_from_the_environment():
+    props = dict(line.split("=", 1) for line in (PROJECT_ROOT / "docker/trino/lake.properties").read_text()
+                 .splitlines() if "=" in line and not line.startswith("#"))
+    settings = Settings.from_env(service_env("airflow-scheduler", FAKE_SECRETS))
+    assert props["iceberg.jdbc-catalog.connection-url"] == settings.catalog_jdbc_uri
+    assert props["iceberg.jdbc-catalog.connection-user"] == settings.catalog_user
+    assert props["iceberg.jdbc-catalog.connection-password"] == "${ENV:ICEBERG_DB_PASSWORD}"
+    assert props["iceberg.jdbc-catalog.catalog-name"] == "lake"

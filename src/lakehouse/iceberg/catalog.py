@@ -9,24 +9,27 @@ from lakehouse.core.names import CATALOG_NAME, NAMESPACES
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
-    props = {"uri": settings.catalog_sqlalchemy_uri, "warehouse": settings.warehouse_uri}
+    """pyiceberg's SqlCatalog properties; ``uri`` carries the password (from its own setting): never print."""
+    props = {"uri": settings.catalog_connect_uri(), "warehouse": settings.warehouse_uri}
     if settings.s3_endpoint:
         props.update({"s3.endpoint": settings.s3_endpoint, "s3.path-style-access": "true"})
     return props
 
 
 @lru_cache(maxsize=8)
-def _catalog(uri: str, warehouse: str, s3_endpoint: str):
+def _catalog(uri: str, user: str, password: str, warehouse: str, s3_endpoint: str):
     from pyiceberg.catalog.sql import SqlCatalog
 
-    settings = Settings(catalog_uri=uri, warehouse=warehouse, s3_endpoint=s3_endpoint)
+    settings = Settings(catalog_uri=uri, catalog_user=user, catalog_password=password, warehouse=warehouse,
+                        s3_endpoint=s3_endpoint)
     return SqlCatalog(CATALOG_NAME, **catalog_properties(settings))
 
 
 def get_catalog(settings: Settings | None = None):
-    """Open (and cache per location) the pyiceberg SqlCatalog; creates its tables if new."""
+    """Open (and cache per location and credentials) the pyiceberg SqlCatalog; creates its tables if new."""
     settings = settings or get_settings()
-    return _catalog(settings.catalog_sqlalchemy_uri, settings.warehouse_uri, settings.s3_endpoint)
+    return _catalog(settings.catalog_sqlalchemy_uri, settings.catalog_user, settings.catalog_password,
+                    settings.warehouse_uri, settings.s3_endpoint)
 
 
 # What every commit leaves behind stays bounded between two maintenance runs (both engines honour these):
@@ -50,10 +53,34 @@ def ensure_table(catalog, name: str, schema, properties: dict | None = None):
         name, schema=schema, properties={"format-version": "2", **METADATA_RETENTION, **(properties or {})})
 
 
+def ensure_bucket(settings: Settings) -> bool:
+    """An ``s3://`` warehouse's bucket, created with boto3 if missing (credentials from the AWS_* env);
+    True when it was created. A file warehouse: nothing to do."""
+    from urllib.parse import urlsplit
+
+    if not settings.warehouse_uri.startswith("s3://"):
+        return False
+    import boto3
+    from botocore.exceptions import ClientError
+
+    bucket = urlsplit(settings.warehouse_uri).netloc
+    s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint or None)
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+            raise
+    s3.create_bucket(Bucket=bucket)
+    return True
+
+
 def init_catalog(settings: Settings | None = None) -> None:
-    """Create the catalog database (SQLite in WAL mode so readers never block a commit) and namespaces."""
+    """Create the catalog database (SQLite in WAL mode so readers never block a commit), the warehouse's
+    bucket when it is on S3, and the namespaces."""
     settings = settings or get_settings()
     settings.ensure_dirs()
+    ensure_bucket(settings)
     if settings.is_sqlite_catalog:
         import sqlite3
 

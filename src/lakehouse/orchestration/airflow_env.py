@@ -27,7 +27,11 @@ def airflow_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
     home = settings.airflow_home
     env.update(settings.to_env())
     env.setdefault("AIRFLOW_HOME", str(home))
-    env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home / 'airflow.db'}")
+    if settings.airflow_db_password:  # the URL with its password stays in the process env, never printed
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = settings.airflow_db_connect_uri()
+        env["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
+    else:
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", settings.airflow_db_sqlalchemy_uri)
     env.update({
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),

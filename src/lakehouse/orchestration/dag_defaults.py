@@ -13,6 +13,15 @@ OWNER = "data-platform"
 LAKE_POOL = "lakehouse_lake"
 LAKE_POOL_SLOTS = 16
 START_DATE = datetime(2026, 1, 1)
+
+
+def apply_connections_callback(context) -> None:
+    """Before every task: the ``iceberg_catalog`` connection, if any, becomes the task's catalog settings."""
+    from lakehouse.orchestration.hooks import apply_connections
+
+    apply_connections()
+
+
 DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 2,
@@ -21,6 +30,7 @@ DEFAULT_ARGS = {
     "max_retry_delay": timedelta(minutes=5),
     "pool": LAKE_POOL,
     "execution_timeout": timedelta(minutes=_SETTINGS.task_timeout_minutes),
+    "on_execute_callback": apply_connections_callback,
 }
 BASE_TAGS = ["kol-lakehouse"]
 # Every DAG: no catchup, one run at a time (a WAP branch or a consumer per topic never races itself).

@@ -1,20 +1,49 @@
-"""Kafka endpoint and client options from an Airflow connection."""
+"""Endpoints and credentials from Airflow connections: Kafka (``kafka_default``) and the Iceberg catalog
+(``iceberg_catalog``). Without the connection, the lakehouse settings (env) apply unchanged."""
 
 from __future__ import annotations
+
+import os
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from lakehouse.config import Settings
+from lakehouse.config import Settings, get_settings
+
+# librdkafka options a connection may set: who we are and how we authenticate, and timeouts. Anything else
+# (plugin.library.paths, auto.offset.reset, enable.idempotence, isolation.level ...) could load code or
+# break exactly-once, so it is refused.
+KAFKA_EXTRA_PREFIXES = ("sasl.", "ssl.")
+KAFKA_EXTRA_KEYS = frozenset({
+    "bootstrap.servers", "security.protocol", "client.id", "client.dns.lookup",
+    "socket.timeout.ms", "socket.connection.setup.timeout.ms", "request.timeout.ms", "session.timeout.ms",
+    "metadata.max.age.ms", "reconnect.backoff.ms", "reconnect.backoff.max.ms", "retry.backoff.ms",
+    "api.version.request.timeout.ms", "transaction.timeout.ms",
+})
+
+
+class ForbiddenConnectionExtra(ValueError):
+    """A connection extra that the platform refuses to pass on."""
+
+
+def allowed_kafka_extra(extra: dict, conn_id: str) -> dict:
+    """``extra`` if every key is on the allow-list (security, SASL, SSL, client id, timeouts); else refuse,
+    naming the key, rather than silently drop it or let it override the exactly-once settings."""
+    refused = sorted(k for k in extra if k not in KAFKA_EXTRA_KEYS and not k.startswith(KAFKA_EXTRA_PREFIXES))
+    if refused:
+        raise ForbiddenConnectionExtra(
+            f"connection {conn_id!r}: extra key(s) {', '.join(refused)} not allowed; a connection may set "
+            f"security, SASL (sasl.*), SSL (ssl.*), client id and timeouts only")
+    return extra
 
 
 class KafkaConnectionHook(BaseHook):
     """Reads the ``kafka_default`` connection (conn type ``kafka``) if it exists.
 
     ``host:port`` or the extra ``bootstrap.servers`` give the brokers; extra
-    ``security.protocol`` the protocol; any other dotted extra key (``sasl.*``,
-    ``ssl.*`` …) is passed to librdkafka as is and never logged. Without the
-    connection, the lakehouse settings (env) apply unchanged.
+    ``security.protocol`` the protocol; login/password become the SASL user; the
+    other extras must be on :data:`KAFKA_EXTRA_KEYS` or start ``sasl.``/``ssl.``,
+    and are passed to librdkafka as is and never logged.
     """
 
     conn_name_attr = "kafka_conn_id"
@@ -32,7 +61,7 @@ class KafkaConnectionHook(BaseHook):
             conn = self.get_connection(self.kafka_conn_id)
         except AirflowNotFoundException:  # no such connection: the settings apply
             return base, {}
-        extra = dict(conn.extra_dejson or {})
+        extra = allowed_kafka_extra(dict(conn.extra_dejson or {}), self.kafka_conn_id)
         bootstrap = extra.pop("bootstrap.servers", None)
         if not bootstrap and conn.host:
             bootstrap = f"{conn.host}:{conn.port}" if conn.port else conn.host
@@ -41,8 +70,47 @@ class KafkaConnectionHook(BaseHook):
             extra["sasl.username"] = conn.login
         if conn.password and "sasl.password" not in extra:
             extra["sasl.password"] = conn.password
-        overrides = {k: v for k, v in extra.items() if "." in k}
+        overrides = extra
         settings = base.replace(kafka_bootstrap=bootstrap or base.kafka_bootstrap, kafka_security_protocol=protocol)
         self.log.info("kafka: using connection %s -> %s (%s)", self.kafka_conn_id, settings.kafka_bootstrap,
                       protocol)
         return settings, overrides
+
+
+class IcebergCatalogHook(BaseHook):
+    """Reads the ``iceberg_catalog`` connection (a PostgreSQL connection: host, port, schema = database,
+    login, password; extra ``driver``, default ``postgresql+psycopg2``) if it exists.
+
+    The password stays a separate setting: the catalog URI that may be printed never holds it.
+    """
+
+    conn_name_attr = "iceberg_catalog_conn_id"
+    default_conn_name = "iceberg_catalog"
+    conn_type = "postgres"
+    hook_name = "KOL Lakehouse Iceberg catalog"
+
+    def __init__(self, iceberg_catalog_conn_id: str = default_conn_name):
+        super().__init__()
+        self.iceberg_catalog_conn_id = iceberg_catalog_conn_id
+
+    def resolve(self, base: Settings) -> Settings:
+        try:
+            conn = self.get_connection(self.iceberg_catalog_conn_id)
+        except AirflowNotFoundException:
+            return base
+        driver = (conn.extra_dejson or {}).get("driver", "postgresql+psycopg2")
+        port = f":{conn.port}" if conn.port else ""
+        user = f"{conn.login}@" if conn.login else ""
+        settings = base.replace(catalog_uri=f"{driver}://{user}{conn.host}{port}/{conn.schema}",
+                                catalog_user=conn.login or "", catalog_password=conn.password or "")
+        self.log.info("iceberg catalog: using connection %s -> %s", self.iceberg_catalog_conn_id,
+                      settings.catalog_sqlalchemy_uri)
+        return settings
+
+
+def apply_connections() -> Settings:
+    """The task's settings with the ``iceberg_catalog`` connection applied, exported to this task process's
+    environment so that the domain code (and a spark-submit it starts) sees the same catalog."""
+    settings = IcebergCatalogHook().resolve(get_settings())
+    os.environ.update({k: v for k, v in settings.to_env().items() if k.startswith("LAKEHOUSE_CATALOG_")})
+    return settings

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-from lakehouse.config import get_settings
 from lakehouse.orchestration.airflow_env import SPARK_JOBS, venv_bin
 from lakehouse.orchestration.errors import no_retry
 
@@ -32,10 +31,11 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         self.job = job
 
     def execute(self, context):
+        from lakehouse.orchestration.hooks import apply_connections
         from lakehouse.spark.session import spark_conf, spark_jars
 
-        settings = get_settings()
-        self.conf = {**spark_conf(settings), **(self.conf or {})}
+        settings = apply_connections()
+        self.conf = {**spark_conf(settings, secrets=False), **(self.conf or {})}
         self.jars = ",".join(spark_jars(settings))
         with tempfile.TemporaryDirectory(prefix="lakehouse-job-") as tmp:
             result_file = Path(tmp) / "result.json"

@@ -21,6 +21,7 @@ from lakehouse.quality import lineage
 from lakehouse.quality.counts import gold_check, silver_checks
 from lakehouse.quality.store import record
 from lakehouse.quality.suites import SuiteRunner, discover, load_suite
+from lakehouse.quality.trino import trino_matches_spark
 from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
 
 LAYERS = ("bronze", "silver", "gold")
@@ -108,7 +109,9 @@ def gold_lake_checks(spark, branch: str | None, silver_kols: int | None, silver_
         silver_kols = read_as_of(spark, ENTITIES["profiles"].silver_table, branch).count()
     return [gold_check(gold_df.count(), silver_kols or 0), *score_distribution(gold_df),
             *lineage.gold_from_current_silver(spark, catalog, branch),
-            lineage.gold_rows_trace_to_bronze(spark, catalog, branch)]
+            lineage.gold_rows_trace_to_bronze(spark, catalog, branch),
+            *([trino_matches_spark(get_settings(), spark, run_snapshot_id(GOLD_SUMMARY_TABLE, None))]
+              if branch is None else [])]  # Trino reads main only
 
 
 def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, layers, tables) -> list[CheckResult]:

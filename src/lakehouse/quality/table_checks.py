@@ -23,7 +23,7 @@ from lakehouse.quality.serving import hot_path_checks
 from lakehouse.quality.store import record
 from lakehouse.quality.volume import table_freshness, volume_checks
 
-NIGHTLY_LAYERS = (*LAYERS, "serving")
+NIGHTLY_LAYERS = (*LAYERS, "serving", "health")  # health: lakehouse.quality.health
 LAKE_CHECKS_SOURCE = "lake_checks"
 TABLE_CHECKS_SOURCE = "table_checks"
 

@@ -1,4 +1,5 @@
-"""Start, check and stop the embedded services (tansu broker, redis-server).
+"""Start, check and stop the embedded services (tansu broker, redis-server; in the cluster profile also
+PostgreSQL and a Spark standalone master with its workers).
 
 Each started process gets a pid file holding its pid *and* its kernel start
 time, so ``down`` only ever signals the exact process ``up`` started: a pid
@@ -9,7 +10,9 @@ is never killed.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -44,6 +47,12 @@ class ServiceSpec:
     port: int
     argv: tuple[str, ...]
     answers: Callable[[], bool]  # a real request succeeds (the port being open is not enough)
+    prepare: Callable[[], None] | None = None  # before the first start (initdb, a config file)
+    after_start: Callable[[], None] | None = None  # once it answers (databases and roles)
+    user: str | None = None  # run as this OS user (PostgreSQL refuses to run as root)
+    env: dict | None = None
+    stop_signal: int = signal.SIGTERM  # PostgreSQL: SIGINT, a fast shutdown that does not wait for clients
+    check_port: bool = True  # False: listens on no fixed port of ours (a Spark worker)
 
     @property
     def address(self) -> str:
@@ -61,13 +70,14 @@ def process_start_time(pid: int) -> float | None:
         return None
 
 
-def stop_process(pid: int, start_time: float | None, timeout: float = 10.0) -> None:
-    """Terminate, wait, then kill ``pid``, only if it is still the process that started at ``start_time``."""
+def stop_process(pid: int, start_time: float | None, timeout: float = 10.0,
+                 sig: int = signal.SIGTERM) -> None:
+    """Signal (``sig``), wait, then kill ``pid``, only if it is still the process that started at ``start_time``."""
     if start_time is None or process_start_time(pid) != start_time:
         return
     try:
         proc = psutil.Process(pid)
-        proc.terminate()
+        proc.send_signal(sig)
         try:
             proc.wait(timeout)
         except psutil.TimeoutExpired:
@@ -121,14 +131,27 @@ class ServiceManager:
                 "redis",
                 s.redis_host,
                 s.redis_port,
-                (
-                    redis_binary(), "--port", str(s.redis_port), "--bind", s.redis_host,
-                    "--save", "", "--appendonly", "no", "--daemonize", "no",
-                    "--dir", str(s.run_dir), "--protected-mode", "no",
-                ),
+                (redis_binary(), str(self._redis_conf())),
                 lambda: _redis_answers(s),
+                prepare=self._write_redis_conf,
+                after_start=lambda: self._redis_conf().unlink(missing_ok=True),  # read once; no password on disk
             ),
+            *(cluster_specs(s) if s.is_cluster else ()),
         ]
+
+    def _redis_conf(self) -> Path:
+        return self.settings.run_dir / "redis.conf"
+
+    def _write_redis_conf(self) -> None:
+        """Redis's settings as a file only we can read: a password never goes on a command line (``ps``)."""
+        s = self.settings
+        lines = [f"port {s.redis_port}", f"bind {s.redis_host}", 'save ""', "appendonly no", "daemonize no",
+                 f"dir {s.run_dir}", "protected-mode no"]
+        if s.redis_password:
+            lines.append(f"requirepass {s.redis_password}")
+            if s.redis_username:  # an ACL user of its own, besides the default user
+                lines.append(f"user {s.redis_username} on >{s.redis_password} ~* &* +@all")
+        write_private(self._redis_conf(), "\n".join(lines) + "\n")
 
     def _pidfile(self, name: str) -> Path:
         return self.settings.run_dir / f"{name}.json"
@@ -141,6 +164,10 @@ class ServiceManager:
             return json.loads(path.read_text())
         except (json.JSONDecodeError, OSError):
             return None
+
+    def pid_of(self, name: str) -> int | None:
+        """The pid of the service ``name`` as we started it (None when not running or not ours)."""
+        return self._owned_pid(name)
 
     def _owned_pid(self, name: str) -> int | None:
         """The pid of the process we started for ``name``, if it is still that process."""
@@ -164,16 +191,19 @@ class ServiceManager:
         if self._owned_pid(spec.name):
             log(f"{spec.name}: already running on {spec.address}")
             return
-        if port_open(spec.host, spec.port):
+        if spec.check_port and port_open(spec.host, spec.port):
             raise ServiceError(
                 f"{spec.name}: port {spec.address} is already in use by a process this project did not "
                 f"start; stop it or set another port (see README, settings)"
             )
+        if spec.prepare:
+            spec.prepare()
         log_path = self.settings.log_dir / f"{spec.name}.log"
         with open(log_path, "ab") as out:
             proc = subprocess.Popen(
                 spec.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.settings.run_dir,
+                start_new_session=True, cwd=self.settings.run_dir, user=spec.user,
+                env=None if spec.env is None else {**os.environ, **spec.env},
             )
         start_time = psutil.Process(proc.pid).create_time()
         self._pidfile(spec.name).write_text(
@@ -186,16 +216,18 @@ class ServiceManager:
                 tail = log_path.read_text(errors="replace")[-1500:]
                 raise ServiceError(f"{spec.name} exited with code {proc.returncode} on start:\n{tail}")
             if self._ready(spec):
+                if spec.after_start:
+                    spec.after_start()
                 log(f"{spec.name}: started pid {proc.pid} on {spec.address}")
                 return
             time.sleep(0.1)
-        stop_process(proc.pid, start_time)
+        stop_process(proc.pid, start_time, sig=spec.stop_signal)
         self._pidfile(spec.name).unlink(missing_ok=True)
         raise ServiceError(f"{spec.name} did not answer on {spec.address} within {timeout:.0f}s (log: {log_path})")
 
     @staticmethod
     def _ready(spec: ServiceSpec) -> bool:
-        if not port_open(spec.host, spec.port):
+        if spec.check_port and not port_open(spec.host, spec.port):
             return False
         try:
             return spec.answers()
@@ -215,7 +247,7 @@ class ServiceManager:
                 why = "belongs to another process now" if alive else "is gone"
                 log(f"{spec.name}: pid {pid} {why}; removed stale pid file, signalled nothing")
                 continue
-            stop_process(pid, record["start_time"])
+            stop_process(pid, record["start_time"], sig=spec.stop_signal)
             self._pidfile(spec.name).unlink(missing_ok=True)
             log(f"{spec.name}: stopped pid {pid}")
 
@@ -223,7 +255,7 @@ class ServiceManager:
         """Stop ``pid`` only if it is one of ours; raise otherwise (never kills foreign pids)."""
         for spec in self.specs():
             if self._owned_pid(spec.name) == pid:
-                stop_process(pid, self._read_record(spec.name)["start_time"])
+                stop_process(pid, self._read_record(spec.name)["start_time"], sig=spec.stop_signal)
                 self._pidfile(spec.name).unlink(missing_ok=True)
                 return
         raise ServiceError(f"pid {pid} was not started by this project; refusing to stop it")
@@ -233,7 +265,7 @@ class ServiceManager:
         for spec in self.specs():
             pid = self._owned_pid(spec.name)
             running = pid is not None and self._ready(spec)
-            if pid is None and port_open(spec.host, spec.port):
+            if pid is None and spec.check_port and port_open(spec.host, spec.port):
                 detail = "port answered by a process this project did not start"
             elif pid is None:
                 detail = "stopped"
@@ -251,7 +283,18 @@ def _kafka_answers(settings: Settings) -> bool:
 def _redis_answers(settings: Settings) -> bool:
     import redis
 
-    return bool(redis.Redis(host=settings.redis_host, port=settings.redis_port, socket_timeout=1).ping())
+    return bool(redis.Redis(host=settings.redis_host, port=settings.redis_port, socket_timeout=1,
+                            username=settings.redis_username or None,
+                            password=settings.redis_password or None).ping())
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (it may hold a password)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
 
 
 def tansu_binary() -> str:
@@ -265,3 +308,10 @@ def redis_binary() -> str:
     if not path:
         raise ServiceError("redis-server not found: run `make setup` (installs Debian's redis-server)")
     return path
+
+
+def cluster_specs(settings: Settings) -> list[ServiceSpec]:
+    """PostgreSQL and the Spark standalone master and workers of the cluster profile."""
+    from lakehouse.services.cluster import postgres_spec, spark_specs
+
+    return [postgres_spec(settings), *spark_specs(settings)]

@@ -116,7 +116,9 @@ def list_key(platform: str, version: int | None = None) -> str:
 def redis_client(settings: Settings, **kwargs):
     import redis
 
-    return redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5, **kwargs)
+    return redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5,
+                                username=settings.redis_username or None,
+                                password=settings.redis_password or None, **kwargs)
 
 
 def current_version(client) -> int | None:

@@ -29,7 +29,9 @@ def spark_jars(settings: Settings) -> list[str]:
     return [str(p) for p in (*jars.all(), driver)]
 
 
-def spark_conf(settings: Settings) -> dict[str, str]:
+def spark_conf(settings: Settings, secrets: bool = True) -> dict[str, str]:
+    """The Spark conf of the platform. ``secrets=False`` leaves the catalog password out: for spark-submit's
+    command line (``ps`` shows it), where the driver reads it from its environment instead."""
     conf = {
         "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
         CATALOG_PREFIX: "org.apache.iceberg.spark.SparkCatalog",
@@ -54,8 +56,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     }
     if settings.catalog_user:
         conf[f"{CATALOG_PREFIX}.jdbc.user"] = settings.catalog_user
-    if settings.catalog_password:
+    if settings.catalog_password and secrets:
         conf[f"{CATALOG_PREFIX}.jdbc.password"] = settings.catalog_password
+    if settings.spark_master.startswith("spark://"):  # standalone cluster: executors in their own JVMs
+        conf.update({"spark.executor.memory": settings.spark_executor_memory, "spark.executor.cores": "1"})
     if settings.s3_endpoint:
         conf.update({
             f"{CATALOG_PREFIX}.io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
