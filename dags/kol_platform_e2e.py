@@ -5,6 +5,8 @@ Pushes seeded synthetic KOL data through the whole platform and proves it:
 
 1. **produce_synthetic** – profiles, videos, comments (with injected faults) to the raw topics.
 2. **ingest_topic** – one mapped task per topic, Kafka → Bronze Iceberg (exactly once).
+   **check_bronze** – every produced message is in Bronze (from commit metadata), or the run stops
+   here, before any Spark job.
 3. **bronze_to_silver** → **train_trust_model** → **silver_to_gold** → **audit_branch** →
    **publish_branch** – the same Write-Audit-Publish Spark jobs as `kol_transform`, on the branch
    `audit_<run id>`, with the `kol_model_training` job in between: the model trained on this run's
@@ -36,7 +38,7 @@ from lakehouse.orchestration.taskflow import (
 
 TASKS = "lakehouse.orchestration.tasks"
 # every task the report and the gate account for (a missing XCom is a failed task)
-E2E_TASKS = ("produce_synthetic", "ingest_topic", "bronze_to_silver", "train_trust_model", "silver_to_gold",
+E2E_TASKS = ("produce_synthetic", "ingest_topic", "check_bronze", "bronze_to_silver", "train_trust_model", "silver_to_gold",
              "audit_branch", "publish_branch", "count_layers", "publish_redis")
 
 
@@ -65,6 +67,12 @@ def kol_platform_e2e():
         return ingest.ingest_and_reconcile(topic, dag_id=dag_run.dag_id, run_id=dag_run.run_id)
 
     @task
+    def check_bronze(produced: dict, dag_run=None):
+        from lakehouse.orchestration.tasks import e2e
+
+        return e2e.check_bronze(produced["produced"], run_id=dag_run.run_id)
+
+    @task
     def count_layers(produced: dict, dag_run=None):
         from lakehouse.orchestration.tasks import e2e
 
@@ -75,7 +83,7 @@ def kol_platform_e2e():
     transform = wap_chain(train=True)
     counted = count_layers(produced)
     published = publish_redis_task()
-    produced >> ingested >> transform[0]
+    produced >> ingested >> check_bronze(produced) >> transform[0]
     report = readiness_report_task(E2E_TASKS, body=f"{TASKS}.e2e:e2e_report")
     transform[-1] >> counted >> published >> report >> quality_gate_task((*E2E_TASKS, "readiness_report"))
     wap_lease(transform[0], published)  # one WAP chain at a time, across DAGs

@@ -38,6 +38,10 @@ class Settings:
     state_dir: Path = _env("LAKEHOUSE_STATE_DIR", default=PROJECT_ROOT / ".state")
     kafka_bootstrap: str = _env("LAKEHOUSE_KAFKA_BOOTSTRAP", default="127.0.0.1:19092")
     kafka_security_protocol: str = _env("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL", default="PLAINTEXT")
+    # SASL (e.g. SCRAM-SHA-512 with SASL_SSL); in Airflow the `kafka_default` connection's login/password
+    kafka_sasl_mechanism: str = _env("LAKEHOUSE_KAFKA_SASL_MECHANISM", default="")
+    kafka_username: str = _env("LAKEHOUSE_KAFKA_USERNAME", default="")
+    kafka_password: str = _secret_env("LAKEHOUSE_KAFKA_PASSWORD", default="")
     kafka_partitions: int = _env("LAKEHOUSE_KAFKA_PARTITIONS", default=3)
     # bound on waiting for the broker (metadata, stalled partitions) before failing the task
     kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", default=15.0)

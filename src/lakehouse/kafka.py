@@ -14,6 +14,10 @@ def client_config(settings: Settings | None = None, **overrides) -> dict:
         "bootstrap.servers": settings.kafka_bootstrap,
         "security.protocol": settings.kafka_security_protocol,
     }
+    if settings.kafka_sasl_mechanism:
+        conf["sasl.mechanism"] = settings.kafka_sasl_mechanism
+    if settings.kafka_username:
+        conf.update({"sasl.username": settings.kafka_username, "sasl.password": settings.kafka_password})
     conf.update(overrides)
     return conf
 

@@ -45,7 +45,8 @@ def test_a_consistent_lake_passes_every_check_kind(built, spark_session, tmp_pat
     runner = SuiteRunner(tmp_path / "reports", "nightly__r1")
     results = lake_checks(spark_session, None, runner=runner)
     failing = [(r.check_id, r.status, r.details) for r in results if r.status != Status.PASS]
-    assert not failing
+    assert failing == [("gold.trino_matches_spark", Status.SKIP,  # no Trino server here
+                        "no Trino endpoint: set LAKEHOUSE_TRINO_URL (the full stack sets it)")]
     ids = _by_id(results)
     for kind in ("lineage.bronze_offsets_contiguous.profiles", "lineage.silver_covers_bronze.videos",
                  "lineage.silver_up_to_date.comments", "lineage.gold_from_current_silver.profiles",

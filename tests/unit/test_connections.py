@@ -60,3 +60,15 @@ def test_without_the_connections_the_settings_apply_unchanged(monkeypatch):
     base = Settings(kafka_bootstrap="h:1")
     assert IcebergCatalogHook().resolve(base) == base
     assert KafkaConnectionHook().resolve(base) == (base, {})
+
+
+def test_sasl_settings_reach_every_kafka_client_and_stay_out_of_repr():
+    from lakehouse.kafka import client_config
+
+    settings = Settings.from_env({"LAKEHOUSE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                                  "LAKEHOUSE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                                  "LAKEHOUSE_KAFKA_USERNAME": "lake", "LAKEHOUSE_KAFKA_PASSWORD": "k-secret"})
+    conf = client_config(settings)
+    assert conf["security.protocol"] == "SASL_SSL" and conf["sasl.mechanism"] == "SCRAM-SHA-512"
+    assert (conf["sasl.username"], conf["sasl.password"]) == ("lake", "k-secret")
+    assert "k-secret" not in repr(settings) and "k-secret" in settings.secret_values()

@@ -11,7 +11,7 @@ from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.ml.labels import write_labels
 from lakehouse.orchestration.tasks.checks import enforce_gate, readiness_report
-from lakehouse.quality.counts import check_layer_counts, layer_counts
+from lakehouse.quality.counts import check_bronze_counts, check_layer_counts, layer_counts
 from lakehouse.quality.store import record
 from lakehouse.quality.table_checks import table_totals
 from lakehouse.quality.volume import volume_checks
@@ -38,6 +38,14 @@ def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
         raise RuntimeError(f"broker acknowledged {produced} but {expected} were sent")
     write_labels(settings, dataset.labels)  # ground truth for the trust model
     return {"produced": produced, "manifest": dataset.manifest(), "seconds": round(time.monotonic() - started, 3)}
+
+
+def check_bronze(produced: dict | None, *, run_id: str, settings: Settings | None = None) -> list[dict]:
+    """Right after ingest: every produced message is in Bronze, or the run stops before any Spark job (a lossy
+    ingest cannot pass the count gate; transforming it would only spend the cluster)."""
+    results = check_bronze_counts(settings or get_settings(), produced=produced or {}, run_id=run_id)
+    enforce_gate(results, min_score=0.0)
+    return [r.to_dict() for r in results]
 
 
 def count_layers(produced: dict | None, *, run_id: str, settings: Settings | None = None) -> list[dict]:
