@@ -37,7 +37,23 @@ def allowed_kafka_extra(extra: dict, conn_id: str) -> dict:
     return extra
 
 
-class KafkaConnectionHook(BaseHook):
+class OptionalConnectionHook(BaseHook):
+    """A hook whose connection is optional: without it, the lakehouse settings (env) apply unchanged."""
+
+    conn_name_attr = "conn_id"
+
+    def __init__(self, conn_id: str | None = None):
+        super().__init__()
+        self.conn_id = conn_id or self.default_conn_name
+
+    def connection_or_none(self):
+        try:
+            return self.get_connection(self.conn_id)
+        except AirflowNotFoundException:
+            return None
+
+
+class KafkaConnectionHook(OptionalConnectionHook):
     """Reads the ``kafka_default`` connection (conn type ``kafka``) if it exists.
 
     ``host:port`` or the extra ``bootstrap.servers`` give the brokers; extra
@@ -46,22 +62,16 @@ class KafkaConnectionHook(BaseHook):
     and are passed to librdkafka as is and never logged.
     """
 
-    conn_name_attr = "kafka_conn_id"
     default_conn_name = "kafka_default"
     conn_type = "kafka"
     hook_name = "KOL Lakehouse Kafka"
 
-    def __init__(self, kafka_conn_id: str = default_conn_name):
-        super().__init__()
-        self.kafka_conn_id = kafka_conn_id
-
     def resolve(self, base: Settings) -> tuple[Settings, dict]:
         """Settings with the connection's endpoint, plus librdkafka overrides (may hold secrets)."""
-        try:
-            conn = self.get_connection(self.kafka_conn_id)
-        except AirflowNotFoundException:  # no such connection: the settings apply
+        conn = self.connection_or_none()
+        if conn is None:
             return base, {}
-        extra = allowed_kafka_extra(dict(conn.extra_dejson or {}), self.kafka_conn_id)
+        extra = allowed_kafka_extra(dict(conn.extra_dejson or {}), self.conn_id)
         bootstrap = extra.pop("bootstrap.servers", None)
         if not bootstrap and conn.host:
             bootstrap = f"{conn.host}:{conn.port}" if conn.port else conn.host
@@ -70,41 +80,32 @@ class KafkaConnectionHook(BaseHook):
             extra["sasl.username"] = conn.login
         if conn.password and "sasl.password" not in extra:
             extra["sasl.password"] = conn.password
-        overrides = extra
         settings = base.replace(kafka_bootstrap=bootstrap or base.kafka_bootstrap, kafka_security_protocol=protocol)
-        self.log.info("kafka: using connection %s -> %s (%s)", self.kafka_conn_id, settings.kafka_bootstrap,
-                      protocol)
-        return settings, overrides
+        self.log.info("kafka: using connection %s -> %s (%s)", self.conn_id, settings.kafka_bootstrap, protocol)
+        return settings, extra
 
 
-class IcebergCatalogHook(BaseHook):
+class IcebergCatalogHook(OptionalConnectionHook):
     """Reads the ``iceberg_catalog`` connection (a PostgreSQL connection: host, port, schema = database,
     login, password; extra ``driver``, default ``postgresql+psycopg2``) if it exists.
 
     The password stays a separate setting: the catalog URI that may be printed never holds it.
     """
 
-    conn_name_attr = "iceberg_catalog_conn_id"
     default_conn_name = "iceberg_catalog"
     conn_type = "postgres"
     hook_name = "KOL Lakehouse Iceberg catalog"
 
-    def __init__(self, iceberg_catalog_conn_id: str = default_conn_name):
-        super().__init__()
-        self.iceberg_catalog_conn_id = iceberg_catalog_conn_id
-
     def resolve(self, base: Settings) -> Settings:
-        try:
-            conn = self.get_connection(self.iceberg_catalog_conn_id)
-        except AirflowNotFoundException:
+        conn = self.connection_or_none()
+        if conn is None:
             return base
         driver = (conn.extra_dejson or {}).get("driver", "postgresql+psycopg2")
         port = f":{conn.port}" if conn.port else ""
         user = f"{conn.login}@" if conn.login else ""
         settings = base.replace(catalog_uri=f"{driver}://{user}{conn.host}{port}/{conn.schema}",
                                 catalog_user=conn.login or "", catalog_password=conn.password or "")
-        self.log.info("iceberg catalog: using connection %s -> %s", self.iceberg_catalog_conn_id,
-                      settings.catalog_sqlalchemy_uri)
+        self.log.info("iceberg catalog: using connection %s -> %s", self.conn_id, settings.catalog_sqlalchemy_uri)
         return settings
 
 
