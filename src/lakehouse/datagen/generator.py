@@ -9,12 +9,14 @@ every injected record is quarantined or collapsed, and nothing else is.
 
 from __future__ import annotations
 
-import json
+import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
+import orjson
 
 from lakehouse.core.entities import Reason
 from lakehouse.core.names import PLATFORMS, TOPICS
@@ -83,7 +85,27 @@ def _iso(ts: datetime) -> str:
     return ts.isoformat().replace("+00:00", "Z")
 
 
+@lru_cache(maxsize=1 << 20)
+def _ago(now: datetime, unit: str, amount: int) -> str:
+    """``now`` minus ``amount`` ``unit`` (days, hours, minutes, seconds) as ISO-8601: few distinct values per
+    dataset (a week of minutes), so cached; formatting them was a fifth of generating 1M profiles."""
+    return _iso(now - timedelta(**{unit: amount}))
+
+
 def generate(spec: DatasetSpec) -> Dataset:
+    """The dataset of ``spec``. Python's cyclic garbage collector is paused meanwhile: the millions of dicts
+    it builds hold no cycles, and scanning them again and again cost a fifth of the time at 100,000 profiles
+    (more at 1,000,000)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(spec)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _generate(spec: DatasetSpec) -> Dataset:
     rng = np.random.default_rng(spec.seed)
     ds = Dataset(spec=spec)
     profiles, labels = _profiles(spec, rng)
@@ -126,7 +148,6 @@ def _profiles(spec: DatasetSpec, rng: np.random.Generator):
     for i in range(n):
         platform = spec.platforms[platform_idx[i]]
         kol_id = f"{platform[:2]}_{i:07d}"
-        created = spec.now - timedelta(days=int(age_days[i]))
         name = f"{'Bot' if is_bot[i] else 'Creator'}_{i:07d}"
         profiles.append({
             "kol_id": kol_id,
@@ -142,8 +163,8 @@ def _profiles(spec: DatasetSpec, rng: np.random.Generator):
             "bio": ("x" * int(bio_len[i])) if has_bio[i] else "",
             "url": f"https://example.com/{kol_id}" if has_url[i] else None,
             "profile_image_url": f"https://img.example.com/{kol_id}.jpg" if has_image[i] else None,
-            "created_at": _iso(created),
-            "updated_at": _iso(spec.now - timedelta(seconds=int(update_lag[i]))),
+            "created_at": _ago(spec.now, "days", int(age_days[i])),
+            "updated_at": _ago(spec.now, "seconds", int(update_lag[i])),
         })
         labels.append({"platform": platform, "kol_id": kol_id, "label": "bot" if label_is_bot[i] else "authentic"})
     return profiles, labels
@@ -171,7 +192,7 @@ def _videos(spec: DatasetSpec, rng: np.random.Generator, profiles: list[dict]):
                 "comments": int(likes * 0.05),
                 "shares": int(likes * 0.02),
                 "duration_s": int(rng.integers(5, 600)),
-                "published_at": _iso(spec.now - timedelta(hours=int(age_h[j]))),
+                "published_at": _ago(spec.now, "hours", int(age_h[j])),
             })
     return videos
 
@@ -188,7 +209,7 @@ def _comments(spec: DatasetSpec, rng: np.random.Generator, videos: list[dict]):
                 "platform": v["platform"],
                 "text": "great video" if j % 3 else "🔥 love it",
                 "likes": int(rng.geometric(0.2)) - 1,
-                "created_at": _iso(spec.now - timedelta(minutes=int(rng.integers(1, 60 * 24 * 7)))),
+                "created_at": _ago(spec.now, "minutes", int(rng.integers(1, 60 * 24 * 7))),
             })
     return comments
 
@@ -213,7 +234,7 @@ def _inject_faults(entity, rows, key_fields, spec: DatasetSpec, rng: np.random.G
             row = {**row, count_field: -abs(row[count_field]) - 1}
         elif fault == "unknown_platform":
             row = {**row, "platform": "myspace"}
-        value = json.dumps(row, separators=(",", ":")).encode()
+        value = orjson.dumps(row)  # compact, UTF-8
         if fault == "malformed_json":
             value = value[: max(1, len(value) // 2)]  # truncated mid-document
         records.append(Record(topic, key, value, fault if fault != "duplicate" else None))
