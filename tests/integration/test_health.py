@@ -60,3 +60,13 @@ def test_missing_topic_unwritable_warehouse_and_no_airflow_db_fail(settings, ser
     assert results["health.warehouse_writable"].status == Status.FAIL
     assert results["health.airflow_db"].status == Status.FAIL
     assert "airflow db migrate" in results["health.airflow_db"].details
+
+
+def test_inside_an_airflow_task_the_db_is_probed_through_the_api_or_skipped(settings, monkeypatch):
+    """Airflow 3 gives a task process a DB URL that cannot connect, on purpose: ask the API server instead."""
+    from lakehouse.quality.health import airflow_db_check
+
+    monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "airflow-db-not-allowed:///")
+    monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
+    result = airflow_db_check(settings)
+    assert result.status == Status.SKIP and "AIRFLOW__API__BASE_URL" in result.details

@@ -80,6 +80,13 @@ def test_no_secret_is_hard_coded_or_defaulted_and_an_unset_one_stops_compose():
         service_env("airflow-scheduler", missing)
 
 
+def test_env_file_is_never_committed_and_its_example_names_every_secret():
+    assert ".env" in (PROJECT_ROOT / ".gitignore").read_text().split()
+    example = dict(line.split("=", 1) for line in (PROJECT_ROOT / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert set(example) == set(SECRET_VARS) and not any(example.values())
+
+
 def test_ports_are_published_on_localhost_only_and_redis_requires_its_password():
     for name, service in SERVICES.items():
         for port in service.get("ports", []):

@@ -143,13 +143,21 @@ def spark_check(settings: Settings) -> CheckResult:
                    details=f"master {status.get('status')}, alive workers")
 
 
+AIRFLOW_DB_BLOCKED = "airflow-db-not-allowed"  # what Airflow 3 puts in a task process's DB URL
+
+
 def airflow_db_check(settings: Settings) -> CheckResult:
-    """Airflow's metadata DB answers: the one Airflow is configured with (its env), else the settings'."""
+    """Airflow's metadata DB answers: probed directly with the URL Airflow is configured with (its env, else the
+    settings'); from inside an Airflow task, where Airflow 3 blocks its DB on purpose, through its API's
+    health endpoint, which reports the metadata DB as Airflow sees it."""
     import os
 
     from sqlalchemy import create_engine, make_url, text
 
-    url = make_url(os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or settings.airflow_db_connect_uri())
+    configured = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if configured.startswith(AIRFLOW_DB_BLOCKED):
+        return airflow_api_health_check()
+    url = make_url(configured or settings.airflow_db_connect_uri())
     shown = url.render_as_string(hide_password=True)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
         return CheckResult("health.airflow_db", LAYER, shown, Status.FAIL, False, "reachable",
@@ -162,6 +170,25 @@ def airflow_db_check(settings: Settings) -> CheckResult:
     finally:
         engine.dispose()
     return CheckResult("health.airflow_db", LAYER, shown, Status.PASS, True, "reachable")
+
+
+def airflow_api_health_check() -> CheckResult:
+    """``GET /api/v2/monitor/health`` of the API server this task reports to (no auth needed)."""
+    import json
+    import os
+    import urllib.request
+
+    base = os.environ.get("AIRFLOW__API__BASE_URL", "").rstrip("/")
+    if not base:
+        return CheckResult("health.airflow_db", LAYER, "-", Status.SKIP, None, "healthy",
+                           "inside an Airflow task the metadata DB is closed by design; set AIRFLOW__API__BASE_URL "
+                           "to probe it through Airflow's health endpoint")
+    with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=10) as response:
+        health = json.loads(response.read())
+    status = (health.get("metadatabase") or {}).get("status")
+    return CheckResult("health.airflow_db", LAYER, base, Status.PASS if status == "healthy" else Status.FAIL,
+                       status, "healthy", f"metadata DB as Airflow's API server reports it; scheduler "
+                                          f"{(health.get('scheduler') or {}).get('status')}")
 
 
 def health_checks(settings: Settings) -> list[CheckResult]:
