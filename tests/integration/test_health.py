@@ -16,7 +16,7 @@ def by_id(results):
 
 
 def test_a_healthy_platform_passes_lag_warns_and_a_stopped_redis_fails_doctor(settings, services, catalog,
-                                                                               airflow_db, monkeypatch):
+                                                                               airflow_db):
     from lakehouse.core.names import TOPICS
     from lakehouse.kafka import producer
     from lakehouse.orchestration.airflow_env import airflow_env

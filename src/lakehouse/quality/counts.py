@@ -85,10 +85,17 @@ def layer_counts(settings: Settings) -> dict:
     return out
 
 
-def bronze_vs_produced(bronze, name: str, produced: dict[str, int], run_id: str, rows: int) -> CheckResult:
-    """Rows this run appended to one Bronze table (all ``rows`` without a run id) vs messages produced."""
+def bronze_missing(name: str) -> CheckResult:
+    return CheckResult(f"bronze_exists.{name}", "bronze", ENTITIES[name].bronze_table, Status.FAIL,
+                       details="table missing")
+
+
+def bronze_vs_produced(bronze, name: str, produced: dict[str, int], run_id: str,
+                       rows: int | None = None) -> CheckResult:
+    """Rows this run appended to one Bronze table (without a run id: all its rows, ``rows`` if already
+    counted) vs messages produced."""
     entity = ENTITIES[name]
-    got = rows_appended_by_run(bronze, run_id) if run_id else rows
+    got = rows_appended_by_run(bronze, run_id) if run_id else (total_records(bronze) if rows is None else rows)
     return compare(f"bronze_vs_produced.{name}", "bronze", entity.bronze_table, got, produced.get(entity.topic, 0),
                    details="rows this run appended vs messages produced")
 
@@ -99,11 +106,7 @@ def check_bronze_counts(settings: Settings, *, produced: dict[str, int], run_id:
     results = []
     for name, entity in ENTITIES.items():
         bronze = table_or_none(catalog, entity.bronze_table)
-        if bronze is None:
-            results.append(CheckResult(f"bronze_exists.{name}", "bronze", entity.bronze_table, Status.FAIL,
-                                       details="table missing"))
-        else:
-            results.append(bronze_vs_produced(bronze, name, produced, run_id, total_records(bronze)))
+        results.append(bronze_missing(name) if bronze is None else bronze_vs_produced(bronze, name, produced, run_id))
     return results
 
 
@@ -121,8 +124,7 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
     for name, entity in ENTITIES.items():
         bronze = table_or_none(catalog, entity.bronze_table)
         if bronze is None:
-            results.append(CheckResult(f"bronze_exists.{name}", "bronze", entity.bronze_table, Status.FAIL,
-                                       details="table missing"))
+            results.append(bronze_missing(name))
             continue
         if produced is not None:
             results.append(bronze_vs_produced(bronze, name, produced, run_id, counts["bronze"][name]))
