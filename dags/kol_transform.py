@@ -3,7 +3,7 @@
 
 Scheduled by the Bronze assets that `kol_ingest` emits (any Bronze table
 updated) and by a trust-model promotion (`ml.model_registry`, from
-`kol_model_training`: Gold rescores every KOL), and triggerable from the UI. Four Spark jobs, submitted with
+`kol_model_training`: Gold rescores every KOL), and triggerable from the UI. Three Spark jobs, submitted with
 SparkSubmitOperator through the `spark_default` connection (local[2] embedded,
 a cluster master on the full stack):
 
@@ -14,7 +14,8 @@ a cluster master on the full stack):
 3. **audit_branch** – counts, accounting, lineage and every expectation suite in
    `expectations/` on the branch. A breach fails here, naming the rule, the
    observed value and up to 20 offending rows.
-4. **publish_branch** – fast-forward `main` to the branch and drop it.
+4. **publish_branch** – fast-forward `main` to the branch and drop it: one Iceberg ref commit per table
+   (pyiceberg, in the task's process; no Spark job to start).
 5. **publish_redis** – the published Gold to the Redis hot path (a new version behind the pointer),
    then Redis vs Gold and the content checks, recorded for the gate. Without this, readers and
    the nightly's serving checks would see the Gold of the last e2e run.

@@ -16,6 +16,7 @@ def cmd_setup(args) -> int:
     """Provision jars, the Iceberg catalog and the Airflow metadata DB (safe to re-run)."""
     from lakehouse.iceberg.catalog import init_catalog
     from lakehouse.orchestration.airflow_env import airflow_env, ensure_pools
+    from lakehouse.spark.class_archive import record_archive
     from lakehouse.spark.jars import provision
 
     settings = get_settings()
@@ -25,6 +26,7 @@ def cmd_setup(args) -> int:
         if not jar.is_file():
             print(f"setup: JDBC driver {jar} missing (Debian libxerial-sqlite-jdbc-java / libpostgresql-jdbc-java)")
             return 1
+    record_archive(settings)
     init_catalog(settings)
     print(f"catalog: {settings.catalog_sqlalchemy_uri} (warehouse {settings.warehouse_uri})")
     started = time.monotonic()
@@ -113,6 +115,21 @@ def cmd_doctor(args) -> int:
     print(f"doctor: {len(results)} checks, {len(failed)} FAIL, "
           f"{sum(r.status == Status.WARN for r in results)} WARN")
     return 1 if failed else 0
+
+
+def cmd_publish_branch(args) -> int:
+    """Fast-forward main of every table to an audited branch and drop it (what the publish_branch task does)."""
+    import json
+
+    from lakehouse.core.errors import DataBreach
+    from lakehouse.jobs.transform import publish_branch
+
+    try:
+        print(json.dumps(publish_branch(args.branch)))
+    except DataBreach as exc:
+        print(f"publish-branch: {exc}")
+        return 1
+    return 0
 
 
 def cmd_demo(args) -> int:
@@ -255,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
                               "a Spark master with its workers)").set_defaults(func=cmd_up)
     sub.add_parser("down", help="stop what `up` started (never foreign processes)").set_defaults(func=cmd_down)
     sub.add_parser("doctor", help=cmd_doctor.__doc__).set_defaults(func=cmd_doctor)
+    pub = sub.add_parser("publish-branch", help=cmd_publish_branch.__doc__)
+    pub.add_argument("branch", help="the run's branch, audit_<run id>")
+    pub.set_defaults(func=cmd_publish_branch)
     st = sub.add_parser("status", help="show embedded services")
     st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
     st.set_defaults(func=cmd_status)

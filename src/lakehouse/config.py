@@ -72,6 +72,8 @@ class Settings:
     trino_url: str = _env("LAKEHOUSE_TRINO_URL", default="")  # e.g. http://trino:8080 (empty: Trino checks SKIP)
     spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
     spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
+    # extra JVM flags for the driver (in local mode also the executor): JIT and GC tuning
+    spark_driver_java_options: str = _env("LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS", default="")
     expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
     # quality thresholds: newest commit age per table; volume anomaly = delta outside median ± k·MAD
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)

@@ -136,7 +136,9 @@ def test_e2e_and_nightly_on_the_cluster_survive_a_killed_worker_and_print_no_sec
     assert found["restarted"] not in (None, found["worker"])
     assert [w["state"] for w in status["workers"]].count("DEAD") == 1  # the master saw the lost worker die
     assert len(alive_workers(status)) == 2  # ... and the restarted one join
-    assert len(status["completedapps"]) >= 5  # every Spark job ran on the cluster (spark://), none locally
+    # every Spark job ran on the cluster (spark://), none locally: bronze_to_silver, train_trust_model,
+    # silver_to_gold, audit_branch (publish_branch moves refs with pyiceberg, no Spark)
+    assert len(status["completedapps"]) >= 4
 
     nightly_log = tmp_path / "nightly.log"
     code = run_logged([sys.executable, "-m", "airflow", "dags", "test", "kol_quality_nightly"], env, nightly_log)

@@ -79,12 +79,34 @@ def test_publish_moves_every_table_or_none_when_main_moved(lake, spark_session):
     spark.sql("INSERT INTO lake.silver.t_two.branch_audit_run_a VALUES (1)")  # run A touched only t_two
     for t in tables:
         spark.sql(f"INSERT INTO lake.{t}.branch_audit_run_b VALUES (2)")
-    assert set(wap.publish(spark, "audit_run_a", tables)) == set(tables)
+    assert set(wap.publish("audit_run_a", tables)) == set(tables)
     mains = {t: wap.refs(t)["main"] for t in tables}
     with pytest.raises(PublishConflictError, match=r"silver.t_two .*Nothing was published"):
-        wap.publish(spark, "audit_run_b", tables)
+        wap.publish("audit_run_b", tables)
     assert {t: wap.refs(t)["main"] for t in tables} == mains  # t_one could fast-forward, and was not moved
     assert all("audit_run_b" in wap.refs(t) for t in tables)  # kept for inspection
+
+
+def test_publish_refuses_a_main_that_moved_after_its_check(lake, spark_session, monkeypatch):
+    """The ref commit asserts the ``main`` that was checked: a publish racing past the check fails, and the
+    commit that moved ``main`` in between is kept."""
+    from pyiceberg.exceptions import CommitFailedException
+
+    from lakehouse.etl import wap
+    from lakehouse.spark.tables import ensure_branch
+
+    spark, table = spark_session, "silver.t_race"
+    spark.sql(f"CREATE TABLE lake.{table} (id INT) USING iceberg")
+    spark.sql(f"INSERT INTO lake.{table} VALUES (0)")
+    ensure_branch(spark, table, "audit_late")
+    spark.sql(f"INSERT INTO lake.{table}.branch_audit_late VALUES (1)")
+    checked = wap.publishable("audit_late", (table,))  # main is an ancestor of the branch: publishable
+    spark.sql(f"INSERT INTO lake.{table} VALUES (2)")  # another run publishes in between
+    moved = wap.refs(table)["main"]
+    monkeypatch.setattr(wap, "publishable", lambda *_: checked)
+    with pytest.raises(CommitFailedException):
+        wap.publish("audit_late", (table,))
+    assert wap.refs(table)["main"] == moved and "audit_late" in wap.refs(table)
 
 
 def test_the_wap_lease_serializes_chains_across_dags(settings, services):

@@ -42,3 +42,15 @@ def test_wap_branch_publish_leaves_main_untouched_until_fast_forward(lake, spark
     assert spark.sql("SELECT count(*) FROM lake.gold.wap VERSION AS OF 'audit_run1'").first()[0] == 2
     spark.sql("CALL lake.system.fast_forward('gold.wap', 'main', 'audit_run1')")
     assert spark.table("lake.gold.wap").count() == 2
+
+
+def test_the_driver_maps_the_class_data_archive_setup_recorded(lake, spark_session):
+    """`make setup` records the driver's CDS archive; every session (and spark-submit) then starts with it."""
+    from lakehouse.spark.class_archive import archive_path
+
+    archive = archive_path(lake)
+    assert archive is not None and archive.is_file(), "make setup did not record the class-data archive"
+    jvm = spark_session.sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert f"-XX:SharedArchiveFile={archive}" in arguments
+    assert "sharing" in jvm.java.lang.System.getProperty("java.vm.info")  # the JVM mapped it (else: no sharing)

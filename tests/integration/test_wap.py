@@ -4,7 +4,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -18,8 +17,7 @@ from lakehouse.etl import silver, wap
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import audit_branch, build_gold, build_silver
-from lakehouse.orchestration.airflow_env import SPARK_JOBS
-from lakehouse.spark.session import spark_conf, spark_jars
+from lakehouse.spark.launch import submission
 from lakehouse.spark.tables import snapshot_id, writing_to
 
 pytestmark = pytest.mark.integration
@@ -117,12 +115,12 @@ def test_audit_passes_then_publish_fast_forwards_main(lake, lake_services, spark
     assert {c["check_id"].split(".")[1] for c in result["checks"] if c["check_id"].startswith("suite.")} >= {
         "silver", "gold"}
     assert _main_snapshots(spark) == before  # auditing changes nothing
-    published = wap.publish(spark, "audit_ok")
+    published = wap.publish("audit_ok")
     assert set(published) == set(WAP_TABLES)
     for table, refs in published.items():
         assert snapshot_id(spark, table) == refs["main"]
         assert "audit_ok" not in wap.refs(table)
-    assert wap.publish(spark, "audit_ok") == {}  # idempotent: nothing left to publish
+    assert wap.publish("audit_ok") == {}  # idempotent: nothing left to publish
 
 
 def test_a_breach_fails_the_audit_and_leaves_main_byte_identical(lake, lake_services, spark_session):
@@ -148,16 +146,14 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, s
     produce_records(generate(DatasetSpec(profiles=3000, seed=42)).all_records(), lake)
     _ingest_all(lake)
     build_silver(spark, run_id="base", branch="audit_base")
-    wap.publish(spark, "audit_base")
+    wap.publish("audit_base")
     produce_records(generate(DatasetSpec(profiles=3000, seed=43)).all_records(), lake)
     _ingest_all(lake)
     before = _main_snapshots(spark)
 
-    cmd = ["spark-submit", "--master", lake.spark_master, "--jars", ",".join(spark_jars(lake))]
-    for key, value in spark_conf(lake).items():
-        cmd += ["--conf", f"{key}={value}"]
-    cmd += [str(SPARK_JOBS / "bronze_to_silver.py"), "--run-id", "killed"]
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    launch = submission(lake, "bronze_to_silver")
+    cmd = launch.command(lake.spark_master, ["--run-id", "killed"])
+    env = {**os.environ, **launch.env}
     job = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                            start_new_session=True)
     try:

@@ -35,5 +35,5 @@ def test_airflow_env_hands_a_password_protected_metadata_db_to_airflow_by_comman
 def test_help_lists_every_command():
     out = _cli("--help")
     for command in ("setup", "setup-catalog", "up", "down", "status", "demo", "kcat", "suites", "report",
-                    "airflow-env", "redis"):
+                    "airflow-env", "redis", "doctor", "publish-branch"):
         assert command in out

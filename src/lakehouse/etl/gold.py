@@ -45,6 +45,7 @@ from lakehouse.iceberg.snapshots import (
     table_or_none,
 )
 from lakehouse.spark.commit import with_commit_properties
+from lakehouse.spark.phases import phase
 from lakehouse.spark.tables import (
     cached_frames,
     create_table_like,
@@ -204,17 +205,20 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
                    full_rebuild: bool = False, trust: TrustSource = TrustSource()) -> GoldStats:
     """Bring ``gold.kol_summary`` up to date with Silver as of ``branch`` (this run's Silver), on the branch."""
     started = time.monotonic()
-    upstream, frames = silver_frames(spark, branch)
-    state = None if full_rebuild else gold_state(spark, branch)
+    with phase("gold.plan"):
+        upstream, frames = silver_frames(spark, branch)
+        state = None if full_rebuild else gold_state(spark, branch)
     if state is not None and state.trust_model != trust.label:
         state = None  # a new champion rescores every KOL
     with cached_frames() as cache:
-        planned = summarize(frames, trust, state, run_id, cache)
+        with phase("gold.changed"):
+            planned = summarize(frames, trust, state, run_id, cache)
         if planned is None:
             return GoldStats("up_to_date", _count_gold(spark, branch), 0, None, upstream,
                              snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
         summary_df, reference_df, as_of, silver_kols, changed_since_fit = planned
-        updated = summary_df.count()
+        with phase("gold.score"):
+            updated = summary_df.count()
         mode = "full" if reference_df is not None else "incremental"
         watermark = _silver_processed_at(upstream) or (state.processed_at if state else None)
         props = lineage_properties(
@@ -222,9 +226,11 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
             **{SILVER_WATERMARK: {"processed_at": str(watermark), "as_of": str(as_of),
                                   "changed_since_fit": changed_since_fit}, TRUST_MODEL: trust.label},
         )
-        write_gold(spark, summary_df, reference_df, props, branch)
-    return GoldStats(mode, _count_gold(spark, branch), updated, silver_kols, upstream,
-                     snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
+        with phase("gold.write"):
+            write_gold(spark, summary_df, reference_df, props, branch)
+    with phase("gold.result"):
+        rows, head = _count_gold(spark, branch), snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN)
+    return GoldStats(mode, rows, updated, silver_kols, upstream, head, _since(started))
 
 
 def write_gold(spark, summary_df, reference_df, props: dict, branch: str | None) -> None:

@@ -32,6 +32,7 @@ from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import newest_json, ref_snapshot_id, run_ref, table_or_none
 from lakehouse.spark.commit import with_commit_properties
+from lakehouse.spark.phases import phase
 from lakehouse.spark.tables import (
     create_table_like,
     ensure_branch,
@@ -142,14 +143,16 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
 
     started = time.monotonic()
     entity = ENTITIES[entity_name]
-    inc = plan_increment(entity, branch, full_rebuild)
+    with phase("silver.plan"):
+        inc = plan_increment(entity, branch, full_rebuild)
     if inc.empty:
         return SilverStats(entity_name, "up_to_date", inc.after, inc.upto, 0, 0, 0, 0, 0, 0, inc.silver_snapshot,
                            round(time.monotonic() - started, 3))
     classified = classify(read_increment(spark, inc), entity).cache()
     latest = None
     try:
-        counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad")).first()
+        with phase("silver.read"):
+            counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad")).first()
         check_bookkeeping(inc, counted.rows)  # before anything is written
         processed_at = datetime.now(UTC)
         latest = (deduplicate(normalize(classified.where("reason IS NULL"), entity), entity)
@@ -165,7 +168,7 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         entity=entity_name, mode="full_rebuild" if full_rebuild else "incremental", bronze_from_snapshot=inc.after,
         bronze_to_snapshot=inc.upto, bronze_rows=tally["rows"], bronze_rows_expected=inc.expected_rows,
         upserted=stats["upserted"], inserted=stats["inserted"], duplicates=stats["duplicates"],
-        quarantined=tally["bad"], silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
+        quarantined=tally["bad"], silver_snapshot_id=stats["snapshot_id"],
         seconds=round(time.monotonic() - started, 3),
     )
 
@@ -174,24 +177,30 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_
                  branch: str | None, full_rebuild: bool) -> dict:
     """Quarantine, then Silver, each one MERGE on the run's branch; returns this run's stats."""
     entity = inc.entity
-    create_table_like(spark, entity.silver_table, latest)
-    create_table_like(spark, QUARANTINE_TABLE, quarantine)
-    if branch:
-        for table in (entity.silver_table, QUARANTINE_TABLE):
-            ensure_branch(spark, table, branch)
+    with phase("silver.ddl"):
+        create_table_like(spark, entity.silver_table, latest)
+        create_table_like(spark, QUARANTINE_TABLE, quarantine)
+        if branch:
+            for table in (entity.silver_table, QUARANTINE_TABLE):
+                ensure_branch(spark, table, branch)
     with writing_to(spark, branch):
         if full_rebuild:
             spark.sql(f"DELETE FROM {qualified(entity.silver_table)}")
             spark.sql(f"DELETE FROM {qualified(QUARANTINE_TABLE)} WHERE source_table = '{entity.bronze_table}'")
-        stats = increment_stats(spark, entity, latest, tally)
+        with phase("silver.stats"):
+            stats = increment_stats(spark, entity, latest, tally)
         totals = {k: int(inc.totals.get(k, 0)) + int(stats[k]) for k in TOTAL_KEYS}
         props = lineage_properties(dag_id, run_id, upstream={entity.bronze_table: inc.upto}, stats=stats,
                                    **{TOTALS: totals, LINEAGE_OFFSETS: {entity.bronze_table: inc.offsets}})
         # Quarantine first: the Silver commit carries the lineage marker that ends this
         # increment, so a crash in between makes the next run redo it (the MERGE dedups).
         if tally["bad"]:
-            merge_quarantine(spark, quarantine, props)
-        merge_silver(spark, entity, latest, props)
+            with phase("silver.merge_quarantine"):
+                merge_quarantine(spark, quarantine, props)
+        with phase("silver.merge"):
+            merge_silver(spark, entity, latest, props)
+    with phase("silver.snapshot"):
+        stats["snapshot_id"] = snapshot_id(spark, entity.silver_table, branch or MAIN)
     return stats
 
 

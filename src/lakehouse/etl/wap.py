@@ -2,15 +2,20 @@
 
 A run writes Silver and Gold to its branch (:func:`lakehouse.core.names.run_branch`;
 ``spark.wap.branch`` routes the writes, see :func:`lakehouse.spark.tables.writing_to`),
-the audit validates that branch, and publishing fast-forwards ``main`` to it
-with Iceberg's own ``fast_forward`` procedure. A failed audit leaves ``main``
-untouched and the branch in place for inspection.
+the audit validates that branch, and publishing fast-forwards ``main`` to it.
+A failed audit leaves ``main`` untouched and the branch in place for inspection.
+
+Publishing needs no Spark: it moves refs. Per table it is one pyiceberg commit
+that sets ``main`` to the branch head and removes the branch, guarded by
+Iceberg's ``assert-ref-snapshot-id`` on both refs, so a ``main`` that moved after
+the check below makes the commit fail instead of being overwritten.
 
 Publishing checks every table first: ``main`` must still be an ancestor of the
 run's branch head. If another run published in between (``kol_transform`` and
 ``kol_platform_e2e`` at once), nothing is moved and the run fails without
 retries; the next transform run processes the increment on the new ``main``.
-So a run publishes all its tables or none.
+So a run publishes all its tables or none; a crash part-way leaves the rest
+with their branch, and a re-run publishes those.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from lakehouse.core.errors import PublishConflictError
 from lakehouse.core.names import MAIN
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import is_in_history, table_or_none
-from lakehouse.spark.tables import qualified
+from lakehouse.spark.phases import phase
 
 
 def refs(table: str) -> dict[str, int]:
@@ -29,13 +34,14 @@ def refs(table: str) -> dict[str, int]:
     return {name: ref.snapshot_id for name, ref in meta.refs().items()} if meta is not None else {}
 
 
-def publishable(branch: str, tables=WAP_TABLES) -> list[str]:
-    """The tables that have ``branch``, after checking each can fast-forward ``main`` to it.
+def publishable(branch: str, tables=WAP_TABLES) -> dict[str, object]:
+    """``{name: loaded table}`` of the tables that have ``branch``, after checking each can fast-forward
+    ``main`` to it.
 
     Raises :class:`PublishConflictError` naming every table whose ``main`` is no longer
     an ancestor of the branch head; nothing has been moved then.
     """
-    catalog, ready, conflicts = get_catalog(), [], []
+    catalog, ready, conflicts = get_catalog(), {}, []
     for name in tables:
         table = table_or_none(catalog, name)
         heads = {ref: r.snapshot_id for ref, r in table.refs().items()} if table is not None else {}
@@ -43,7 +49,7 @@ def publishable(branch: str, tables=WAP_TABLES) -> list[str]:
             continue
         if heads.get(MAIN) is not None and not is_in_history(table, heads[MAIN], heads[branch]):
             conflicts.append(f"{name} (main {heads[MAIN]} is not in the history of {branch} {heads[branch]})")
-        ready.append(name)
+        ready[name] = table
     if conflicts:
         raise PublishConflictError(
             f"cannot publish {branch}: main moved since this run branched (another run published?): "
@@ -52,12 +58,15 @@ def publishable(branch: str, tables=WAP_TABLES) -> list[str]:
     return ready
 
 
-def publish(spark, branch: str, tables=WAP_TABLES) -> dict[str, dict]:
-    """Fast-forward ``main`` of every table that has ``branch`` (all or none), then drop the branch. Idempotent."""
+def publish(branch: str, tables=WAP_TABLES) -> dict[str, dict]:
+    """Fast-forward ``main`` of every table that has ``branch`` (all or none) and drop the branch. Idempotent."""
     out = {}
-    for table in publishable(branch, tables):
-        row = spark.sql(f"CALL lake.system.fast_forward('{table}', 'main', '{branch}')").first()
-        out[table] = {"previous": row.previous_ref, "main": row.updated_ref}
-    for table in out:  # drop only once every table is published, so a crash can re-run publish
-        spark.sql(f"ALTER TABLE {qualified(table)} DROP BRANCH IF EXISTS `{branch}`")
+    with phase("publish.check"):
+        ready = publishable(branch, tables)
+    with phase("publish.fast_forward"):
+        for name, table in ready.items():
+            previous, head = table.refs().get(MAIN), table.refs()[branch].snapshot_id
+            with table.manage_snapshots() as refs_update:  # one commit: main -> head, branch gone
+                refs_update.create_branch(head, MAIN).remove_branch(branch)
+            out[name] = {"previous": previous.snapshot_id if previous else None, "main": head}
     return out

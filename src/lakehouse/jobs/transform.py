@@ -1,7 +1,11 @@
-"""The Write-Audit-Publish jobs of ``kol_transform`` (and ``kol_platform_e2e``): build, build, audit, publish."""
+"""The Write-Audit-Publish jobs of ``kol_transform`` (and ``kol_platform_e2e``): build, build, audit, publish.
+
+The first three are Spark jobs (``spark_jobs/<name>.py``); publishing moves refs only, so it runs
+without Spark, in the task's own process."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 
 from lakehouse.core.checks import Status
@@ -55,8 +59,9 @@ def audit_branch(spark, *, branch: str | None = None, dag_id: str = "", run_id: 
             "warnings": sum(r.status == Status.WARN for r in results), "data_docs": data_docs}
 
 
-def publish_branch(spark, *, branch: str | None = None, **_) -> dict:
-    """Fast-forward ``main`` of every table to the audited branch, then drop it."""
+def publish_branch(branch: str | None) -> dict:
+    """Fast-forward ``main`` of every table to the audited branch, dropping it (no Spark: refs only)."""
     if not branch:
         return {"branch": None, "published": {}}
-    return {"branch": branch, "published": wap.publish(spark, branch)}
+    started = time.monotonic()
+    return {"branch": branch, "published": wap.publish(branch), "seconds": round(time.monotonic() - started, 3)}

@@ -15,7 +15,6 @@ from lakehouse.config import PROJECT_ROOT, Settings
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 PLUGINS_FOLDER = PROJECT_ROOT / "plugins"  # real Airflow plugins only; the library is an installed package
-SPARK_JOBS = PROJECT_ROOT / "spark_jobs"
 
 
 def venv_bin() -> str:

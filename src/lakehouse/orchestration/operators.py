@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
-from lakehouse.orchestration.airflow_env import SPARK_JOBS, venv_bin
 from lakehouse.orchestration.errors import no_retry
+from lakehouse.spark.launch import SPARK_JOBS
 
 
 class LakehouseSparkSubmitOperator(SparkSubmitOperator):
@@ -32,22 +30,15 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
 
     def execute(self, context):
         from lakehouse.orchestration.hooks import apply_connections
-        from lakehouse.spark.session import spark_conf, spark_jars
+        from lakehouse.spark.launch import submission
 
-        settings = apply_connections()
-        self.conf = {**spark_conf(settings, secrets=False), **(self.conf or {})}
-        self.jars = ",".join(spark_jars(settings))
+        launch = submission(apply_connections(), self.job)
+        self.conf = {**launch.conf, **(self.conf or {})}
+        self.jars = launch.jars
         with tempfile.TemporaryDirectory(prefix="lakehouse-job-") as tmp:
             result_file = Path(tmp) / "result.json"
             self.application_args = [*(self.application_args or []), "--result-file", str(result_file)]
-            self.env_vars = {
-                **settings.to_env(),
-                **(self.env_vars or {}),
-                "PATH": venv_bin() + os.pathsep + os.environ.get("PATH", ""),
-                # executors on a cluster use their own interpreter (PYSPARK_PYTHON from the env)
-                "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
-                "PYSPARK_DRIVER_PYTHON": sys.executable,
-            }
+            self.env_vars = {**launch.env, **(self.env_vars or {})}
             started = time.monotonic()
             try:
                 super().execute(context)

@@ -10,6 +10,7 @@ import importlib
 
 from airflow.sdk import task
 
+from lakehouse.core.names import WAP_JOBS
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
 
 REPORT_TASK = "readiness_report"
@@ -85,12 +86,22 @@ def wap_lease(first, last) -> None:
     last >> release
 
 
-WAP_JOBS = ("bronze_to_silver", "silver_to_gold", "audit_branch", "publish_branch")
 TRAIN_JOB = "train_trust_model"
+PUBLISH_JOB = WAP_JOBS[-1]
 
 
-def wap_chain(full_rebuild: str = "false", train: bool = False) -> list[LakehouseSparkSubmitOperator]:
-    """Four Spark jobs on the run's branch ``audit_<run id>``: write, write, audit, publish (fast-forward).
+def publish_branch_task():
+    """Fast-forward ``main`` to the audited branch: pyiceberg ref commits in the task's process, no Spark."""
+
+    @task(task_id=PUBLISH_JOB)
+    def publish_branch(dag_run=None):
+        return run_body("lakehouse.orchestration.tasks.wap:publish_branch", run_id=dag_run.run_id)
+
+    return publish_branch()
+
+
+def wap_chain(full_rebuild: str = "false", train: bool = False) -> list:
+    """Three Spark jobs on the run's branch ``audit_<run id>`` (write, write, audit), then publish (fast-forward).
 
     ``train``: train (and if its gates pass, promote) the trust model on this run's Silver
     before Gold is built, so Gold's trust scores come from it (the end-to-end run).
@@ -98,6 +109,9 @@ def wap_chain(full_rebuild: str = "false", train: bool = False) -> list[Lakehous
     jobs = WAP_JOBS if not train else (WAP_JOBS[0], TRAIN_JOB, *WAP_JOBS[1:])
     tasks = []
     for job in jobs:
+        if job == PUBLISH_JOB:
+            tasks.append(publish_branch_task())
+            continue
         args = ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"]
         if job == "bronze_to_silver":
             args += ["--full-rebuild", full_rebuild]

@@ -22,6 +22,7 @@ from lakehouse.quality.counts import gold_check, silver_checks
 from lakehouse.quality.store import record
 from lakehouse.quality.suites import SuiteRunner, discover, load_suite
 from lakehouse.quality.trino import trino_matches_spark
+from lakehouse.spark.phases import phase
 from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
 
 LAYERS = ("bronze", "silver", "gold")
@@ -46,9 +47,11 @@ def run_lake_checks(spark, *, dag_id: str, run_id: str, source: str, branch: str
     settings = get_settings()
     runner = SuiteRunner(settings.reports_dir, f"{dag_id}__{run_id}") if run_id else None
     results = lake_checks(spark, branch, layers=layers, tables=tables, runner=runner)
-    data_docs = runner.build_docs() if runner else {}
+    with phase("checks.data_docs"):
+        data_docs = runner.build_docs() if runner else {}
     if run_id:
-        record(settings, dag_id=dag_id, run_id=run_id, source=source, results=results)
+        with phase("checks.record"):
+            record(settings, dag_id=dag_id, run_id=run_id, source=source, results=results)
     return results, data_docs
 
 
@@ -71,13 +74,17 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
             results.append(CheckResult(f"silver_exists.{name}", "silver", entity.silver_table, Status.FAIL,
                                        details="table missing: bronze_to_silver did not run"))
             continue
-        entity_results, silver_rows[name] = silver_lake_checks(spark, entity, branch)
+        with phase("checks.silver"):
+            entity_results, silver_rows[name] = silver_lake_checks(spark, entity, branch)
         results += entity_results
     if selected(GOLD_SUMMARY_TABLE, layers, tables) and exists[GOLD_SUMMARY_TABLE]:
-        results += gold_lake_checks(spark, branch, silver_rows.get("profiles"),
-                                    exists[ENTITIES["profiles"].silver_table])
+        with phase("checks.gold"):
+            results += gold_lake_checks(spark, branch, silver_rows.get("profiles"),
+                                        exists[ENTITIES["profiles"].silver_table])
     suites = discover() if suites is None else suites
-    return results + suite_checks(spark, branch, suites, runner or SuiteRunner(), exists, layers, tables)
+    with phase("checks.gx_setup"):
+        runner = runner or SuiteRunner()
+    return results + suite_checks(spark, branch, suites, runner, exists, layers, tables)
 
 
 def silver_lake_checks(spark, entity: Entity, branch: str | None) -> tuple[list[CheckResult], int]:
@@ -126,7 +133,9 @@ def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, 
                                        details=f"suite {path} names a table that does not exist"))
             continue
         df = read_as_of(spark, table, branch) if table in WAP_TABLES else spark.table(qualified(table))
-        results += runner.validate(df, table, load_suite(path), layer=layer, key_columns=KEY_COLUMNS.get(table, ()))
+        with phase("checks.suites"):
+            results += runner.validate(df, table, load_suite(path), layer=layer,
+                                       key_columns=KEY_COLUMNS.get(table, ()))
     return results
 
 

@@ -12,6 +12,7 @@ import sys
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import CATALOG_NAME
+from lakehouse.spark.class_archive import driver_java_options
 from lakehouse.spark.jars import iceberg_jars
 
 CATALOG_PREFIX = f"spark.sql.catalog.{CATALOG_NAME}"
@@ -49,7 +50,9 @@ def spark_conf(settings: Settings, secrets: bool = True) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.default.parallelism": str(settings.spark_shuffle_partitions),
         "spark.driver.memory": settings.spark_driver_memory,
-        "spark.driver.extraJavaOptions": f"-Djava.library.path={settings.jni_dir}",
+        "spark.driver.extraJavaOptions": " ".join(filter(None, (
+            f"-Djava.library.path={settings.jni_dir}", driver_java_options(settings),
+            settings.spark_driver_java_options))),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.adaptive.enabled": "true",

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from lakehouse.core.errors import is_data_breach
 from lakehouse.core.names import run_branch
+from lakehouse.spark.phases import PROFILE, phase
 from lakehouse.spark.session import get_session
 
 RESULT_PREFIX = "LAKEHOUSE_RESULT "
@@ -30,18 +33,22 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     args = parser.parse_args(argv)
 
     branch = None if args.branch == "main" else (args.branch or run_branch(args.run_id))
-    spark = get_session(app_name)
+    with phase("session"):
+        spark = get_session(app_name)
     try:
         try:
-            result = body(spark, dag_id=args.dag_id, run_id=args.run_id, branch=branch,
-                          full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"),
-                          params=json.loads(args.params or "{}"))
+            with phase("job"):
+                result = body(spark, dag_id=args.dag_id, run_id=args.run_id, branch=branch,
+                              full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"),
+                              params=json.loads(args.params or "{}"))
         except Exception as exc:
             if args.result_file:  # tell the operator whether a retry can help
                 Path(args.result_file).write_text(json.dumps(
                     {"error": str(exc), "kind": type(exc).__name__,
                      "retryable": not is_data_breach(exc)}))
             raise
+        if isinstance(result, dict):
+            result["profile"] = {"startup": startup(spark), "phases": PROFILE.to_dict()}
         text = json.dumps(result, default=str)
         print(RESULT_PREFIX + text, flush=True)
         if args.result_file:
@@ -49,6 +56,20 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
         return 0
     finally:
         spark.stop()
+
+
+def startup(spark) -> dict[str, float]:
+    """Seconds from the spark-submit JVM's start to this Python driver's start, to the SparkContext
+    being up, and to now (the job done): the fixed cost a task pays before its work."""
+    import psutil
+
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # in-process (tests, benchmarks): no submit to time
+        return {}
+    me = psutil.Process()
+    jvm_started = me.parent().create_time()
+    return {"python_started": round(me.create_time() - jvm_started, 3),
+            "context_up": round(spark.sparkContext.startTime / 1000 - jvm_started, 3),
+            "job_done": round(time.time() - jvm_started, 3)}
 
 
 def run_job(app_name: str, body: Callable[..., object]) -> None:

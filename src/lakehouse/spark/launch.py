@@ -1,0 +1,52 @@
+"""How a ``spark_jobs/<job>.py`` is submitted: conf, jars and environment, decided once.
+
+Airflow's SparkSubmitOperator (``lakehouse.orchestration.operators``) hands these
+to ``SparkSubmitHook``; ``make bench transform`` builds the same ``spark-submit``
+command line from them, so the benchmark measures what a task pays.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from lakehouse.config import PROJECT_ROOT, Settings
+from lakehouse.spark.session import spark_conf, spark_jars
+
+SPARK_JOBS = PROJECT_ROOT / "spark_jobs"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One job's spark-submit inputs; ``conf`` holds no secret (``ps`` shows the command line)."""
+
+    job: str
+    conf: dict[str, str]
+    jars: str
+    env: dict[str, str]
+
+    @property
+    def application(self) -> Path:
+        return SPARK_JOBS / f"{self.job}.py"
+
+    def command(self, master: str, args: list[str]) -> list[str]:
+        """The ``spark-submit`` command line SparkSubmitHook builds for a ``spark`` connection to ``master``."""
+        conf = [part for key, value in self.conf.items() for part in ("--conf", f"{key}={value}")]
+        return [str(Path(sys.executable).parent / "spark-submit"), "--master", master, *conf, "--jars", self.jars,
+                "--name", f"lakehouse-{self.job}", str(self.application), *args]
+
+
+def submission(settings: Settings, job: str, base_env: dict[str, str] | None = None) -> Submission:
+    """Conf without the catalog password (the driver reads it from ``env``), the jars, and the job's env."""
+    base = os.environ if base_env is None else base_env
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        **settings.to_env(),
+        "PATH": venv_bin + os.pathsep + base.get("PATH", ""),
+        # executors on a cluster use their own interpreter (PYSPARK_PYTHON from the env)
+        "PYSPARK_PYTHON": base.get("PYSPARK_PYTHON", sys.executable),
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+    }
+    return Submission(job, spark_conf(settings, secrets=False), ",".join(spark_jars(settings)), env)

@@ -1,0 +1,53 @@
+"""Where a Spark job's time goes: named phases, each with its seconds and the Spark jobs it launched.
+
+A job process records into one module-level :class:`Profile`; ``spark.submit``
+returns it with the job's result, so every task's XCom (and ``make bench
+transform``) shows the breakdown. Phases nest by name (``silver.merge`` inside
+``silver``); recording costs one status-tracker call per phase edge.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+def _spark_job_count() -> int:
+    """Spark jobs this process's SparkContext has started so far (0 without one)."""
+    from pyspark import SparkContext
+
+    sc = SparkContext._active_spark_context
+    if sc is None:
+        return 0
+    return len(sc.statusTracker().getJobIdsForGroup())  # the platform sets no job groups
+
+
+@dataclass
+class Profile:
+    """Seconds and Spark jobs per phase name, summed over repeats (four entities each run ``silver.merge``)."""
+
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        started, jobs = time.perf_counter(), _spark_job_count()
+        try:
+            yield
+        finally:
+            entry = self.phases.setdefault(name, {"seconds": 0.0, "spark_jobs": 0, "calls": 0})
+            entry["seconds"] = round(entry["seconds"] + time.perf_counter() - started, 3)
+            entry["spark_jobs"] += _spark_job_count() - jobs
+            entry["calls"] += 1
+
+    def to_dict(self) -> dict:
+        return dict(self.phases)
+
+
+PROFILE = Profile()
+
+
+def phase(name: str):
+    """``with phase("silver.merge"):`` — record the block's time and Spark jobs in this process's profile."""
+    return PROFILE.phase(name)

@@ -1,0 +1,53 @@
+"""The per-phase timing a Spark job returns with its result, and the class-data archive's driver option."""
+
+import time
+
+from lakehouse.config import Settings
+from lakehouse.spark import class_archive
+from lakehouse.spark.phases import Profile
+from lakehouse.spark.session import spark_conf
+
+
+def test_phases_sum_their_repeats_and_nest_by_name():
+    profile = Profile()
+    for _ in range(3):
+        with profile.phase("silver"), profile.phase("silver.merge"):
+            time.sleep(0.01)
+    phases = profile.to_dict()
+    assert phases["silver"]["calls"] == 3 and phases["silver.merge"]["calls"] == 3
+    assert phases["silver"]["seconds"] >= phases["silver.merge"]["seconds"] >= 0.03
+    assert phases["silver"]["spark_jobs"] == 0  # no SparkContext in this process
+
+
+def test_a_phase_that_raises_is_still_recorded():
+    profile = Profile()
+    try:
+        with profile.phase("audit"):
+            raise ValueError("breach")
+    except ValueError:
+        pass
+    assert profile.to_dict()["audit"]["calls"] == 1
+
+
+def test_the_driver_gets_the_archive_only_when_it_exists_for_this_jdk(tmp_path, monkeypatch):
+    settings = Settings.from_env().replace(jar_cache_dir=tmp_path)
+    path = class_archive.archive_path(settings)
+    assert path is not None and path.parent == tmp_path and path.suffix == ".jsa"
+    assert "SharedArchiveFile" not in spark_conf(settings)["spark.driver.extraJavaOptions"]
+    path.write_bytes(b"")
+    options = spark_conf(settings)["spark.driver.extraJavaOptions"]
+    assert f"-XX:SharedArchiveFile={path}" in options and options.startswith("-Djava.library.path=")
+    monkeypatch.setattr(class_archive, "java_binary", lambda: None)  # no JDK: no archive, no option
+    assert class_archive.archive_path(settings) is None and class_archive.driver_java_options(settings) == ""
+
+
+def test_archives_of_other_jdks_and_virtualenvs_are_pruned_to_the_newest(tmp_path):
+    import os
+
+    for i in range(5):
+        archive = tmp_path / f"spark-driver-{i:016x}.jsa"
+        archive.write_bytes(b"")
+        os.utime(archive, (1_000 + i, 1_000 + i))
+    removed = class_archive.prune_archives(tmp_path, keep=3)
+    assert sorted(p.name for p in removed) == ["spark-driver-0000000000000000.jsa", "spark-driver-0000000000000001.jsa"]
+    assert len(list(tmp_path.glob("*.jsa"))) == 3
