@@ -17,7 +17,7 @@ TEST_WORKERS ?= 2
 help:
 	@echo "make setup   install system packages, .venv, jars, catalog, Airflow DB (safe to re-run)"
 	@echo "make test    run the test suite (unit + integration + e2e, real services)"
-	@echo "make test-cluster  the cluster profile: PostgreSQL, Spark standalone, Redis with a password"
+	@echo "make test-cluster  only the cluster profile: PostgreSQL, Spark standalone, Redis with a password"
 	@echo "make demo    run kol_platform_e2e on the embedded services and print the readiness report"
 	@echo "make serve   run the platform as a service: embedded broker + Redis + airflow standalone (UI :8080)"
 	@echo "make bench   run the benchmarks, JSON to bench/results/"
@@ -56,8 +56,7 @@ provision:
 test:
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The cluster profile (PostgreSQL, Spark standalone, Redis with a password): ~11 min alone; not in `make test`
-# until a Spark task's fixed cost comes down (issue 16): with it the suite took 32:47, over its 30 minutes.
+# The cluster profile alone (PostgreSQL, Spark standalone, Redis with a password); `make test` runs it too.
 test-cluster:
 	@$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 

@@ -26,6 +26,7 @@ from bench.etl import load_bronze
 from lakehouse.config import Settings
 from lakehouse.core.names import WAP_JOBS, run_branch
 from lakehouse.datagen import DatasetSpec, generate
+from lakehouse.jobs.sizing import sized_submission
 from lakehouse.spark.launch import submission
 
 GOAL_10K_SECONDS = 30.0
@@ -72,7 +73,7 @@ def built_lake(profiles: int):
 
 def submit(settings: Settings, job: str, run_id: str) -> dict:
     """One job through spark-submit as the operator runs it; its result with the wall seconds."""
-    launch = submission(settings, job)
+    launch, sizing = sized_submission(settings, job)
     with tempfile.TemporaryDirectory(prefix="lakehouse-job-") as tmp:
         result_file = Path(tmp) / "result.json"
         args = ["--dag-id", DAG_ID, "--run-id", run_id, "--result-file", str(result_file)]
@@ -87,7 +88,7 @@ def submit(settings: Settings, job: str, run_id: str) -> dict:
         result = json.loads(result_file.read_text())
     profile = result.pop("profile", {})
     phases = profile.get("phases", {})
-    return {"seconds": round(wall, 2), "startup": profile.get("startup", {}),
+    return {"seconds": round(wall, 2), "sizing": sizing, "startup": profile.get("startup", {}),
             "spark_jobs": phases.get("job", {}).get("spark_jobs"), "phases": phases, "result": _brief(result)}
 
 
@@ -115,18 +116,48 @@ def transform_increment(settings: Settings, run_id: str) -> dict:
             "fixed_startup_s": round(sum(t["startup"].get("context_up", 0) for t in tasks.values()), 2)}
 
 
+EMPTY_JOB = Path(__file__).with_name("empty_job.py")
+
+
+def empty_task(settings: Settings, archive: bool) -> dict:
+    """One spark-submit that does nothing but start, open the lake and run a tiny query: a task's floor."""
+    from dataclasses import replace
+
+    launch = submission(settings, "empty")
+    if not archive:  # the same command without the driver's class-data archive
+        options = " ".join(o for o in launch.conf["spark.driver.extraJavaOptions"].split()
+                           if not o.startswith(("-XX:SharedArchiveFile", "-Xlog:cds")))
+        launch = replace(launch, conf={**launch.conf, "spark.driver.extraJavaOptions": options})
+    command = launch.command(settings.spark_master, [])
+    command[-1] = str(EMPTY_JOB)
+    started = time.perf_counter()
+    done = subprocess.run(command, env={**os.environ, **launch.env}, capture_output=True, text=True, check=True)
+    marks = json.loads(next(line for line in done.stdout.splitlines() if line.startswith("FLOOR "))[6:])
+    return {"wall_s": round(time.perf_counter() - started, 2), **marks}
+
+
+def floor(settings: Settings, repeats: int = 3) -> dict:
+    """Median empty task with and without the class-data archive, interleaved."""
+    runs = {"with_archive": [], "without_archive": []}
+    for _ in range(repeats):
+        runs["without_archive"].append(empty_task(settings, archive=False))
+        runs["with_archive"].append(empty_task(settings, archive=True))
+    return {name: {"wall_s": median([r["wall_s"] for r in rs]), "runs": rs} for name, rs in runs.items()}
+
+
 def lake_sizes() -> list[int]:
     return [int(s) for s in os.environ.get("BENCH_TRANSFORM_LAKES", "10000,1000000").split(",") if s]
 
 
 def run(repeats: int = 2) -> dict:
     """Per lake size: ``repeats`` increments in a row (the first pays cold caches, the median is reported)."""
-    lakes = {}
+    lakes, empty = {}, None
     for profiles in lake_sizes():
         with built_lake(profiles) as settings:
+            empty = empty or floor(settings)
             runs = [transform_increment(settings, f"bench_{profiles}_{i}") for i in range(repeats)]
         lakes[str(profiles)] = {"spark_tasks_s": median([r["spark_tasks_s"] for r in runs]), "runs": runs}
-    out = {"increment_profiles": INCREMENT, "lakes": lakes, "goal_10k_s": GOAL_10K_SECONDS,
+    out = {"increment_profiles": INCREMENT, "lakes": lakes, "empty_task": empty, "goal_10k_s": GOAL_10K_SECONDS,
            "goal_scale_ratio": GOAL_SCALE_RATIO}
     small, big = lakes.get("10000"), lakes.get("1000000")
     if small:

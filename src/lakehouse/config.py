@@ -74,6 +74,8 @@ class Settings:
     spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
     # extra JVM flags for the driver (in local mode also the executor): JIT and GC tuning
     spark_driver_java_options: str = _env("LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS", default="")
+    # a submitted job reading at most this many rows runs with the C1-only JIT (lakehouse.jobs.sizing)
+    spark_small_input_rows: int = _env("LAKEHOUSE_SPARK_SMALL_INPUT_ROWS", default=500_000)
     expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
     # quality thresholds: newest commit age per table; volume anomaly = delta outside median ± k·MAD
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)

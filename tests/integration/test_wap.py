@@ -202,3 +202,27 @@ def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_s
     build_silver(spark, run_id="r3")
     assert build_gold(spark, run_id="r3")["mode"] == "full"
     assert build_gold(spark, run_id="r4", full_rebuild=True)["mode"] == "full"
+
+
+def test_each_job_is_sized_by_the_rows_it_will_read(lake, lake_services, spark_session):
+    """The builders by the Bronze increment they process, the audit by the lake it reads whole; a small
+    input gets the C1-only JIT, a big one the tiered compiler (lakehouse.jobs.sizing)."""
+    from lakehouse.jobs.sizing import input_rows, lake_rows, pending_rows, sized_submission
+    from lakehouse.spark.launch import SMALL_INPUT_JIT
+
+    produce_records(generate(DatasetSpec(profiles=300, seed=5)).all_records(), lake)
+    _ingest_all(lake)
+    catalog = get_catalog(lake)
+    bronze = sum(catalog.load_table(t).scan().count() for t in
+                 ("bronze.kol_profiles_raw", "bronze.kol_videos_raw", "bronze.kol_comments_raw"))
+    assert pending_rows() == lake_rows(lake) == bronze > 0
+    launch, sizing = sized_submission(lake, "bronze_to_silver")
+    assert sizing == {"input_rows": bronze, "small_input": True}
+    assert SMALL_INPUT_JIT in launch.conf["spark.driver.extraJavaOptions"]
+
+    build_silver(spark_session, run_id="sized", branch=None)
+    assert pending_rows() == 0 and input_rows(lake, "silver_to_gold") == 0  # Silver's main has it all
+    assert pending_rows(full_rebuild=True) == input_rows(lake, "audit_branch") == bronze
+    launch, sizing = sized_submission(lake.replace(spark_small_input_rows=bronze - 1), "audit_branch")
+    assert sizing == {"input_rows": bronze, "small_input": False}
+    assert SMALL_INPUT_JIT not in launch.conf["spark.driver.extraJavaOptions"]

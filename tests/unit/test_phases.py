@@ -51,3 +51,14 @@ def test_archives_of_other_jdks_and_virtualenvs_are_pruned_to_the_newest(tmp_pat
     removed = class_archive.prune_archives(tmp_path, keep=3)
     assert sorted(p.name for p in removed) == ["spark-driver-0000000000000000.jsa", "spark-driver-0000000000000001.jsa"]
     assert len(list(tmp_path.glob("*.jsa"))) == 3
+
+
+def test_the_small_input_jit_comes_before_the_users_own_options(tmp_path):
+    from lakehouse.spark.launch import SMALL_INPUT_JIT, submission
+
+    settings = Settings.from_env().replace(spark_driver_java_options="-XX:TieredStopAtLevel=4")
+    small = submission(settings, "bronze_to_silver", small_input=True).conf["spark.driver.extraJavaOptions"]
+    assert small.index(SMALL_INPUT_JIT) < small.index("-XX:TieredStopAtLevel=4")  # the JVM takes the last
+    big = submission(settings, "bronze_to_silver").conf["spark.driver.extraJavaOptions"]
+    assert SMALL_INPUT_JIT not in big and big.endswith("-XX:TieredStopAtLevel=4")
+    assert "spark.sql.catalog.lake.jdbc.password" not in small  # the command line stays secret-free

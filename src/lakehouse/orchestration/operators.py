@@ -29,10 +29,12 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         self.job = job
 
     def execute(self, context):
+        from lakehouse.jobs.sizing import sized_submission
         from lakehouse.orchestration.hooks import apply_connections
-        from lakehouse.spark.launch import submission
 
-        launch = submission(apply_connections(), self.job)
+        launch, sizing = sized_submission(apply_connections(), self.job, full_rebuild=self._full_rebuild())
+        self.log.info("%s reads %s rows: %s JIT", self.job, f"{sizing['input_rows']:,}",
+                      "C1-only" if sizing["small_input"] else "tiered C2")
         self.conf = {**launch.conf, **(self.conf or {})}
         self.jars = launch.jars
         with tempfile.TemporaryDirectory(prefix="lakehouse-job-") as tmp:
@@ -51,4 +53,11 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
                 raise RuntimeError(f"spark job {self.job} finished without writing its result")
             result = json.loads(result_file.read_text())
             result["submit_seconds"] = round(time.monotonic() - started, 3)  # incl. JVM start
+            result["sizing"] = sizing
             return result
+
+    def _full_rebuild(self) -> bool:
+        """The rendered ``--full-rebuild`` argument (the DAG's Param), false when absent."""
+        args = list(self.application_args or [])
+        value = args[args.index("--full-rebuild") + 1] if "--full-rebuild" in args[:-1] else "false"
+        return str(value).lower() in ("1", "true", "yes")

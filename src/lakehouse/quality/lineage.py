@@ -114,6 +114,24 @@ def _offsets_problem(spark, entity: Entity, s) -> str:
             f"(first gaps {where})")
 
 
+def bronze_records(spark, entity: Entity, bronze_sid: int | None, coordinates: list[tuple[int, int]]) -> dict:
+    """``{(partition, offset): Row(kol_id, platform)}`` of the Bronze records at ``coordinates``, in one read
+    of the snapshot ``bronze_sid`` (offset bounds prune its files)."""
+    from functools import reduce
+
+    from pyspark.sql import functions as F
+
+    if bronze_sid is None or not coordinates:
+        return {}
+    wanted = reduce(lambda a, b: a | b, [(F.col("kafka_partition") == p) & (F.col("kafka_offset") == o)
+                                         for p, o in coordinates])
+    payload = F.col("payload").cast("string")
+    rows = (read_snapshot(spark, entity.bronze_table, bronze_sid).where(wanted)
+            .select("kafka_partition", "kafka_offset", F.get_json_object(payload, "$.kol_id").alias("kol_id"),
+                    F.get_json_object(payload, "$.platform").alias("platform")).collect())
+    return {(r.kafka_partition, r.kafka_offset): r for r in rows}
+
+
 def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = TRACE_SAMPLE,
                               seed: int = 7) -> CheckResult:
     """Sampled Gold KOLs -> their Silver profile -> the Bronze Kafka record it was parsed from.
@@ -132,7 +150,8 @@ def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = 
     bronze_sid = upstream_of(catalog, entity.silver_table, silver_sid).get(entity.bronze_table)
     traced = (picked.join(silver.select("platform", "kol_id", "kafka_partition", "kafka_offset"),
                           ["platform", "kol_id"], "left").collect())
-    bronze = read_snapshot(spark, entity.bronze_table, bronze_sid) if bronze_sid else None
+    records = bronze_records(spark, entity, bronze_sid, [(r.kafka_partition, r.kafka_offset) for r in traced
+                                                         if r.kafka_offset is not None])
     trail, broken = [], []
     for row in traced:
         who = f"gold {row.platform}/{row.kol_id}"
@@ -140,10 +159,7 @@ def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = 
             broken.append(f"{who}: no row in {entity.silver_table} (snapshot {silver_sid})")
             continue
         coords = f"{entity.topic}[{row.kafka_partition}]@{row.kafka_offset}"
-        hit = None if bronze is None else bronze.where(
-            (F.col("kafka_partition") == row.kafka_partition) & (F.col("kafka_offset") == row.kafka_offset)
-        ).select(F.get_json_object(F.col("payload").cast("string"), "$.kol_id").alias("kol_id"),
-                 F.get_json_object(F.col("payload").cast("string"), "$.platform").alias("platform")).first()
+        hit = records.get((row.kafka_partition, row.kafka_offset))
         if hit is None:
             broken.append(f"{who} -> silver -> {coords}: no such record in {entity.bronze_table} "
                           f"(snapshot {bronze_sid})")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakehouse.config import PROJECT_ROOT, Settings
-from lakehouse.spark.session import spark_conf, spark_jars
+from lakehouse.spark.session import driver_jvm_options, spark_conf, spark_jars
 
 SPARK_JOBS = PROJECT_ROOT / "spark_jobs"
 
@@ -38,8 +38,16 @@ class Submission:
                 "--name", f"lakehouse-{self.job}", str(self.application), *args]
 
 
-def submission(settings: Settings, job: str, base_env: dict[str, str] | None = None) -> Submission:
-    """Conf without the catalog password (the driver reads it from ``env``), the jars, and the job's env."""
+SMALL_INPUT_JIT = "-XX:TieredStopAtLevel=1"  # C1 only: cheap, quick compiles for a short JVM on little data
+
+
+def submission(settings: Settings, job: str, base_env: dict[str, str] | None = None,
+               small_input: bool = False) -> Submission:
+    """Conf without the catalog password (the driver reads it from ``env``), the jars, and the job's env.
+
+    ``small_input``: the driver JVM (in local mode also the executor) compiles with C1 only
+    (see :mod:`lakehouse.jobs.sizing`, which decides it).
+    """
     base = os.environ if base_env is None else base_env
     venv_bin = str(Path(sys.executable).parent)
     env = {
@@ -49,4 +57,7 @@ def submission(settings: Settings, job: str, base_env: dict[str, str] | None = N
         "PYSPARK_PYTHON": base.get("PYSPARK_PYTHON", sys.executable),
         "PYSPARK_DRIVER_PYTHON": sys.executable,
     }
-    return Submission(job, spark_conf(settings, secrets=False), ",".join(spark_jars(settings)), env)
+    conf = spark_conf(settings, secrets=False)
+    if small_input:
+        conf["spark.driver.extraJavaOptions"] = driver_jvm_options(settings, SMALL_INPUT_JIT)
+    return Submission(job, conf, ",".join(spark_jars(settings)), env)

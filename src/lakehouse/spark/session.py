@@ -30,6 +30,13 @@ def spark_jars(settings: Settings) -> list[str]:
     return [str(p) for p in (*jars.all(), driver)]
 
 
+def driver_jvm_options(settings: Settings, *extra: str) -> str:
+    """The driver JVM's flags: native libraries, the class-data archive, ``extra``, then the user's own
+    (``LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS``, last so that they win)."""
+    return " ".join(filter(None, (f"-Djava.library.path={settings.jni_dir}", driver_java_options(settings),
+                                  *extra, settings.spark_driver_java_options)))
+
+
 def spark_conf(settings: Settings, secrets: bool = True) -> dict[str, str]:
     """The Spark conf of the platform. ``secrets=False`` leaves the catalog password out: for spark-submit's
     command line (``ps`` shows it), where the driver reads it from its environment instead."""
@@ -50,9 +57,7 @@ def spark_conf(settings: Settings, secrets: bool = True) -> dict[str, str]:
         "spark.sql.shuffle.partitions": str(settings.spark_shuffle_partitions),
         "spark.default.parallelism": str(settings.spark_shuffle_partitions),
         "spark.driver.memory": settings.spark_driver_memory,
-        "spark.driver.extraJavaOptions": " ".join(filter(None, (
-            f"-Djava.library.path={settings.jni_dir}", driver_java_options(settings),
-            settings.spark_driver_java_options))),
+        "spark.driver.extraJavaOptions": driver_jvm_options(settings),
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.adaptive.enabled": "true",
