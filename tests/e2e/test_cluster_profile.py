@@ -89,10 +89,14 @@ def kill_worker_mid_job(manager, names: list[str], min_age: float, found: dict, 
     while not stop.is_set():
         for name, worker in workers.items():
             executors = worker_executors(worker)
-            ages = [time.time() - psutil.Process(p).create_time() for p in executors if psutil.pid_exists(p)]
+            ages = []
+            for pid in executors:
+                with contextlib.suppress(psutil.NoSuchProcess):  # an executor may end between the two calls
+                    ages.append(time.time() - psutil.Process(pid).create_time())
             if ages and max(ages) >= min_age:
                 for pid in (worker, *executors):
-                    os.kill(pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
                 found.update(name=name, worker=worker, executors=executors, executor_age=max(ages))
                 with contextlib.suppress(psutil.NoSuchProcess):
                     psutil.Process(worker).wait(10)  # reap it: our child

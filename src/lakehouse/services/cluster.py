@@ -178,7 +178,17 @@ def worker_executors(worker_pid: int) -> list[int]:
         children = psutil.Process(worker_pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [c.pid for c in children if "CoarseGrainedExecutorBackend" in " ".join(c.cmdline())]
+    return [c.pid for c in children if "CoarseGrainedExecutorBackend" in " ".join(_cmdline(c))]
+
+
+def _cmdline(process) -> list[str]:
+    """A process's command line; empty once it has exited (an executor that finished is a zombie until reaped)."""
+    import psutil
+
+    try:
+        return process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):  # ZombieProcess is a NoSuchProcess
+        return []
 
 
 def cluster_profile(base: Settings, *, catalog_password: str, airflow_db_password: str, redis_password: str,
