@@ -17,7 +17,7 @@ TEST_WORKERS ?= 2
 help:
 	@echo "make setup   install system packages, .venv, jars, catalog, Airflow DB (safe to re-run)"
 	@echo "make test    run the test suite (unit + integration + e2e, real services)"
-	@echo "make test-cluster  only the cluster profile: PostgreSQL, Spark standalone, Redis with a password"
+	@echo "make test-cluster  the cluster profile: PostgreSQL, Spark standalone, Redis with a password"
 	@echo "make demo    run kol_platform_e2e on the embedded services and print the readiness report"
 	@echo "make serve   run the platform as a service: embedded broker + Redis + airflow standalone (UI :8080)"
 	@echo "make bench   run the benchmarks, JSON to bench/results/"
@@ -56,7 +56,8 @@ provision:
 test:
 	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The cluster profile alone (PostgreSQL, Spark standalone, Redis with a password); `make test` runs it too.
+# The cluster profile (PostgreSQL, Spark standalone, Redis with a password): 7 min alone. Inside `make test` it
+# passed on a fresh clone, but the suite took 25:53 and then 29:38 (a load-sensitive test flaked): too close to 30.
 test-cluster:
 	@$(BIN)/python -m pytest -m cluster $(PYTEST_ARGS)
 
