@@ -54,3 +54,16 @@ def test_the_driver_maps_the_class_data_archive_setup_recorded(lake, spark_sessi
     arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert f"-XX:SharedArchiveFile={archive}" in arguments
     assert "sharing" in jvm.java.lang.System.getProperty("java.vm.info")  # the JVM mapped it (else: no sharing)
+
+
+def test_a_phase_counts_the_spark_jobs_it_launched(lake, spark_session):
+    from lakehouse.spark.phases import Profile
+
+    profile = Profile()
+    with profile.phase("two_actions"):
+        spark_session.range(10).count()
+        spark_session.range(10).collect()
+    with profile.phase("no_action"):
+        spark_session.range(10).selectExpr("id * 2")
+    phases = profile.to_dict()
+    assert phases["two_actions"]["spark_jobs"] >= 2 and phases["no_action"]["spark_jobs"] == 0

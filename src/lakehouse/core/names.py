@@ -13,7 +13,8 @@ CATALOG_NAME = "lake"
 NAMESPACES = ("bronze", "silver", "gold", "ml", "audit")
 PLATFORMS = ("tiktok", "youtube")
 MAIN = "main"
-# The Write-Audit-Publish Spark jobs in order (``spark_jobs/<name>.py``): write, write, audit, publish.
+# The Write-Audit-Publish steps in order: three Spark jobs (``spark_jobs/<name>.py``: write, write, audit),
+# then publish, which moves refs without Spark.
 WAP_JOBS = ("bronze_to_silver", "silver_to_gold", "audit_branch", "publish_branch")
 
 # ---- topics and tables ---------------------------------------------------------

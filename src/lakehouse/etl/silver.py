@@ -168,7 +168,7 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         entity=entity_name, mode="full_rebuild" if full_rebuild else "incremental", bronze_from_snapshot=inc.after,
         bronze_to_snapshot=inc.upto, bronze_rows=tally["rows"], bronze_rows_expected=inc.expected_rows,
         upserted=stats["upserted"], inserted=stats["inserted"], duplicates=stats["duplicates"],
-        quarantined=tally["bad"], silver_snapshot_id=stats["snapshot_id"],
+        quarantined=tally["bad"], silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
         seconds=round(time.monotonic() - started, 3),
     )
 
@@ -199,8 +199,6 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_
                 merge_quarantine(spark, quarantine, props)
         with phase("silver.merge"):
             merge_silver(spark, entity, latest, props)
-    with phase("silver.snapshot"):
-        stats["snapshot_id"] = snapshot_id(spark, entity.silver_table, branch or MAIN)
     return stats
 
 

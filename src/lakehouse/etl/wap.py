@@ -25,7 +25,6 @@ from lakehouse.core.errors import PublishConflictError
 from lakehouse.core.names import MAIN
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import is_in_history, table_or_none
-from lakehouse.spark.phases import phase
 
 
 def refs(table: str) -> dict[str, int]:
@@ -61,12 +60,9 @@ def publishable(branch: str, tables=WAP_TABLES) -> dict[str, object]:
 def publish(branch: str, tables=WAP_TABLES) -> dict[str, dict]:
     """Fast-forward ``main`` of every table that has ``branch`` (all or none) and drop the branch. Idempotent."""
     out = {}
-    with phase("publish.check"):
-        ready = publishable(branch, tables)
-    with phase("publish.fast_forward"):
-        for name, table in ready.items():
-            previous, head = table.refs().get(MAIN), table.refs()[branch].snapshot_id
-            with table.manage_snapshots() as refs_update:  # one commit: main -> head, branch gone
-                refs_update.create_branch(head, MAIN).remove_branch(branch)
-            out[name] = {"previous": previous.snapshot_id if previous else None, "main": head}
+    for name, table in publishable(branch, tables).items():
+        previous, head = table.refs().get(MAIN), table.refs()[branch].snapshot_id
+        with table.manage_snapshots() as refs_update:  # one commit: main -> head, branch gone
+            refs_update.create_branch(head, MAIN).remove_branch(branch)
+        out[name] = {"previous": previous.snapshot_id if previous else None, "main": head}
     return out

@@ -41,20 +41,18 @@ class Submission:
 SMALL_INPUT_JIT = "-XX:TieredStopAtLevel=1"  # C1 only: cheap, quick compiles for a short JVM on little data
 
 
-def submission(settings: Settings, job: str, base_env: dict[str, str] | None = None,
-               small_input: bool = False) -> Submission:
+def submission(settings: Settings, job: str, small_input: bool = False) -> Submission:
     """Conf without the catalog password (the driver reads it from ``env``), the jars, and the job's env.
 
     ``small_input``: the driver JVM (in local mode also the executor) compiles with C1 only
     (see :mod:`lakehouse.jobs.sizing`, which decides it).
     """
-    base = os.environ if base_env is None else base_env
     venv_bin = str(Path(sys.executable).parent)
     env = {
         **settings.to_env(),
-        "PATH": venv_bin + os.pathsep + base.get("PATH", ""),
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
         # executors on a cluster use their own interpreter (PYSPARK_PYTHON from the env)
-        "PYSPARK_PYTHON": base.get("PYSPARK_PYTHON", sys.executable),
+        "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON", sys.executable),
         "PYSPARK_DRIVER_PYTHON": sys.executable,
     }
     conf = spark_conf(settings, secrets=False)

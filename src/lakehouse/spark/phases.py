@@ -9,19 +9,22 @@ transform``) shows the breakdown. Phases nest by name (``silver.merge`` inside
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
 def _spark_job_count() -> int:
-    """Spark jobs this process's SparkContext has started so far (0 without one)."""
-    from pyspark import SparkContext
-
-    sc = SparkContext._active_spark_context
+    """Spark jobs this process's SparkContext has started so far (0 without one; pyspark is not imported
+    for it). Job ids count up from 0; the tracker retains only the newest ``spark.ui.retainedJobs``, so the
+    newest id, not the number retained, says how many ran."""
+    pyspark = sys.modules.get("pyspark")
+    sc = pyspark.SparkContext._active_spark_context if pyspark is not None else None
     if sc is None:
         return 0
-    return len(sc.statusTracker().getJobIdsForGroup())  # the platform sets no job groups
+    ids = sc.statusTracker().getJobIdsForGroup()  # the platform sets no job groups
+    return max(ids) + 1 if ids else 0
 
 
 @dataclass
