@@ -60,9 +60,11 @@ def kol_quality_nightly():
 
     @task
     def table_checks(params=None, dag_run=None):
+        from lakehouse.orchestration.errors import fail_fast_on_breach
         from lakehouse.quality.table_checks import table_checks
 
-        results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
+        with fail_fast_on_breach():  # a table that does not exist will not by retrying
+            results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
         return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
 
     @task

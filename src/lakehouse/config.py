@@ -81,6 +81,10 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # WAP audit's scoring regression guard: WARN when more than this share of the Gold KOLs a run updates
+    # move their final score by more than this many points
+    score_move_points: float = _env("LAKEHOUSE_SCORE_MOVE_POINTS", default=10.0)
+    score_move_max_share: float = _env("LAKEHOUSE_SCORE_MOVE_MAX_SHARE", default=0.2)
     # platform health (nightly and `lakehouse doctor`): consumer lag WARNs above this many records, the
     # warehouse needs this much free space, Redis this share of its memory free
     health_max_lag: int = _env("LAKEHOUSE_HEALTH_MAX_LAG", default=100_000)

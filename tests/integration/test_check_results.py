@@ -28,3 +28,20 @@ def test_volume_anomaly_reads_its_history_from_check_results(settings, catalog):
         record(settings, dag_id="nightly", run_id=f"r{run}", source="volume", results=checks)
     today = volume_checks(settings, "nightly", {"bronze.kol_profiles_raw": ("bronze", 25_400)})
     assert today[0].status.value == "WARN" and today[0].extra["delta"] == 400
+
+
+def test_a_nightly_narrowed_to_a_typo_fails_at_once_and_names_it(settings, catalog):
+    """The `tables` Param accepts tables of the catalog or of a suite; a typo would have judged nothing."""
+    from lakehouse.core.checks import CheckResult, Status
+    from lakehouse.core.errors import UnknownSelectionError, is_data_breach
+    from lakehouse.quality.store import record
+    from lakehouse.quality.table_checks import scope, table_checks
+
+    record(settings, dag_id="d", run_id="r", source="s", results=[CheckResult("a", "l", "t", Status.PASS)])
+    record_table = "audit.check_results"  # exists now, has no suite
+    assert scope({"tables": ["silver.kol_profiles", record_table]}, settings)[1] == (
+        "silver.kol_profiles", record_table)  # a suite names it; the catalog has it
+    with pytest.raises(UnknownSelectionError, match=r"unknown table\(s\) \['silver.kol_profile'\].*"
+                       r"choose from .*'silver.kol_profiles'") as refused:
+        table_checks(dag_id="nightly", run_id="typo", params={"tables": ["silver.kol_profile"]})
+    assert is_data_breach(refused.value)  # no retries: the table will not appear

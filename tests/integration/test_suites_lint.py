@@ -77,3 +77,32 @@ def test_cli_prints_file_expectation_reason_and_fails(suites_dir, settings):
     assert "kol_profiles.json: #1 expect_column_values_to_be_in_set: column 'plattform'" in out.stdout
     assert "1 problem(s)" in out.stdout
 
+
+
+def test_sql_running_expectations_need_the_suites_opt_in_and_a_reviewed_allow_list_entry(suites_dir, catalog):
+    """unexpected_rows_expectation runs arbitrary SQL: refused until the file opts in and
+    expectations/sql_allowlist.json names that exact query for that table."""
+    from lakehouse.quality.suites.files import SQL_ALLOWLIST
+
+    query = "SELECT * FROM {batch} WHERE followers_count < 0"
+    suite = _suite(("expect_column_values_to_not_be_null", {"column": "username"}),
+                   ("unexpected_rows_expectation", {"unexpected_rows_query": query}))
+    path = _write(suites_dir, "silver/kol_profiles.json", suite)
+
+    def problem() -> str:
+        return " | ".join(p.reason for p in lint(suites_dir, catalog))
+
+    assert "#2 unexpected_rows_expectation runs SQL on the lake" in problem()
+    assert "does not opt in (meta.allow_sql: true)" in problem()
+    _write(suites_dir, "silver/kol_profiles.json", {**suite, "meta": {"allow_sql": True}})
+    assert f"{SQL_ALLOWLIST} does not name this query for suite 'silver.kol_profiles'" in problem()
+    _write(suites_dir, SQL_ALLOWLIST, {"allowed": [{"suite": "silver.kol_profiles", "query": query,
+                                                     "reviewed_by": "data-eng, 2026-11-23"}]})
+    assert lint(suites_dir, catalog) == [] and len(load_suite(path).expectations) == 2
+    _write(suites_dir, SQL_ALLOWLIST, {"allowed": [{"suite": "silver.kol_videos", "query": query}]})
+    assert "does not name this query" in problem()  # reviewed for another table only
+    edited = query.replace("< 0", "< 0 OR 1 = 1")
+    suite["expectations"][1]["kwargs"]["unexpected_rows_query"] = edited
+    _write(suites_dir, SQL_ALLOWLIST, {"allowed": [{"suite": "silver.kol_profiles", "query": query}]})
+    _write(suites_dir, "silver/kol_profiles.json", {**suite, "meta": {"allow_sql": True}})
+    assert "OR 1 = 1" in problem()  # an edited query is a new query: reviewed again

@@ -135,10 +135,67 @@ def test_a_breach_fails_the_audit_and_leaves_main_byte_identical(lake, lake_serv
     message = str(failure.value)
     assert "suite.silver.kol_profiles.expect_column_values_to_be_between.followers_count" in message
     assert "offending rows" in message and '"followers_count": -5' in message
+    assert '"kol_id": ' in message and '"kafka_partition": ' in message and '"kafka_offset": ' in message
     assert _main_snapshots(spark) == before
     bad = spark.read.option("branch", "audit_bad").table("lake.silver.kol_profiles").where("followers_count < 0")
     assert bad.count() > 0  # the branch keeps the bad data for inspection
     assert spark.table("lake.silver.kol_profiles").where("followers_count < 0").count() == 0
+
+
+def _to_branch(spark, settings, branch, docs=()):
+    _send(settings, docs)
+    _ingest_all(settings)
+    build_silver(spark, run_id=branch, branch=branch)
+    build_gold(spark, run_id=branch, branch=branch)
+
+
+def test_the_audit_judges_the_change_and_shows_what_publishing_would_change(lake, lake_services, spark_session):
+    """The plan's "< 1 % with favorites > 1000 x followers" on 600 sane KOLs: a clean increment passes; one
+    where 5 of 100 new KOLs break it fails on the change while the whole table (0.7 %) still passes. Each
+    audit diffs the branch against main; Gold scores moved by a bad scoring change WARN."""
+    from lakehouse.quality.store import run_results
+
+    spark = spark_session
+    rule = "expect_column_values_to_be_between.favorites_per_follower"
+    base = generate(DatasetSpec(profiles=600, seed=61))
+    produce_records(base.all_records(), lake)
+    _to_branch(spark, lake, "judge_base")
+    wap.publish("judge_base")
+    known = [doc for doc in (json.loads(r.value) for r in base.records["profiles"][:20])
+             if doc["followers_count"] > 1000][:3]
+
+    updates = [{**doc, "followers_count": doc["followers_count"] + 7} for doc in known[:2]]  # a few new fans
+    _to_branch(spark, lake, "judge_clean", [*(_profile(f"c{i}") for i in range(27)), *updates])
+    clean = {c["check_id"]: c for c in audit_branch(spark, branch="judge_clean")["checks"]}
+    judged = clean[f"suite.silver.kol_profiles.increment.{rule}"]
+    assert judged["status"] == "PASS" and "this run's 29 inserted/updated rows" in judged["details"]
+    diff = clean["diff.silver.kol_profiles"]
+    assert diff["observed"] == "+27 ~2 -0" and "followers_count 2" in diff["details"]
+    assert clean["diff.gold.kol_summary"]["observed"] == "+27 ~2 -0"  # incremental Gold: 2 KOLs rescored
+    assert clean["diff.gold.kol_summary.final_score_moved"]["status"] == "PASS"
+    wap.publish("judge_clean")
+
+    breaking = [_profile(f"n{i}", favorites_count=200_000 if i % 20 == 0 else 1000) for i in range(100)]
+    _to_branch(spark, lake, "judge_bad", [*breaking, {**known[2], "username": "Renamed"}])
+    with writing_to(spark, "judge_bad"):  # a scoring regression: every final score 30 points off
+        spark.sql("UPDATE lake.gold.kol_summary SET final_score = "
+                  "CASE WHEN final_score >= 50 THEN final_score - 30 ELSE final_score + 30 END")
+    before = _main_snapshots(spark)
+    with pytest.raises(AuditError) as failure:
+        audit_branch(spark, branch="judge_bad", dag_id="judge", run_id="bad")
+    assert [r.check_id for r in failure.value.failed] == [f"suite.silver.kol_profiles.increment.{rule}"]
+    on_change = failure.value.failed[0]
+    assert on_change.observed == pytest.approx(100 * 5 / 101, abs=0.01)  # an update is part of the change
+    recorded = {r.check_id: r for r in run_results(lake, "judge", "bad")}
+    on_table = recorded[f"suite.silver.kol_profiles.{rule}"]
+    assert on_table.status == "PASS" and on_table.observed == pytest.approx(100 * 5 / 727, abs=0.01)
+    assert f"whole table: {on_table.observed} (PASS)" in on_change.details
+    assert recorded["diff.silver.kol_profiles"].observed == "+100 ~1 -0"
+    assert "username 1" in recorded["diff.silver.kol_profiles"].details
+    moved = recorded["diff.gold.kol_summary.final_score_moved"]
+    assert (moved.status, moved.observed) == ("WARN", 1.0) and "final_score mean" in recorded[
+        "diff.gold.kol_summary"].details
+    assert _main_snapshots(spark) == before
 
 
 def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, spark_session):

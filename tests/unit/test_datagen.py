@@ -75,3 +75,22 @@ def test_followers_are_skewed_and_bots_look_different():
     ratio = {k: statistics.median(d["following_count"] / max(d["followers_count"], 1)
                                   for d in docs if label[d["kol_id"]] == k) for k in ("bot", "authentic")}
     assert ratio["bot"] > 5 * ratio["authentic"]
+
+
+def test_a_big_dataset_comes_in_chunks_with_unique_ids_and_one_manifest():
+    """produce_synthetic holds one chunk at a time (1,000,000 profiles at once would not fit in memory)."""
+    from lakehouse.datagen import generate_chunks, merged_manifest
+
+    spec = DatasetSpec(profiles=250, bad_fraction=0.1, seed=3)
+    whole_small = generate(spec)
+    assert [c.counts() for c in generate_chunks(spec, chunk_profiles=250)] == [whole_small.counts()]
+    chunks = list(generate_chunks(spec, chunk_profiles=100))
+    assert [len(c.labels) for c in chunks] == [100, 100, 50]
+    assert chunks[0].records["profiles"][0].value == generate(
+        DatasetSpec(profiles=100, bad_fraction=0.1, seed=3)).records["profiles"][0].value  # chunk 0: the seed
+    ids = [lab["kol_id"] for c in chunks for lab in c.labels]
+    assert len(ids) == len(set(ids)) == 250 and max(int(i.split("_")[1]) for i in ids) == 249
+    manifest = merged_manifest([c.manifest() for c in chunks])
+    assert manifest["records"] == {t: sum(c.counts()[t] for c in chunks) for t in chunks[0].counts()}
+    assert manifest["bots"] == sum(lab["label"] == "bot" for c in chunks for lab in c.labels)
+    assert sum(manifest["faults"]["profiles"].values()) == sum(sum(c.faults("profiles").values()) for c in chunks)

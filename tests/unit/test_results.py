@@ -56,3 +56,14 @@ def test_a_low_score_names_the_warnings_that_caused_it():
     assert gate(results, min_score=50.0) == 50.0  # warnings alone pass unless asked
     with pytest.raises(QualityGateError, match="WARN slow"):
         gate(results, min_score=50.0, fail_on_warn=True)
+
+
+def test_a_run_that_judged_nothing_fails_and_scores_zero():
+    from lakehouse.core.checks import verdict
+
+    for results in ([], [_r(Status.SKIP)] * 3):
+        v = verdict(results, min_score=0.0)
+        assert (v.passed, v.score, [r.check_id for r in v.not_passing]) == (False, 0.0, ["gate.nothing_judged"])
+        with pytest.raises(QualityGateError, match="gate.nothing_judged"):
+            gate(results, min_score=0.0)
+    assert gate([_r(Status.SKIP), _r(Status.PASS)]) == 100.0

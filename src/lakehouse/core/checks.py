@@ -52,11 +52,16 @@ def compare(check_id: str, layer: str, table: str, observed, expected, *, op: st
 
 
 def readiness_score(results: list[CheckResult]) -> float:
-    """PASS / (PASS + WARN + FAIL) in percent; SKIP is not counted. 100 when nothing counted."""
+    """PASS / (PASS + WARN + FAIL) in percent; SKIP is not counted. 0 when nothing counted: a run that
+    judged nothing has shown nothing to be ready."""
     counted = [r for r in results if r.status != Status.SKIP]
     if not counted:
-        return 100.0
+        return 0.0
     return round(100.0 * sum(r.status == Status.PASS for r in counted) / len(counted), 2)
+
+
+NOTHING_JUDGED = CheckResult("gate.nothing_judged", "orchestration", "-", Status.FAIL, 0, ">= 1",
+                             "no check was judged (all skipped, or none ran): nothing shows the run is ready")
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,12 @@ def verdict(results: list[CheckResult], *, min_score: float = GATE_MIN_SCORE,
             fail_on_warn: bool = False) -> Verdict:
     """A run passes with no FAIL, a score of at least ``min_score`` and, with ``fail_on_warn``, no WARN.
 
-    WARNs are named when they decide the outcome (a low score, or ``fail_on_warn``).
+    WARNs are named when they decide the outcome (a low score, or ``fail_on_warn``). A run that judged
+    nothing (no check, or only SKIPs) fails, whatever ``min_score``: a selection that matched no table
+    must not read as a clean bill.
     """
+    if not any(r.status != Status.SKIP for r in results):
+        return Verdict(False, 0.0, min_score, [NOTHING_JUDGED])
     score = readiness_score(results)
     low = score < min_score
     warns_count = fail_on_warn or low

@@ -43,5 +43,9 @@ class TrainingGateError(DataBreach):
     """A trained model failed a gate and was not promoted."""
 
 
+class UnknownSelectionError(DataBreach):
+    """A run was narrowed to a table that neither exists nor has a suite (a typo): it would judge nothing."""
+
+
 def is_data_breach(exc: BaseException) -> bool:
     return isinstance(exc, DataBreach)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -45,6 +46,7 @@ class DatasetSpec:
     seed: int = 42
     platforms: tuple[str, ...] = PLATFORMS
     now: datetime = EPOCH
+    first_index: int = 0  # profile numbers (and so KOL ids) start here: chunks of one big dataset
 
 
 @dataclass
@@ -105,6 +107,30 @@ def generate(spec: DatasetSpec) -> Dataset:
             gc.enable()
 
 
+CHUNK_PROFILES = 100_000  # a chunk's records take ~2 GB in Python: 1,000,000 profiles at once would take 20
+
+
+def generate_chunks(spec: DatasetSpec, chunk_profiles: int = CHUNK_PROFILES) -> Iterator[Dataset]:
+    """``spec``'s profiles (with their videos and comments) as datasets of at most ``chunk_profiles``
+    profiles each, so a producer holds one chunk at a time. Up to ``chunk_profiles`` this is exactly
+    ``generate(spec)``; each further chunk draws from its own seed and numbers its KOLs on."""
+    for start in range(0, spec.profiles, chunk_profiles):
+        seed = spec.seed if start == 0 else hash((spec.seed, start)) & 0xFFFF_FFFF
+        yield generate(replace(spec, profiles=min(chunk_profiles, spec.profiles - start), seed=seed,
+                               first_index=spec.first_index + start))
+
+
+def merged_manifest(manifests: list[dict]) -> dict:
+    """One manifest for the chunks of a dataset: record, fault and bot counts summed."""
+    out = {"spec": manifests[0]["spec"], "records": Counter(), "faults": {}, "bots": 0}
+    for m in manifests:
+        out["records"].update(m["records"])
+        out["bots"] += m["bots"]
+        for entity, faults in m["faults"].items():
+            out["faults"].setdefault(entity, Counter()).update(faults)
+    return {**out, "records": dict(out["records"]), "faults": {e: dict(f) for e, f in out["faults"].items()}}
+
+
 def _generate(spec: DatasetSpec) -> Dataset:
     rng = np.random.default_rng(spec.seed)
     ds = Dataset(spec=spec)
@@ -147,8 +173,9 @@ def _profiles(spec: DatasetSpec, rng: np.random.Generator):
     profiles, labels = [], []
     for i in range(n):
         platform = spec.platforms[platform_idx[i]]
-        kol_id = f"{platform[:2]}_{i:07d}"
-        name = f"{'Bot' if is_bot[i] else 'Creator'}_{i:07d}"
+        number = spec.first_index + i
+        kol_id = f"{platform[:2]}_{number:07d}"
+        name = f"{'Bot' if is_bot[i] else 'Creator'}_{number:07d}"
         profiles.append({
             "kol_id": kol_id,
             "platform": platform,

@@ -17,6 +17,8 @@ from pyiceberg.table.snapshots import Snapshot, ancestors_between_ids, ancestors
 
 from lakehouse.core.names import MAIN
 
+TOTAL_DATA_FILES = "total-data-files"  # Iceberg's own snapshot-summary key
+
 
 def table_or_none(catalog, name: str):
     """The pyiceberg table, or None when it does not exist yet."""
@@ -61,6 +63,18 @@ def commits_between(table, from_exclusive: int | None, to_inclusive: int) -> Ite
 def is_in_history(table, snapshot_id: int, of_snapshot_id: int) -> bool:
     """Is ``snapshot_id`` ``of_snapshot_id`` itself or one of its ancestors?"""
     return is_ancestor_of(of_snapshot_id, snapshot_id, table.metadata)
+
+
+def data_files(table, snapshot_id: int | None) -> set[str]:
+    """Paths of the data files live at ``snapshot_id`` (none for None), from its manifests alone.
+
+    On the lake's merge-on-read tables, the files one snapshot has and an older one lacks hold exactly
+    the rows written in between: inserted rows, and the new version of updated ones (the old version stays
+    in a shared file, masked by a delete file).
+    """
+    if snapshot_id is None or summary(table.snapshot_by_id(snapshot_id)).get(TOTAL_DATA_FILES) == "0":
+        return set()  # (pyiceberg's inspect cannot list a snapshot without manifests)
+    return set(table.inspect.data_files(snapshot_id=snapshot_id).column("file_path").to_pylist())
 
 
 def data_snapshot_id(table, snapshot_id: int | None) -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult
 from lakehouse.core.entities import ENTITIES
+from lakehouse.core.errors import UnknownSelectionError
 from lakehouse.core.names import GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import table_or_none
@@ -21,6 +22,7 @@ from lakehouse.quality.lake_checks import LAYERS, selected
 from lakehouse.quality.reconcile import bronze_vs_kafka_offsets
 from lakehouse.quality.serving import hot_path_checks
 from lakehouse.quality.store import record
+from lakehouse.quality.suites import discover
 from lakehouse.quality.volume import table_freshness, volume_checks
 
 NIGHTLY_LAYERS = (*LAYERS, "serving", "health")  # health: lakehouse.quality.health
@@ -28,14 +30,30 @@ LAKE_CHECKS_SOURCE = "lake_checks"
 TABLE_CHECKS_SOURCE = "table_checks"
 
 
-def scope(params: dict | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(layers, tables)`` from the DAG's Params; empty tables means every table of the layers."""
+def scope(params: dict | None, settings: Settings | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(layers, tables)`` from the DAG's Params; empty tables means every table of the layers.
+
+    A named table must exist in the catalog or have a suite: a typo would otherwise select nothing.
+    """
     params = params or {}
     layers = tuple(params.get("layers") or NIGHTLY_LAYERS)
     unknown = set(layers) - set(NIGHTLY_LAYERS)
     if unknown:
         raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {list(NIGHTLY_LAYERS)}")
-    return layers, tuple(params.get("tables") or ())
+    tables = tuple(params.get("tables") or ())
+    if tables:
+        known = checkable_tables(settings or get_settings())
+        if unknown := sorted(set(tables) - known):
+            raise UnknownSelectionError(f"unknown table(s) {unknown}: neither in the catalog nor named by a suite; "
+                             f"choose from {sorted(known)}")
+    return layers, tables
+
+
+def checkable_tables(settings: Settings) -> set[str]:
+    """Every table of the lake's catalog, and every table a suite file names (it may not exist yet)."""
+    catalog = get_catalog(settings)
+    existing = {".".join(ident) for ns in catalog.list_namespaces() for ident in catalog.list_tables(ns)}
+    return existing | set(discover(settings.expectations_dir))
 
 
 def table_totals(counts: dict) -> dict[str, tuple[str, int]]:
@@ -53,7 +71,7 @@ def table_checks(*, dag_id: str, run_id: str, params: dict | None = None, counts
                  settings: Settings | None = None) -> list[CheckResult]:
     """Offsets, freshness and volume of the selected tables (and Redis); recorded under ``table_checks``."""
     settings = settings or get_settings()
-    layers, tables = scope(params)
+    layers, tables = scope(params, settings)
     catalog = get_catalog(settings)
     counts = counts or layer_counts(settings)
     totals = {t: v for t, v in table_totals(counts).items() if selected(t, layers, tables)}

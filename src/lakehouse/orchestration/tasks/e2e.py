@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 from lakehouse import kafka
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import PLATFORMS
-from lakehouse.datagen import DatasetSpec, generate
+from lakehouse.datagen import DatasetSpec, generate_chunks, merged_manifest
 from lakehouse.datagen.producer import produce_records
 from lakehouse.ml.labels import write_labels
 from lakehouse.orchestration.tasks.checks import enforce_gate, readiness_report
@@ -24,20 +25,25 @@ def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
     """Seeded KOL data (with injected faults) to the raw topics, and its labels to ``ml.kol_labels``."""
     settings = settings or get_settings()
     started = time.monotonic()
-    dataset = generate(DatasetSpec(
+    spec = DatasetSpec(
         profiles=int(params["profiles"]),
         bad_fraction=float(params["bad_fraction"]),
         seed=int(params["seed"]),
         videos_per_profile=float(params.get("videos_per_profile", 3.0)),
         comments_per_video=float(params.get("comments_per_video", 1.5)),
-    ))
+    )
     kafka.ensure_topics(settings)
-    produced = produce_records(dataset.all_records(), settings)
-    expected = dataset.counts()
+    produced, expected, labels, manifests = Counter(), Counter(), [], []
+    for chunk in generate_chunks(spec):  # one chunk in memory at a time
+        produced.update(produce_records(chunk.all_records(), settings))
+        expected.update(chunk.counts())
+        labels += chunk.labels
+        manifests.append(chunk.manifest())
     if produced != expected:
-        raise RuntimeError(f"broker acknowledged {produced} but {expected} were sent")
-    write_labels(settings, dataset.labels)  # ground truth for the trust model
-    return {"produced": produced, "manifest": dataset.manifest(), "seconds": round(time.monotonic() - started, 3)}
+        raise RuntimeError(f"broker acknowledged {dict(produced)} but {dict(expected)} were sent")
+    write_labels(settings, labels)  # ground truth for the trust model
+    return {"produced": dict(produced), "manifest": merged_manifest(manifests),
+            "seconds": round(time.monotonic() - started, 3)}
 
 
 def check_bronze(produced: dict | None, *, run_id: str, settings: Settings | None = None) -> list[dict]:

@@ -45,7 +45,54 @@ def load_suite(path: Path):
         if wanted not in loaded:
             raise SuiteError(f"{path}: expectation #{i + 1} {wanted!r}: unknown expectation type or invalid kwargs")
         loaded.remove(wanted)
+    refuse_unreviewed_sql(path, suite)
     return suite
+
+
+SQL_ALLOWLIST = "sql_allowlist.json"  # beside the layer folders: expectations/sql_allowlist.json
+QUERY_KWARG = "query"  # any kwarg whose name holds it carries SQL (unexpected_rows_query, query, ...)
+
+
+def sql_of(expectation) -> str | None:
+    """The SQL an expectation would run on the lake, or None.
+
+    GX's query-based types (``unexpected_rows_expectation``, every ``QueryExpectation``) run arbitrary
+    SQL through the engine: with a suite file anyone can drop in, that is code review territory.
+    """
+    from great_expectations.expectations.expectation import QueryExpectation, UnexpectedRowsExpectation
+
+    kwargs = expectation.configuration.kwargs
+    queries = [str(v) for k, v in kwargs.items() if QUERY_KWARG in k.lower() and v]
+    if queries or isinstance(expectation, QueryExpectation | UnexpectedRowsExpectation):
+        return " ; ".join(queries) or f"<the {expectation.expectation_type} default query>"
+    return None
+
+
+def sql_allowlist(directory: Path) -> list[dict]:
+    """Reviewed queries: ``[{"suite": "<layer>.<table>", "query": "<exact text>", "reviewed_by": ...}]``."""
+    path = directory / SQL_ALLOWLIST
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text()).get("allowed") or [])
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise SuiteError(f"{path}: not a valid SQL allow-list ({exc})") from exc
+
+
+def refuse_unreviewed_sql(path: Path, suite) -> None:
+    """A SQL-running expectation loads only when its suite opts in (``meta.allow_sql: true``) and the
+    allow-list names that exact query for the file's table: changing the query needs a review again."""
+    table = f"{path.parent.name}.{path.stem}"  # what the file judges (its name field is free text)
+    allowed = {(a.get("suite"), a.get("query")) for a in sql_allowlist(path.parent.parent)}
+    opted_in = bool((suite.meta or {}).get("allow_sql"))
+    for i, expectation in enumerate(suite.expectations, 1):
+        query = sql_of(expectation)
+        if query is None or (opted_in and (table, query) in allowed):
+            continue
+        why = ("the suite does not opt in (meta.allow_sql: true)" if not opted_in else
+               f"{path.parent.parent / SQL_ALLOWLIST} does not name this query for suite {table!r}")
+        raise SuiteError(f"{path}: #{i} {expectation.expectation_type} runs SQL on the lake ({query[:120]}); "
+                         f"refused: {why}")
 
 
 def referenced_columns(expectation) -> list[str]:

@@ -65,8 +65,11 @@ class SuiteRunner:
         except KeyError:
             return asset.add_batch_definition_whole_dataframe("whole")
 
-    def validate(self, df, table: str, suite, *, layer: str, key_columns=()) -> list[CheckResult]:
+    def validate(self, df, table: str, suite, *, layer: str, key_columns=(), scope: str = "") -> list[CheckResult]:
         """One CheckResult per expectation; for failed ones, up to 20 offending rows by key.
+
+        ``scope`` names a part of the table judged on its own (``increment``: the rows a WAP branch
+        wrote); its results and its Data Docs page are kept apart from the whole table's.
 
         The first pass asks for counts and sample values (one pruned scan per metric);
         offending keys are looked up for the failed expectations alone, since
@@ -75,7 +78,8 @@ class SuiteRunner:
         import great_expectations as gx
 
         df = project(df, suite, key_columns)
-        batch_def = self._batch_definition(table)
+        name = f"{table}.{scope}" if scope else table
+        batch_def = self._batch_definition(name)
         params = {"dataframe": df}
         result_format = {"result_format": RESULT_FORMAT, "partial_unexpected_count": MAX_OFFENDING_ROWS}
         if self.root is None:
@@ -83,20 +87,19 @@ class SuiteRunner:
         else:
             suite = self.context.suites.add_or_update(suite)
             definition = self.context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=table, data=batch_def, suite=suite))
+                gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
             validation = definition.run(batch_parameters=params, result_format=result_format, run_id=self.run_id)
-            self.validated[table] = validation
+            self.validated[name] = validation
         failed = [r.expectation_config for r in validation.results if not r.success]
         offending = {}
         if failed and key_columns:
-            retry = gx.ExpectationSuite(name=f"{suite.name}.offending", expectations=[
-                gx.expectations.registry.get_expectation_impl(c.type)(**c.kwargs, meta=c.meta) for c in failed])
+            retry = suite_of(f"{suite.name}.offending", failed)
             indexed = batch_def.get_batch(batch_parameters=params).validate(
                 retry, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_OFFENDING_ROWS,
                                       "unexpected_index_column_names": list(key_columns)})
             offending = {_config_key(r.expectation_config): r.result.get("partial_unexpected_index_list")
                          for r in indexed.results}
-        return _check_results(validation, table, layer, offending)
+        return _check_results(validation, table, layer, offending, scope)
 
     def build_docs(self) -> dict[str, str]:
         """Render Data Docs for this run's validations; ``{table: path of its page}``."""
@@ -132,17 +135,29 @@ def project(df, suite, key_columns=()):
     return df.select(*columns)
 
 
+def suite_of(name: str, configurations) -> object:
+    """A new suite of copies of ``configurations``: an expectation belongs to one suite, and one a stored
+    suite gave an id to is refused by any other."""
+    import great_expectations as gx
+
+    expectations = [c.to_domain_obj() for c in configurations]
+    for expectation in expectations:
+        expectation.id = None
+    return gx.ExpectationSuite(name=name, expectations=expectations)
+
+
 def _config_key(config) -> str:
     return json.dumps([config.type, config.kwargs], sort_keys=True, default=str)
 
 
-def _check_results(validation, table: str, layer: str, offending: dict) -> list[CheckResult]:
+def _check_results(validation, table: str, layer: str, offending: dict, scope: str = "") -> list[CheckResult]:
     out = []
+    prefix = f"suite.{table}.{scope}" if scope else f"suite.{table}"
     seen: dict[str, int] = {}
     for r in validation.results:
         cfg = r.expectation_config
         column = cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []) or []) or "table"
-        base = f"suite.{table}.{cfg.type}.{column}"
+        base = f"{prefix}.{cfg.type}.{column}"
         seen[base] = seen.get(base, 0) + 1
         check_id = base if seen[base] == 1 else f"{base}.{seen[base]}"
         res = r.result or {}

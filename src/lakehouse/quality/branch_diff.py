@@ -1,0 +1,115 @@
+"""What publishing a WAP branch would change on ``main``: per table, the rows inserted, updated and
+deleted, the columns the updated rows changed, and for Gold how far the scores moved.
+
+The branch's own rows are those in the data files it added over ``main`` (merge-on-read: inserted rows
+and new versions of updated ones, :func:`lakehouse.iceberg.snapshots.data_files`); they are joined to
+``main`` by key. A row rewritten with the same values is not an update. Deleted rows come from the two
+snapshots' live-row counts (summaries, no scan).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lakehouse.core.checks import CheckResult, Status, compare
+from lakehouse.core.names import GOLD_SUMMARY_TABLE, MAIN, layer_of
+from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.snapshots import data_files, ref_snapshot_id, run_ref, summary, table_or_none
+from lakehouse.spark.tables import read_snapshot
+
+SCORES = ("trending_score", "success_score", "trust_score", "final_score")
+MOVED = "final_score"  # the score the regression guard watches
+TOTAL_RECORDS, TOTAL_POSITION_DELETES = "total-records", "total-position-deletes"  # Iceberg summary keys
+
+
+@dataclass
+class TableDiff:
+    table: str
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    changed_columns: dict[str, int] = field(default_factory=dict)  # column -> updated rows that changed it
+    score_shift: dict[str, dict[str, float]] = field(default_factory=dict)  # score -> mean, p95 of the delta
+    moved: int = 0  # updated rows whose final score moved past the guard's points
+
+
+def live_rows(table, snapshot_id: int | None) -> int:
+    """Rows live at ``snapshot_id``: records in data files minus position deletes (Spark's merge-on-read
+    deletes each row once), from the snapshot summary."""
+    props = summary(table.snapshot_by_id(snapshot_id)) if snapshot_id is not None else {}
+    return int(props.get(TOTAL_RECORDS, 0)) - int(props.get(TOTAL_POSITION_DELETES, 0))
+
+
+def table_diff(spark, table: str, branch: str, key, moved_points: float) -> TableDiff | None:
+    """The diff of ``table`` between ``main`` and ``branch`` (None when the table has no such branch)."""
+    meta = table_or_none(get_catalog(), table)
+    if run_ref(meta, branch) != branch:
+        return None
+    head, base = ref_snapshot_id(meta, branch), ref_snapshot_id(meta, MAIN)
+    added = data_files(meta, head) - data_files(meta, base) if head != base else set()
+    if not added:
+        return TableDiff(table)
+    diff = keyed_diff(spark, table, head, base, sorted(added), list(key), moved_points)
+    diff.deleted = live_rows(meta, base) - (live_rows(meta, head) - diff.inserted)
+    return diff
+
+
+def keyed_diff(spark, table: str, head: int, base: int | None, added: list[str], key: list[str],
+               moved_points: float) -> TableDiff:
+    """One aggregation over the branch's rows joined to ``main`` by ``key``."""
+    from pyspark.sql import functions as F
+
+    new = read_snapshot(spark, table, head).where(F.col("_file").isin(added))
+    compared = [f.name for f in new.schema.fields if f.name not in key and f.dataType.typeName() != "map"]
+    if base is None:
+        return TableDiff(table, inserted=new.count())
+    old = read_snapshot(spark, table, base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
+    joined = new.join(old.withColumn("_matched", F.lit(True)), key, "left")
+    differs = {c: ~F.col(c).eqNullSafe(F.col(f"old_{c}")) for c in compared}
+    updated = F.col("_matched") & F.greatest(*[d.cast("int") for d in differs.values()]).cast("boolean") \
+        if differs else F.lit(False)
+    scores = [s for s in SCORES if s in compared]
+    aggregates = [F.sum(F.col("_matched").isNull().cast("int")).alias("inserted"),
+                  F.sum(updated.cast("int")).alias("updated"),
+                  *[F.sum((F.col("_matched") & d).cast("int")).alias(f"changed_{c}") for c, d in differs.items()],
+                  *[F.avg(F.when(updated, F.col(s) - F.col(f"old_{s}"))).alias(f"mean_{s}") for s in scores],
+                  *[F.percentile_approx(F.when(updated, F.col(s) - F.col(f"old_{s}")), 0.95).alias(f"p95_{s}")
+                    for s in scores]]
+    if MOVED in scores:
+        aggregates.append(F.sum((updated & (F.abs(F.col(MOVED) - F.col(f"old_{MOVED}")) > moved_points))
+                                .cast("int")).alias("moved"))
+    row = joined.agg(*aggregates).first().asDict()
+    return TableDiff(
+        table, inserted=int(row["inserted"] or 0), updated=int(row["updated"] or 0),
+        changed_columns={c: int(row[f"changed_{c}"] or 0) for c in compared if row[f"changed_{c}"]},
+        score_shift={s: {"mean": _round(row[f"mean_{s}"]), "p95": _round(row[f"p95_{s}"])} for s in scores
+                     if row[f"mean_{s}"] is not None},
+        moved=int(row.get("moved") or 0))
+
+
+def diff_checks(spark, branch: str, keys: dict, settings) -> list[CheckResult]:
+    """A ``diff.<table>`` line per table the branch has (what publishing changes) and the scoring
+    regression guard on Gold: WARN when too many updated KOLs moved their final score too far."""
+    out = []
+    for table, key in keys.items():
+        diff = table_diff(spark, table, branch, key, settings.score_move_points)
+        if diff is None:
+            continue
+        columns = ", ".join(f"{c} {n}" for c, n in sorted(diff.changed_columns.items(), key=lambda x: -x[1]))
+        shift = "; ".join(f"{s} mean {v['mean']:+} p95 {v['p95']:+}" for s, v in diff.score_shift.items())
+        out.append(CheckResult(
+            f"diff.{table}", layer_of(table), table, Status.PASS,
+            f"+{diff.inserted} ~{diff.updated} -{diff.deleted}", "inserted ~updated -deleted",
+            "; ".join(filter(None, (f"updated columns: {columns}" if columns else "", shift))),
+            extra={"diff": diff.__dict__}))
+        if table == GOLD_SUMMARY_TABLE and diff.updated:
+            out.append(compare(
+                f"diff.{table}.{MOVED}_moved", "gold", table, round(diff.moved / diff.updated, 4),
+                settings.score_move_max_share, op="<=", on_fail=Status.WARN,
+                details=f"{diff.moved} of {diff.updated} updated KOLs moved their {MOVED} by more than "
+                        f"{settings.score_move_points:g} points"))
+    return out
+
+
+def _round(value) -> float | None:
+    return None if value is None else round(float(value), 3)
