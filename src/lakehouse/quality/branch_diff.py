@@ -46,7 +46,12 @@ def table_diff(spark, table: str, branch: str, key, moved_points: float) -> Tabl
     if run_ref(meta, branch) != branch:
         return None
     head, base = ref_snapshot_id(meta, branch), ref_snapshot_id(meta, MAIN)
-    added = data_files(meta, head) - data_files(meta, base) if head != base else set()
+    if head == base:
+        return TableDiff(table)
+    base_files = data_files(meta, base)
+    if not base_files:  # main holds no row yet: everything is inserted (no scan)
+        return TableDiff(table, inserted=live_rows(meta, head))
+    added = data_files(meta, head) - base_files
     if not added:
         return TableDiff(table)
     diff = keyed_diff(spark, table, head, base, sorted(added), list(key), moved_points)
@@ -54,15 +59,13 @@ def table_diff(spark, table: str, branch: str, key, moved_points: float) -> Tabl
     return diff
 
 
-def keyed_diff(spark, table: str, head: int, base: int | None, added: list[str], key: list[str],
+def keyed_diff(spark, table: str, head: int, base: int, added: list[str], key: list[str],
                moved_points: float) -> TableDiff:
     """One aggregation over the branch's rows joined to ``main`` by ``key``."""
     from pyspark.sql import functions as F
 
     new = read_snapshot(spark, table, head).where(F.col("_file").isin(added))
     compared = [f.name for f in new.schema.fields if f.name not in key and f.dataType.typeName() != "map"]
-    if base is None:
-        return TableDiff(table, inserted=new.count())
     old = read_snapshot(spark, table, base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
     joined = new.join(old.withColumn("_matched", F.lit(True)), key, "left")
     differs = {c: ~F.col(c).eqNullSafe(F.col(f"old_{c}")) for c in compared}
