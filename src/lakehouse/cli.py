@@ -216,6 +216,33 @@ def cmd_suites_lint(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_suites_suggest(args) -> int:
+    """Profile a table's main and write a draft suite (every rule a warning) to expectations/<layer>/<table>.json."""
+    from pathlib import Path
+
+    from lakehouse.quality.lake_checks import row_key
+    from lakehouse.quality.suites.suggest import suggest
+    from lakehouse.spark.session import get_session
+    from lakehouse.spark.tables import table_exists
+
+    settings = get_settings()
+    directory = Path(args.dir) if args.dir else settings.expectations_dir
+    spark = get_session("suites-suggest", settings)
+    if not table_exists(spark, args.table):
+        print(f"suites suggest: no table {args.table} in the catalog")
+        return 1
+    key = tuple(k for k in args.key.split(",") if k) if args.key else row_key(args.table)
+    result = suggest(spark, args.table, directory, key=key, force=args.force)
+    if not result.written:
+        print(f"suites suggest: {result.path} exists; left as it is (--force merges new expectations in)")
+        return 1
+    print(f"suites suggest: {result.path}: {result.added} expectation(s) suggested"
+          + (f", {result.kept} kept" if result.kept else "")
+          + " (meta.severity warning). Review them, set severity error on the rules that must stop a run, "
+          "then `lakehouse suites lint`.")
+    return 0
+
+
 def cmd_report(args) -> int:
     from lakehouse.quality.report import render_terminal
 
@@ -293,6 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     lint_cmd = suites.add_parser("lint", help=cmd_suites_lint.__doc__)
     lint_cmd.add_argument("--dir", default="", help="suites directory (default: LAKEHOUSE_EXPECTATIONS_DIR)")
     lint_cmd.set_defaults(func=cmd_suites_lint)
+    suggest_cmd = suites.add_parser("suggest", help=cmd_suites_suggest.__doc__)
+    suggest_cmd.add_argument("table", help="e.g. silver.kol_videos")
+    suggest_cmd.add_argument("--force", action="store_true", help="merge new expectations into an existing file")
+    suggest_cmd.add_argument("--key", default="", help="columns whose combination is unique (default: the "
+                                                       "table's business key)")
+    suggest_cmd.add_argument("--dir", default="", help="suites directory (default: LAKEHOUSE_EXPECTATIONS_DIR)")
+    suggest_cmd.set_defaults(func=cmd_suites_suggest)
     redis_cmd = sub.add_parser("redis", help="the Redis hot path").add_subparsers(dest="redis_command", required=True)
     redis_cmd.add_parser("restore", help=cmd_redis_restore.__doc__).set_defaults(func=cmd_redis_restore)
     rep = sub.add_parser("report", help="print the latest readiness report of a DAG")

@@ -1,5 +1,6 @@
 """The HTML report: grouped by layer, escaped, relative Data Docs links, a chart per table."""
 
+import json
 from pathlib import Path
 
 from lakehouse.core.checks import CheckResult, Status
@@ -29,3 +30,18 @@ def test_data_docs_links_are_relative_to_the_page_and_trend_is_drawn(tmp_path):
     assert 'href="../gx/uncommitted/data_docs/local_site/validations/gold.html"' in html
     assert html.count("<circle") == 4 and "r4: 400 rows" in html
     assert Path(str(docs)).name in html
+
+
+def test_each_failure_links_to_its_offending_rows_with_their_kafka_records():
+    rows = [{"platform": "tiktok", "kol_id": "k1", "kafka_partition": 2, "kafka_offset": 17, "followers_count": -5}]
+    failed = CheckResult("suite.silver.kol_profiles.expect_column_values_to_be_between.followers_count", "silver",
+                         "silver.kol_profiles", Status.FAIL, 5.0, "{}",
+                         f"1 unexpected; offending rows: {json.dumps(rows)}")
+    report = build_report(dag_id="d", run_id="r", counts={}, timings={}, checks=[
+        failed, CheckResult("accounting.profiles", "silver", "silver.kol_profiles", Status.PASS, 1, "== 1",
+                            "offending rows: not a list")])
+    html = render_html(report)
+    assert '<a href="#rows-1">1 offending row(s)</a>' in html and '<h3 id="rows-1">' in html
+    section = html[html.index("<h2>Offending rows</h2>"):]
+    assert "<th>kafka_partition</th><th>kafka_offset</th>" in section and "<td>17</td>" in section
+    assert html.count("offending row(s)</a>") == 1  # a passing check links to nothing

@@ -44,6 +44,23 @@ class CheckResult:
                 f"threshold={self.threshold} {self.details}").rstrip()
 
 
+OFFENDING_ROWS = "offending rows: "  # then a JSON list of row keys, in a check's details
+
+
+def offending_rows(details: str) -> list[dict]:
+    """The rows a failed check named in its details (written after :data:`OFFENDING_ROWS`), else []."""
+    import json
+
+    start = (details or "").find(OFFENDING_ROWS)
+    if start < 0:
+        return []
+    try:
+        rows, _ = json.JSONDecoder().raw_decode(details, start + len(OFFENDING_ROWS))
+    except ValueError:
+        return []
+    return [r if isinstance(r, dict) else {"value": r} for r in rows] if isinstance(rows, list) else []
+
+
 def compare(check_id: str, layer: str, table: str, observed, expected, *, op: str = "==",
             details: str = "", on_fail: Status = Status.FAIL) -> CheckResult:
     """A check of ``observed <op> expected``; ``op`` is one of ==, >=, <=."""

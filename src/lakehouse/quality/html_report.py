@@ -11,6 +11,8 @@ import os
 from html import escape
 from pathlib import Path
 
+from lakehouse.core.checks import offending_rows
+
 LAYER_ORDER = ("orchestration", "bronze", "silver", "gold", "serving", "ml")
 COLOURS = {"PASS": "#1a7f37", "WARN": "#9a6700", "FAIL": "#cf222e", "SKIP": "#6e7781"}
 CSS = """
@@ -58,7 +60,9 @@ def render_html(report: dict, out_path: Path | None = None) -> str:
     and the reports dir can be moved or served as a whole.
     """
     parts = [*_header(report), *_counts(report.get("counts") or {}), *_top_kols(report.get("top_kols") or {}),
-             *_trend(report.get("trend") or {}), *_checks(report["checks"], _docs_links(report, out_path))]
+             *_trend(report.get("trend") or {})]
+    offending = _offending(report["checks"])
+    parts += [*_checks(report["checks"], _docs_links(report, out_path), offending), *_offending_section(offending)]
     if report.get("timings_s"):
         parts.append("<h2>Timings (s)</h2><p>" + ", ".join(
             f"{escape(k)} {v}" for k, v in report["timings_s"].items()) + "</p>")
@@ -134,7 +138,31 @@ def _trend(trend: dict) -> list[str]:
     return parts
 
 
-def _checks(checks: list[dict], link) -> list[str]:
+def _offending(checks: list[dict]) -> dict[str, tuple[str, list[dict]]]:
+    """``{check id: (anchor, rows)}`` for every FAIL/WARN that named its offending rows."""
+    out = {}
+    for c in checks:
+        rows = offending_rows(c.get("details") or "") if c["status"] in ("FAIL", "WARN") else []
+        if rows:
+            out[c["check_id"]] = (f"rows-{len(out) + 1}", rows)
+    return out
+
+
+def _offending_section(offending: dict[str, tuple[str, list[dict]]]) -> list[str]:
+    """Each not-passing check's rows as a table: business key and, for Silver, the Kafka record."""
+    if not offending:
+        return []
+    parts = ["<h2>Offending rows</h2>"]
+    for check_id, (anchor, rows) in offending.items():
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        parts.append(f'<h3 id="{anchor}">{_cell(check_id)}</h3><table class=rows><tr>'
+                     + "".join(f"<th>{_cell(c)}</th>" for c in columns) + "</tr>")
+        parts += ["<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows]
+        parts.append("</table>")
+    return parts
+
+
+def _checks(checks: list[dict], link, offending: dict | None = None) -> list[str]:
     layers = sorted({c["layer"] for c in checks}, key=lambda x: (LAYER_ORDER.index(x) if x in LAYER_ORDER else 99, x))
     parts = ["<h2>Checks</h2><table id=checks><tr><th class=c1>status</th><th class=c2>check</th>"
              "<th class=c3>table</th><th class=c4>observed</th><th class=c5>threshold</th><th>details</th></tr>"]
@@ -148,6 +176,11 @@ def _checks(checks: list[dict], link) -> list[str]:
                 f'<tr class="check {c["status"].lower()}"><td><span class=status style="background:'
                 f'{COLOURS[c["status"]]}">{c["status"]}</span></td><td>{_cell(c["check_id"])}</td>'
                 f'<td>{_cell(c["table"])}{link(c["table"])}</td><td class=num>{_cell(c["observed"])}</td>'
-                f'<td>{_cell(c["threshold"])}</td><td class=details>{_cell(c["details"])}</td></tr>')
+                f'<td>{_cell(c["threshold"])}</td><td class=details>{_cell(c["details"])}'
+                f'{_rows_link((offending or {}).get(c["check_id"]))}</td></tr>')
     parts.append("</table>")
     return parts
+
+
+def _rows_link(entry) -> str:
+    return f' <a href="#{entry[0]}">{len(entry[1])} offending row(s)</a>' if entry else ""

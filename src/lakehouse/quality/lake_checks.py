@@ -48,6 +48,11 @@ DIFF_KEYS = {**{e.silver_table: e.key for e in ENTITIES.values()}, QUARANTINE_TA
              GOLD_SUMMARY_TABLE: KEY_COLUMNS[GOLD_SUMMARY_TABLE]}
 
 
+def row_key(table: str) -> tuple[str, ...]:
+    """What identifies one row of ``table``: its business key, else its Kafka coordinates (Bronze)."""
+    return tuple(DIFF_KEYS.get(table) or KEY_COLUMNS.get(table, ()))
+
+
 def selected(table: str, layers=LAYERS, tables=None) -> bool:
     return layer_of(table) in layers and (not tables or table in tables)
 

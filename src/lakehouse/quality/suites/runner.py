@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from lakehouse.core.checks import CheckResult, Status
+from lakehouse.core.checks import OFFENDING_ROWS, CheckResult, Status
 from lakehouse.quality.suites.files import referenced_columns
 
 RESULT_FORMAT = "BASIC"  # counts, percent, 20 sample values; keys of offending rows fetched for failures only
@@ -168,7 +168,7 @@ def _check_results(validation, table: str, layer: str, offending: dict, scope: s
             rows = offending.get(_config_key(cfg)) or res.get("partial_unexpected_list") or []
             unexpected = res.get("unexpected_count")
             details = (f"{unexpected} unexpected; " if unexpected is not None else "") + (
-                f"offending rows: {json.dumps(rows[:MAX_OFFENDING_ROWS], default=str)}" if rows else "")
+                f"{OFFENDING_ROWS}{json.dumps(rows[:MAX_OFFENDING_ROWS], default=str)}" if rows else "")
             if r.exception_info and r.exception_info.get("raised_exception"):
                 details += f" error: {r.exception_info.get('exception_message')}"
         status = Status.PASS if r.success else severity_status(cfg)
