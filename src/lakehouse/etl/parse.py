@@ -12,6 +12,8 @@ from lakehouse.core.names import PLATFORMS
 # A key's versions in log order: the broker log (epoch), then the offset within the key's partition
 # (the partition only breaks ties between partitions). A producer's clock never decides.
 LOG_ORDER = ("kafka_epoch", "kafka_offset", "kafka_partition")
+# Where a Silver row came from, not what it says: every new version of a row has new values here.
+LINEAGE_COLUMNS = ("kafka_partition", "kafka_offset", "kafka_timestamp", "batch_id", "kafka_epoch", "processed_at")
 
 
 def classify(df, entity: Entity):

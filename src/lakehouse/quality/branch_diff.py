@@ -3,8 +3,9 @@ deleted, the columns the updated rows changed, and for Gold how far the scores m
 
 The branch's own rows are those in the data files it added over ``main`` (merge-on-read: inserted rows
 and new versions of updated ones, :func:`lakehouse.iceberg.snapshots.data_files`); they are joined to
-``main`` by key. A row rewritten with the same values is not an update. Deleted rows come from the two
-snapshots' live-row counts (summaries, no scan).
+``main`` by key. A row rewritten with the same values (a replayed event: only its Kafka coordinates and
+processing stamp are new) is not an update. Deleted rows come from the two snapshots' live-row counts
+(summaries, no scan).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.names import GOLD_SUMMARY_TABLE, MAIN, layer_of
+from lakehouse.etl.parse import LINEAGE_COLUMNS
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import data_files, ref_snapshot_id, run_ref, summary, table_or_none
 from lakehouse.spark.tables import read_snapshot
@@ -65,7 +67,8 @@ def keyed_diff(spark, table: str, head: int, base: int, added: list[str], key: l
     from pyspark.sql import functions as F
 
     new = read_snapshot(spark, table, head).where(F.col("_file").isin(added))
-    compared = [f.name for f in new.schema.fields if f.name not in key and f.dataType.typeName() != "map"]
+    compared = [f.name for f in new.schema.fields
+                if f.name not in (*key, *LINEAGE_COLUMNS) and f.dataType.typeName() != "map"]
     old = read_snapshot(spark, table, base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
     joined = new.join(old.withColumn("_matched", F.lit(True)), key, "left")
     differs = {c: ~F.col(c).eqNullSafe(F.col(f"old_{c}")) for c in compared}
