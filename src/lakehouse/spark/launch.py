@@ -44,7 +44,7 @@ SMALL_INPUT_JIT = "-XX:TieredStopAtLevel=1"  # C1 only: cheap, quick compiles fo
 def submission(settings: Settings, job: str, small_input: bool = False) -> Submission:
     """Conf without the catalog password (the driver reads it from ``env``), the jars, and the job's env.
 
-    ``small_input``: the driver JVM (in local mode also the executor) compiles with C1 only
+    ``small_input``: the driver JVM and, on a standalone cluster, the executors' compile with C1 only
     (see :mod:`lakehouse.jobs.sizing`, which decides it).
     """
     venv_bin = str(Path(sys.executable).parent)
@@ -58,4 +58,6 @@ def submission(settings: Settings, job: str, small_input: bool = False) -> Submi
     conf = spark_conf(settings, secrets=False)
     if small_input:
         conf["spark.driver.extraJavaOptions"] = driver_jvm_options(settings, SMALL_INPUT_JIT)
+        if settings.spark_master.startswith("spark://"):  # executors are JVMs of their own there
+            conf["spark.executor.extraJavaOptions"] = SMALL_INPUT_JIT
     return Submission(job, conf, ",".join(spark_jars(settings)), env)
