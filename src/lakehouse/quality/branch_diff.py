@@ -13,10 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lakehouse.core.checks import CheckResult, Status, compare
-from lakehouse.core.names import GOLD_SUMMARY_TABLE, MAIN, layer_of
+from lakehouse.core.names import GOLD_SUMMARY_TABLE, MAIN, TRUST_MODEL, layer_of
 from lakehouse.etl.parse import LINEAGE_COLUMNS
 from lakehouse.iceberg.catalog import get_catalog
-from lakehouse.iceberg.snapshots import data_files, ref_snapshot_id, run_ref, summary, table_or_none
+from lakehouse.iceberg.snapshots import (
+    data_files,
+    newest_json,
+    ref_snapshot_id,
+    run_ref,
+    summary,
+    table_or_none,
+)
 from lakehouse.spark.tables import read_snapshot
 
 SCORES = ("trending_score", "success_score", "trust_score", "final_score")
@@ -33,6 +40,7 @@ class TableDiff:
     changed_columns: dict[str, int] = field(default_factory=dict)  # column -> updated rows that changed it
     score_shift: dict[str, dict[str, float]] = field(default_factory=dict)  # score -> mean, p95 of the delta
     moved: int = 0  # updated rows whose final score moved past the guard's points
+    trust_models: tuple = (None, None)  # the champion Gold's trust scores came from: on main, on the branch
 
 
 def live_rows(table, snapshot_id: int | None) -> int:
@@ -58,6 +66,7 @@ def table_diff(spark, table: str, branch: str, key, moved_points: float) -> Tabl
         return TableDiff(table)
     diff = keyed_diff(spark, table, head, base, sorted(added), list(key), moved_points)
     diff.deleted = live_rows(meta, base) - (live_rows(meta, head) - diff.inserted)
+    diff.trust_models = (newest_json(meta, base, TRUST_MODEL), newest_json(meta, head, TRUST_MODEL))
     return diff
 
 
@@ -109,12 +118,23 @@ def diff_checks(spark, branch: str, keys: dict, settings) -> list[CheckResult]:
             "; ".join(filter(None, (f"updated columns: {columns}" if columns else "", shift))),
             extra={"diff": diff.__dict__}))
         if table == GOLD_SUMMARY_TABLE and diff.updated:
-            out.append(compare(
-                f"diff.{table}.{MOVED}_moved", "gold", table, round(diff.moved / diff.updated, 4),
-                settings.score_move_max_share, op="<=", on_fail=Status.WARN,
-                details=f"{diff.moved} of {diff.updated} updated KOLs moved their {MOVED} by more than "
-                        f"{settings.score_move_points:g} points"))
+            out.append(score_guard(diff, settings))
     return out
+
+
+def score_guard(diff: TableDiff, settings) -> CheckResult:
+    """Share of updated Gold KOLs whose final score moved more than the guard's points: WARN above its
+    share. A run that rescored every KOL with a new champion is not judged here (SKIP): moving scores is
+    what a new model does, and ``kol_model_training``'s gates judged the model."""
+    check_id = f"diff.{diff.table}.{MOVED}_moved"
+    before, after = diff.trust_models
+    if before != after:
+        return CheckResult(check_id, "gold", diff.table, Status.SKIP, None, f"<= {settings.score_move_max_share}",
+                           f"trust model {before} -> {after}: every KOL rescored by the new champion")
+    return compare(
+        check_id, "gold", diff.table, round(diff.moved / diff.updated, 4), settings.score_move_max_share,
+        op="<=", on_fail=Status.WARN, details=f"{diff.moved} of {diff.updated} updated KOLs moved their {MOVED} "
+                                              f"by more than {settings.score_move_points:g} points")
 
 
 def _round(value) -> float | None:
