@@ -200,7 +200,6 @@ def increment_suite_checks(spark, branch: str, table: str, suite, runner, layer:
     return judged
 
 
-
 def score_distribution(gold_df) -> list[CheckResult]:
     """Per platform: the test plan's ranking rule on the top 50 by trending (as the dashboard lists them),
     >= 80 % distinct trending scores among *active* KOLs (inactive ones share the floor 0 by design),
