@@ -66,6 +66,8 @@ AIRFLOW_RUN_ID = "airflow.run_id"
 # Iceberg's own.
 ADDED_RECORDS = "added-records"
 TOTAL_RECORDS = "total-records"  # cumulative rows (Bronze never deletes, so compaction keeps it)
+TOTAL_POSITION_DELETES = "total-position-deletes"  # rows merge-on-read deletes mask in those files
+TOTAL_DATA_FILES = "total-data-files"
 
 
 def run_properties(dag_id: str, run_id: str) -> dict[str, str]:

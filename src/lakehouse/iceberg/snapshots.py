@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pyiceberg.table.snapshots import Snapshot, ancestors_between_ids, ancestors_of, is_ancestor_of
 
-from lakehouse.core.names import MAIN
-
-TOTAL_DATA_FILES = "total-data-files"  # Iceberg's own snapshot-summary key
+from lakehouse.core.names import MAIN, TOTAL_DATA_FILES, TOTAL_POSITION_DELETES, TOTAL_RECORDS
 
 
 def table_or_none(catalog, name: str):
@@ -75,6 +75,42 @@ def data_files(table, snapshot_id: int | None) -> set[str]:
     if snapshot_id is None or summary(table.snapshot_by_id(snapshot_id)).get(TOTAL_DATA_FILES) == "0":
         return set()  # (pyiceberg's inspect cannot list a snapshot without manifests)
     return set(table.inspect.data_files(snapshot_id=snapshot_id).column("file_path").to_pylist())
+
+
+def live_rows(table, snapshot_id: int | None) -> int:
+    """Rows live at ``snapshot_id``: records in data files minus position deletes (Spark's merge-on-read
+    deletes each row once), from the snapshot summary."""
+    props = summary(table.snapshot_by_id(snapshot_id)) if snapshot_id is not None else {}
+    return int(props.get(TOTAL_RECORDS, 0)) - int(props.get(TOTAL_POSITION_DELETES, 0))
+
+
+@dataclass(frozen=True)
+class BranchFiles:
+    """A WAP branch's head and ``main`` of one table; their data files are read (from manifests) when asked."""
+
+    table: object
+    head: int
+    base: int | None
+
+    @cached_property
+    def base_files(self) -> set[str]:
+        return data_files(self.table, self.base)
+
+    @cached_property
+    def head_files(self) -> set[str]:
+        return data_files(self.table, self.head)
+
+    @property
+    def added(self) -> set[str]:
+        """The files the branch wrote: its inserted rows and the new versions of updated ones."""
+        return set() if self.head == self.base else self.head_files - self.base_files
+
+
+def branch_files(table, branch: str) -> BranchFiles | None:
+    """``branch`` against ``main`` in ``table`` (None when the table has no such branch)."""
+    if run_ref(table, branch) != branch:
+        return None
+    return BranchFiles(table, ref_snapshot_id(table, branch), ref_snapshot_id(table, MAIN))
 
 
 def data_snapshot_id(table, snapshot_id: int | None) -> int | None:

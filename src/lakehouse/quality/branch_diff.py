@@ -10,25 +10,19 @@ processing stamp are new) is not an update. Deleted rows come from the two snaps
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field
 
 from lakehouse.core.checks import CheckResult, Status, compare
-from lakehouse.core.names import GOLD_SUMMARY_TABLE, MAIN, TRUST_MODEL, layer_of
+from lakehouse.core.names import GOLD_SUMMARY_TABLE, TRUST_MODEL, layer_of
 from lakehouse.etl.parse import LINEAGE_COLUMNS
 from lakehouse.iceberg.catalog import get_catalog
-from lakehouse.iceberg.snapshots import (
-    data_files,
-    newest_json,
-    ref_snapshot_id,
-    run_ref,
-    summary,
-    table_or_none,
-)
-from lakehouse.spark.tables import read_snapshot
+from lakehouse.iceberg.snapshots import branch_files, live_rows, newest_json, table_or_none
+from lakehouse.spark.tables import read_files, read_snapshot
 
 SCORES = ("trending_score", "success_score", "trust_score", "final_score")
 MOVED = "final_score"  # the score the regression guard watches
-TOTAL_RECORDS, TOTAL_POSITION_DELETES = "total-records", "total-position-deletes"  # Iceberg summary keys
 
 
 @dataclass
@@ -43,46 +37,34 @@ class TableDiff:
     trust_models: tuple = (None, None)  # the champion Gold's trust scores came from: on main, on the branch
 
 
-def live_rows(table, snapshot_id: int | None) -> int:
-    """Rows live at ``snapshot_id``: records in data files minus position deletes (Spark's merge-on-read
-    deletes each row once), from the snapshot summary."""
-    props = summary(table.snapshot_by_id(snapshot_id)) if snapshot_id is not None else {}
-    return int(props.get(TOTAL_RECORDS, 0)) - int(props.get(TOTAL_POSITION_DELETES, 0))
-
-
 def table_diff(spark, table: str, branch: str, key, moved_points: float) -> TableDiff | None:
     """The diff of ``table`` between ``main`` and ``branch`` (None when the table has no such branch)."""
     meta = table_or_none(get_catalog(), table)
-    if run_ref(meta, branch) != branch:
+    files = branch_files(meta, branch)
+    if files is None:
         return None
-    head, base = ref_snapshot_id(meta, branch), ref_snapshot_id(meta, MAIN)
-    if head == base:
+    if files.head != files.base and not files.base_files:  # main holds no row yet: all inserted, no scan
+        return TableDiff(table, inserted=live_rows(meta, files.head))
+    if not files.added:
         return TableDiff(table)
-    base_files = data_files(meta, base)
-    if not base_files:  # main holds no row yet: everything is inserted (no scan)
-        return TableDiff(table, inserted=live_rows(meta, head))
-    added = data_files(meta, head) - base_files
-    if not added:
-        return TableDiff(table)
-    diff = keyed_diff(spark, table, head, base, sorted(added), list(key), moved_points)
-    diff.deleted = live_rows(meta, base) - (live_rows(meta, head) - diff.inserted)
-    diff.trust_models = (newest_json(meta, base, TRUST_MODEL), newest_json(meta, head, TRUST_MODEL))
+    diff = keyed_diff(spark, table, files, list(key), moved_points)
+    diff.deleted = live_rows(meta, files.base) - (live_rows(meta, files.head) - diff.inserted)
+    diff.trust_models = (newest_json(meta, files.base, TRUST_MODEL), newest_json(meta, files.head, TRUST_MODEL))
     return diff
 
 
-def keyed_diff(spark, table: str, head: int, base: int, added: list[str], key: list[str],
-               moved_points: float) -> TableDiff:
-    """One aggregation over the branch's rows joined to ``main`` by ``key``."""
+def keyed_diff(spark, table: str, files, key: list[str], moved_points: float) -> TableDiff:
+    """One aggregation over the branch's rows (:class:`~lakehouse.iceberg.snapshots.BranchFiles`) joined to
+    ``main`` by ``key``."""
     from pyspark.sql import functions as F
 
-    new = read_snapshot(spark, table, head).where(F.col("_file").isin(added))
+    new = read_files(spark, table, files.head, files.added)
     compared = [f.name for f in new.schema.fields
                 if f.name not in (*key, *LINEAGE_COLUMNS) and f.dataType.typeName() != "map"]
-    old = read_snapshot(spark, table, base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
+    old = read_snapshot(spark, table, files.base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
     joined = new.join(old.withColumn("_matched", F.lit(True)), key, "left")
     differs = {c: ~F.col(c).eqNullSafe(F.col(f"old_{c}")) for c in compared}
-    updated = F.col("_matched") & F.greatest(*[d.cast("int") for d in differs.values()]).cast("boolean") \
-        if differs else F.lit(False)
+    updated = F.col("_matched") & functools.reduce(operator.or_, differs.values(), F.lit(False))
     scores = [s for s in SCORES if s in compared]
     aggregates = [F.sum(F.col("_matched").isNull().cast("int")).alias("inserted"),
                   F.sum(updated.cast("int")).alias("updated"),

@@ -11,7 +11,7 @@ import contextlib
 
 from lakehouse.core.names import CATALOG_NAME, MAIN
 from lakehouse.iceberg.catalog import METADATA_RETENTION, get_catalog
-from lakehouse.iceberg.snapshots import data_files, ref_snapshot_id, run_ref, table_or_none
+from lakehouse.iceberg.snapshots import branch_files, ref_snapshot_id, run_ref, table_or_none
 
 # v2, WAP-enabled; upserts touch few rows: write delete files instead of rewriting whole data files
 TABLE_PROPERTIES = {
@@ -72,19 +72,17 @@ def read_change(spark, table: str, branch: str):
     None when there is nothing to tell apart from the whole table: the table has no such branch, the
     branch wrote nothing, or it wrote every live row (a first run; a rewrite of the whole table).
     """
+    files = branch_files(table_or_none(get_catalog(), table), branch)
+    if files is None or not files.added or files.added == files.head_files:
+        return None
+    return read_files(spark, table, files.head, files.added)
+
+
+def read_files(spark, table: str, snapshot: int, files) -> object:
+    """The live rows at ``snapshot`` of ``table`` that sit in ``files`` (Iceberg's ``_file`` column)."""
     from pyspark.sql import functions as F
 
-    meta = table_or_none(get_catalog(), table)
-    if run_ref(meta, branch) != branch:
-        return None
-    head, base = ref_snapshot_id(meta, branch), ref_snapshot_id(meta, MAIN)
-    if head == base:
-        return None
-    base_files, head_files = data_files(meta, base), data_files(meta, head)
-    added = head_files - base_files
-    if not added or added == head_files:
-        return None
-    return read_snapshot(spark, table, head).where(F.col("_file").isin(sorted(added)))
+    return read_snapshot(spark, table, snapshot).where(F.col("_file").isin(sorted(files)))
 
 
 def read_snapshot(spark, table: str, snapshot: int):
