@@ -63,7 +63,7 @@ def kol_quality_nightly():
         from lakehouse.orchestration.errors import fail_fast_on_breach
         from lakehouse.quality.table_checks import table_checks
 
-        with fail_fast_on_breach():  # a table that does not exist will not by retrying
+        with fail_fast_on_breach():  # a mistyped table will not appear by retrying: no retries
             results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
         return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
 

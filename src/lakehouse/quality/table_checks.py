@@ -44,8 +44,8 @@ def scope(params: dict | None, settings: Settings | None = None) -> tuple[tuple[
     if tables:
         known = checkable_tables(settings or get_settings())
         if unknown := sorted(set(tables) - known):
-            raise UnknownSelectionError(f"unknown table(s) {unknown}: neither in the catalog nor named by a suite; "
-                             f"choose from {sorted(known)}")
+            raise UnknownSelectionError(f"unknown table(s) {unknown}: neither in the catalog nor named by a "
+                                        f"suite; choose from {sorted(known)}")
     return layers, tables
 
 

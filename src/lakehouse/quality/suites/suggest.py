@@ -1,14 +1,15 @@
 """``lakehouse suites suggest <table>``: a draft GX 1.x suite learned from a table's ``main``.
 
-GX removed its profilers in 1.0 (Deequ keeps a suggestion runner); this is ours. One Spark aggregation
-profiles every column; the draft holds, per column, what the data showed:
+GX removed its profilers in 1.0 (Deequ keeps a suggestion runner); this is ours. Spark profiles every
+column (one aggregation for counts and ranges, one for the value sets of the columns with few distinct
+values, one for the key's uniqueness); the draft holds, per column, what the data showed:
 
 - its Spark type (``expect_column_values_to_be_of_type``);
 - not null, where no row was null;
 - a range from the observed min and max, widened by a margin (and never below 0 for a column that never
   was), so the data it was learned from passes and a value far outside fails;
 - a value set, where a text column has few distinct values;
-- the uniqueness of the table's key (the contract's business key), where the data has it unique.
+- the uniqueness of the table's key (its business key, or ``--key``), where the data has it unique.
 
 Every expectation is marked ``meta.suggested: true`` and ``meta.severity: warning``: a draft WARNs until a
 person promotes a rule to ``error``. An existing file is never overwritten; ``force`` merges the new
