@@ -45,3 +45,30 @@ def test_each_failure_links_to_its_offending_rows_with_their_kafka_records():
     section = html[html.index("<h2>Offending rows</h2>"):]
     assert "<th>kafka_partition</th><th>kafka_offset</th>" in section and "<td>17</td>" in section
     assert html.count("offending row(s)</a>") == 1  # a passing check links to nothing
+
+
+def test_old_reports_and_gx_validation_results_are_pruned_and_the_rest_stays(tmp_path):
+    import os
+    import time
+
+    from lakehouse.quality.report import prune_reports
+
+    old, new = time.time() - 40 * 86400, time.time()
+    files = {
+        "kol_transform/latest.json": old, "kol_transform/run_1.json": old, "kol_transform/run_2.html": new,
+        "gx/uncommitted/validations/silver/kol_profiles/run_1/x.json": old,
+        "gx/uncommitted/validations/silver/kol_profiles/run_2/x.json": new,
+        "gx/uncommitted/data_docs/local_site/validations/silver/kol_profiles/run_1/x.html": old,
+        "gx/uncommitted/data_docs/local_site/index.html": old, "gx/expectations/silver/kol_profiles.json": old,
+    }
+    for name, mtime in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+        os.utime(path, (mtime, mtime))
+    assert prune_reports(tmp_path, older_than=time.time() - 30 * 86400) == 3
+    left = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert left == {"kol_transform/latest.json", "kol_transform/run_2.html",
+                    "gx/uncommitted/validations/silver/kol_profiles/run_2/x.json",
+                    "gx/uncommitted/data_docs/local_site/index.html", "gx/expectations/silver/kol_profiles.json"}
+    assert not (tmp_path / "gx/uncommitted/validations/silver/kol_profiles/run_1").exists()  # no empty dirs left

@@ -155,7 +155,8 @@ def prune_checks(settings: Settings, policy: Policy, now: datetime) -> list[Chec
                     {"rows_removed": rows}, "completes", f"rows recorded over {policy.check_history_days:g} days ago"),
         CheckResult("maintenance.prune.reports", "audit", str(settings.reports_dir.name), Status.PASS,
                     {"files_removed": files}, "completes",
-                    f"report files over {policy.report_retention_days:g} days old (latest.* kept)"),
+                    f"report files and GX validation results/pages over {policy.report_retention_days:g} days "
+                    "old (latest.* kept)"),
     ]
 
 

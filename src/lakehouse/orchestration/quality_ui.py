@@ -20,10 +20,9 @@ from urllib.parse import quote
 
 from lakehouse.config import get_settings
 from lakehouse.quality.html_report import COLOURS, CSS, sparkline
-from lakehouse.quality.report import LATEST, report_path
+from lakehouse.quality.report import GX_DIR, LATEST, report_path
 
 URL_PREFIX = "/data-quality"
-GX_DIR = "gx"
 
 
 def report_file(reports_dir: Path, relative: str) -> Path | None:

@@ -58,10 +58,17 @@ def write_report(report: dict, reports_dir: Path) -> Path:
     return path
 
 
-def prune_reports(reports_dir: Path, older_than: float) -> int:
-    """Delete run reports (``<dag>/<run>.json|html``) last written before ``older_than`` (epoch seconds).
+GX_DIR = "gx"  # the GX file project the suite runner keeps under the reports dir
+# per run, GX stores a validation result and renders its Data Docs page here (suites, config and the
+# site's static files stay)
+GX_RUN_DIRS = ("uncommitted/validations", "uncommitted/data_docs/local_site/validations")
 
-    ``latest.*`` and anything that is not a report (GX Data Docs sites) stay.
+
+def prune_reports(reports_dir: Path, older_than: float) -> int:
+    """Delete run reports (``<dag>/<run>.json|html``) and the GX validation results and Data Docs pages of
+    runs, last written before ``older_than`` (epoch seconds); returns the files removed.
+
+    ``latest.*`` and the GX project itself (suites, configuration, the site's index and static files) stay.
     """
     removed = 0
     for latest in reports_dir.glob(f"*/{LATEST}.json"):  # a DAG's report dir
@@ -69,6 +76,13 @@ def prune_reports(reports_dir: Path, older_than: float) -> int:
             if path.suffix in (".json", ".html") and path.stem != LATEST and path.stat().st_mtime < older_than:
                 path.unlink()
                 removed += 1
+    for run_dir in (reports_dir / GX_DIR / d for d in GX_RUN_DIRS):
+        for path in sorted(run_dir.rglob("*"), reverse=True) if run_dir.is_dir() else ():  # files before dirs
+            if path.is_file() and path.stat().st_mtime < older_than:
+                path.unlink()
+                removed += 1
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
     return removed
 
 
