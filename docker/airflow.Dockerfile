@@ -8,5 +8,6 @@ RUN apt-get update -q \
 USER airflow
 COPY --chown=airflow pyproject.toml constraints.txt README.md /opt/project/
 COPY --chown=airflow src /opt/project/src
+COPY --chown=airflow contracts /opt/project/contracts
 COPY --chown=airflow plugins /opt/project/plugins
 RUN pip install --no-cache-dir -c /opt/project/constraints.txt -e /opt/project

@@ -81,6 +81,9 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # WAP audit's contract check: a required field missing, or a field retyped, in more than this share
+    # of a run's records of a topic FAILs (below it, those records are quarantined and the check passes)
+    contract_max_share: float = _env("LAKEHOUSE_CONTRACT_MAX_SHARE", default=0.05)
     # WAP audit's scoring regression guard: WARN when more than this share of the Gold KOLs a run updates
     # move their final score by more than this many points
     score_move_points: float = _env("LAKEHOUSE_SCORE_MOVE_POINTS", default=10.0)

@@ -10,11 +10,12 @@ import pytest
 
 from lakehouse.core.entities import WAP_TABLES
 from lakehouse.core.errors import AuditError
-from lakehouse.core.names import TOPICS
+from lakehouse.core.names import CONTRACT_DRIFT, TOPICS
 from lakehouse.datagen import DatasetSpec, Record, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.etl import silver, wap
 from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.snapshots import summary
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import audit_branch, build_gold, build_silver
 from lakehouse.spark.launch import submission
@@ -89,10 +90,19 @@ def test_every_reason_code_from_a_crafted_input(lake, lake_services, spark_sessi
         "unknown_platform": _profile("p", platform="myspace"),
         "negative_count": _profile("n", following_count=-3),
     }
-    _send(lake, list(crafted.values()) + [_profile("ok")])
+    drifted = _profile("d", tier="gold", username=123)  # lands (Spark reads 123 as "123"), but drifts
+    _send(lake, list(crafted.values()) + [_profile("ok"), drifted])
     ingest_topic(PROFILES, lake, **quiet)
     stats = silver.bronze_to_silver(spark_session, "profiles", run_id="r1")
-    assert (stats.bronze_rows, stats.inserted, stats.quarantined) == (7, 1, 6)
+    assert (stats.bronze_rows, stats.inserted, stats.quarantined) == (8, 2, 6)
+    drift = json.loads(summary(get_catalog().load_table("silver.kol_profiles").current_snapshot())[CONTRACT_DRIFT])
+    found = {(f["field"], f["kind"], f["observed"]): f["count"] for f in drift["findings"]}
+    assert drift["records"] == 8 and found == {("tier", "new", None): 1, ("username", "retyped", "number"): 1,
+                                               ("followers_count", "retyped", "string"): 1,
+                                               ("username", "missing", None): 1}
+    retyped = next(f for f in drift["findings"] if f["field"] == "followers_count")
+    bad_type = spark_session.table("lake.silver.quarantine").where("reason = 'bad_type'").first()
+    assert retyped["samples"] == [[bad_type.kafka_partition, bad_type.kafka_offset]]  # where to find the record
     reasons = sorted(r.reason for r in spark_session.table("lake.silver.quarantine").collect())
     assert reasons == sorted(crafted)
     row = spark_session.table("lake.silver.quarantine").where("reason = 'malformed_json'").first()
@@ -124,6 +134,11 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     assert first["checks"] and not [c for c in first["checks"] if c["status"] == "FAIL"]
     assert {c["check_id"].split(".")[1] for c in first["checks"] if c["check_id"].startswith("suite.")} >= {
         "silver", "gold"}
+    first = {c["check_id"]: c for c in first["checks"]}
+    missing = first["contract.kol-profiles-raw.missing_required"]  # the plan's null usernames: quarantined
+    assert missing["status"] == "PASS" and "username: " in missing["details"] and 0 < missing["observed"] <= 0.05
+    assert first["contract.kol-videos-raw.new_fields"]["status"] == "PASS"
+    assert {first[f"schema.{t}"]["status"] for t in WAP_TABLES} == {"PASS"}
     assert _main_snapshots(spark) == before  # auditing changes nothing
     published = wap.publish("judge_base")
     assert set(published) == set(WAP_TABLES)
@@ -142,11 +157,16 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     assert diff["observed"] == "+27 ~2 -0" and "followers_count 2" in diff["details"]
     assert clean["diff.gold.kol_summary"]["observed"] == "+27 ~2 -0"  # incremental Gold: 2 KOLs rescored
     assert clean["diff.gold.kol_summary.final_score_moved"]["status"] == "PASS"
+    assert clean["contract.kol-profiles-raw.retyped"]["status"] == "PASS"
+    assert clean["contract.kol-videos-raw.retyped"]["status"] == "SKIP"  # no new videos this run
     wap.publish("judge_clean")
 
     breaking = [_profile(f"n{i}", favorites_count=200_000 if i % 20 == 0 else 1000) for i in range(100)]
+    for doc in breaking[5:100:10]:  # a producer that changed its payload: 10 % send usernames as numbers
+        doc.update(username=1000 + len(doc["kol_id"]), tier="gold")
     _to_branch(spark, lake, "judge_bad", [*breaking, {**known[2], "username": "Renamed"}])
-    with writing_to(spark, "judge_bad"):  # cleaning rules bypassed, and a scoring regression
+    with writing_to(spark, "judge_bad"):  # a new column, cleaning rules bypassed, and a scoring regression
+        spark.sql("ALTER TABLE lake.silver.kol_profiles ADD COLUMN tier STRING")
         spark.sql("UPDATE lake.silver.kol_profiles SET followers_count = -5 WHERE kol_id IN ('n1', 'n2', 'n3')")
         spark.sql("UPDATE lake.gold.kol_summary SET final_score = "
                   "CASE WHEN final_score >= 50 THEN final_score - 30 ELSE final_score + 30 END")
@@ -157,7 +177,8 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     failed = {r.check_id: r for r in failure.value.failed}
     assert set(failed) == {f"suite.silver.kol_profiles.increment.{rule}", f"suite.silver.kol_profiles.{followers}",
                            f"suite.silver.kol_profiles.increment.{followers}",
-                           "lineage.gold_from_current_silver.profiles"}  # Silver changed after Gold was built
+                           "lineage.gold_from_current_silver.profiles",  # Silver changed after Gold was built
+                           "contract.kol-profiles-raw.retyped"}
     message = str(failure.value)
     assert "offending rows" in message and '"followers_count": -5' in message
     assert '"kol_id": "n1"' in message and '"kafka_partition": ' in message and '"kafka_offset": ' in message
@@ -174,6 +195,12 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     moved = recorded["diff.gold.kol_summary.final_score_moved"]
     assert (moved.status, moved.observed) == ("WARN", 1.0) and "final_score mean" in recorded[
         "diff.gold.kol_summary"].details
+    assert "username (number): 10 records" in failed["contract.kol-profiles-raw.retyped"].details
+    assert (recorded["contract.kol-profiles-raw.new_fields"].status, recorded[
+        "contract.kol-profiles-raw.new_fields"].observed) == ("WARN", 1)
+    assert (recorded["schema.silver.kol_profiles"].status, recorded["schema.silver.kol_profiles"].details) == (
+        "WARN", "added tier")
+    assert recorded["schema.gold.kol_summary"].status == "PASS"
     assert _main_snapshots(spark) == before
     bad = spark.read.option("branch", "judge_bad").table("lake.silver.kol_profiles").where("followers_count < 0")
     assert bad.count() == 3  # the branch keeps the bad data for inspection

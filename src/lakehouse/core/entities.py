@@ -1,10 +1,12 @@
-"""What each raw entity looks like: JSON schema, business key, required and count fields; quarantine reasons."""
+"""What each raw entity looks like (JSON schema, business key, required and count fields, from its contract);
+quarantine reasons; which tables the layers write."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
+from lakehouse.core.contracts import CONTRACTS_DIR, Contract, ContractError, load_contracts
 from lakehouse.core.names import (
     BRONZE_TABLES,
     CHECK_RESULTS_TABLE,
@@ -38,12 +40,15 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class Entity:
+    """One raw entity as the layers use it, read from its contract (:mod:`lakehouse.core.contracts`)."""
+
     name: str
     silver_table: str
     json_schema: str  # Spark DDL of the raw JSON document
     key: tuple[str, ...]
     required: tuple[str, ...]
     counts: tuple[str, ...]
+    contract: Contract
 
     @property
     def topic(self) -> str:
@@ -54,24 +59,19 @@ class Entity:
         return bronze_table_name(self.topic)
 
 
-ENTITIES = {e.name: e for e in (
-    Entity("profiles", "silver.kol_profiles",
-           "kol_id STRING, platform STRING, username STRING, display_name STRING, followers_count BIGINT, "
-           "following_count BIGINT, post_count BIGINT, favorites_count BIGINT, verified BOOLEAN, bio STRING, "
-           "url STRING, profile_image_url STRING, created_at STRING, updated_at STRING",
-           key=("platform", "kol_id"), required=("kol_id", "platform", "username"),
-           counts=("followers_count", "following_count", "post_count", "favorites_count")),
-    Entity("videos", "silver.kol_videos",
-           "video_id STRING, kol_id STRING, platform STRING, views BIGINT, likes BIGINT, comments BIGINT, "
-           "shares BIGINT, duration_s BIGINT, published_at STRING",
-           key=("platform", "video_id"), required=("video_id", "kol_id", "platform"),
-           counts=("views", "likes", "comments", "shares")),
-    Entity("comments", "silver.kol_comments",
-           "comment_id STRING, video_id STRING, kol_id STRING, platform STRING, text STRING, likes BIGINT, "
-           "created_at STRING",
-           key=("platform", "comment_id"), required=("comment_id", "video_id", "kol_id", "platform"),
-           counts=("likes",)),
-)}
+def entity_of(contract: Contract) -> Entity:
+    """The :class:`Entity` a contract declares; it must name a known topic and the Silver table of its entity."""
+    if TOPICS.get(contract.entity) != contract.topic or contract.silver_table != f"silver.kol_{contract.entity}":
+        raise ContractError(f"contract {contract.source}: entity {contract.entity!r} reads topic "
+                            f"{TOPICS.get(contract.entity)!r} into silver.kol_{contract.entity}")
+    return Entity(contract.entity, contract.silver_table, contract.spark_schema, contract.key, contract.required,
+                  contract.non_negative, contract)
+
+
+_CONTRACTS = load_contracts()
+if set(_CONTRACTS) != set(TOPICS):
+    raise ContractError(f"{CONTRACTS_DIR} must hold one contract per topic of {sorted(TOPICS.values())}")
+ENTITIES = {name: entity_of(_CONTRACTS[name]) for name in TOPICS}  # in the topics' order
 
 SILVER_TABLES = tuple(e.silver_table for e in ENTITIES.values())
 # Every table a transform run writes on its WAP branch (and publishes together).

@@ -59,6 +59,7 @@ LINEAGE_OFFSETS = "lineage.bronze-offsets"  # JSON {bronze table: {partition: [f
 STATS = "lakehouse.stats"  # JSON {name: number}, this run
 TOTALS = "lakehouse.totals"  # JSON {name: number}, cumulative since the last full rebuild
 SILVER_WATERMARK = "lineage.silver-watermark"  # newest Silver processed_at that Gold reflects
+CONTRACT_DRIFT = "contract.drift"  # JSON {records, findings: [{field, kind, observed, count, samples}]}, this run
 TRUST_MODEL = "lineage.trust-model"  # champion version Gold's trust scores come from ("none" before any)
 # Written by every commit a DAG run makes.
 AIRFLOW_DAG_ID = "airflow.dag_id"

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from lakehouse.core.entities import ENTITIES, Entity
 from lakehouse.core.errors import DataBreach
 from lakehouse.core.names import (
+    CONTRACT_DRIFT,
     LINEAGE_OFFSETS,
     LINEAGE_UPSTREAM,
     MAIN,
@@ -27,6 +28,7 @@ from lakehouse.core.names import (
     TOTALS,
     lineage_properties,
 )
+from lakehouse.etl.drift import drift_findings
 from lakehouse.etl.parse import LOG_ORDER, classify, deduplicate, normalize, quarantine_rows
 from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
 from lakehouse.iceberg.catalog import get_catalog
@@ -154,10 +156,12 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         with phase("silver.read"):
             counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad")).first()
         check_bookkeeping(inc, counted.rows)  # before anything is written
+        with phase("silver.drift"):
+            drift = {"records": counted.rows, "findings": drift_findings(classified, entity.contract)}
         processed_at = datetime.now(UTC)
         latest = (deduplicate(normalize(classified.where("reason IS NULL"), entity), entity)
                   .withColumn("processed_at", F.lit(processed_at)).cache())
-        tally = {"rows": counted.rows, "bad": counted.bad, "processed-at": processed_at.isoformat()}
+        tally = {"rows": counted.rows, "bad": counted.bad, "processed-at": processed_at.isoformat(), "drift": drift}
         stats = write_silver(spark, inc, latest, quarantine_rows(classified, entity, run_id), tally,
                              dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild)
     finally:
@@ -191,7 +195,8 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_
             stats = increment_stats(spark, entity, latest, tally)
         totals = {k: int(inc.totals.get(k, 0)) + int(stats[k]) for k in TOTAL_KEYS}
         props = lineage_properties(dag_id, run_id, upstream={entity.bronze_table: inc.upto}, stats=stats,
-                                   **{TOTALS: totals, LINEAGE_OFFSETS: {entity.bronze_table: inc.offsets}})
+                                   **{TOTALS: totals, LINEAGE_OFFSETS: {entity.bronze_table: inc.offsets},
+                                      CONTRACT_DRIFT: tally["drift"]})
         # Quarantine first: the Silver commit carries the lineage marker that ends this
         # increment, so a crash in between makes the next run redo it (the MERGE dedups).
         if tally["bad"]:
@@ -205,7 +210,8 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_
 def increment_stats(spark, entity: Entity, latest, tally: dict) -> dict:
     """Upserted, inserted (keys new to Silver), duplicates and quarantined of this increment.
 
-    ``tally``: rows read, rows quarantined (``bad``) and the ``processed-at`` stamp of this run.
+    ``tally``: rows read, rows quarantined (``bad``), the ``processed-at`` stamp and the contract ``drift``
+    of this run.
     """
     from pyspark.sql import functions as F
 

@@ -146,3 +146,38 @@ def newest_json(table, snapshot_id: int | None, key: str, default: Any = None) -
     """:func:`newest_property` parsed as JSON (``default`` when no commit recorded it)."""
     value = newest_property(table, snapshot_id, key)
     return json.loads(value) if value is not None else default
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """What one schema changed over another, by Iceberg field id (a rename keeps the id)."""
+
+    added: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
+    retyped: tuple[str, ...] = ()  # "name: old -> new"
+    renamed: tuple[str, ...] = ()  # "old -> new"
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.dropped or self.retyped or self.renamed)
+
+
+def schema_of(table, snapshot_id: int | None):
+    """The schema ``snapshot_id`` was written with (the table's current one when the snapshot names none)."""
+    snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
+    if snapshot is None or snapshot.schema_id is None:
+        return table.schema()
+    return table.schemas()[snapshot.schema_id]
+
+
+def schema_change(old, new) -> SchemaChange:
+    """Top-level columns of ``new`` added, dropped, retyped or renamed over ``old`` (pyiceberg schemas)."""
+    before = {f.field_id: f for f in old.fields}
+    after = {f.field_id: f for f in new.fields}
+    both = sorted(before.keys() & after.keys())
+    return SchemaChange(
+        added=tuple(after[i].name for i in sorted(after.keys() - before.keys())),
+        dropped=tuple(before[i].name for i in sorted(before.keys() - after.keys())),
+        retyped=tuple(f"{after[i].name}: {before[i].field_type} -> {after[i].field_type}" for i in both
+                      if before[i].field_type != after[i].field_type),
+        renamed=tuple(f"{before[i].name} -> {after[i].name}" for i in both if before[i].name != after[i].name),
+    )

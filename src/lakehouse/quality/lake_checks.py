@@ -19,6 +19,7 @@ from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import newest_json
 from lakehouse.quality import lineage
 from lakehouse.quality.branch_diff import diff_checks
+from lakehouse.quality.contracts import contract_checks, schema_checks
 from lakehouse.quality.counts import gold_check, silver_checks
 from lakehouse.quality.store import record
 from lakehouse.quality.suites import SuiteError, SuiteRunner, discover, load_suite, suite_of
@@ -101,13 +102,23 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
             results += gold_lake_checks(spark, branch, silver_rows.get("profiles"),
                                         exists[ENTITIES["profiles"].silver_table])
     if branch:
-        with phase("checks.diff"):
-            results += diff_checks(spark, branch, {t: k for t, k in DIFF_KEYS.items() if selected(t, layers, tables)
-                                                   and exists[t]}, get_settings())
+        results += change_checks(spark, branch, {t for t in WAP_TABLES if exists[t] and selected(t, layers, tables)})
     suites = discover() if suites is None else suites
     with phase("checks.gx_setup"):
         runner = runner or SuiteRunner()
     return results + suite_checks(spark, branch, suites, runner, exists, layers, tables)
+
+
+def change_checks(spark, branch: str, tables: set[str]) -> list[CheckResult]:
+    """What the branch changes over ``main`` (the audit only): the payloads' drift against each topic's
+    contract, the tables' schemas, and the rows publishing would insert, update or delete."""
+    catalog, settings = get_catalog(), get_settings()
+    results = [check for entity in ENTITIES.values() if entity.silver_table in tables
+               for check in contract_checks(catalog, entity, branch, settings)]
+    results += schema_checks(catalog, sorted(tables, key=WAP_TABLES.index), branch)
+    with phase("checks.diff"):
+        results += diff_checks(spark, branch, {t: k for t, k in DIFF_KEYS.items() if t in tables}, settings)
+    return results
 
 
 def silver_lake_checks(spark, entity: Entity, branch: str | None) -> tuple[list[CheckResult], int]:

@@ -1,0 +1,91 @@
+"""Schema drift of raw payloads against their contract, found in the Silver job's own pass over the increment.
+
+Per run and topic: payload fields the contract does not declare (``new``), required fields absent or null
+(``missing``), and declared fields whose JSON type is not the contract's (``retyped``) — each with its record
+count and the Kafka coordinates of the first three records. Silver records the result in its commit's
+summary (``contract.drift``); the audit judges it (:mod:`lakehouse.quality.contracts`). Records that are not
+a JSON object are left out: they are already quarantined as ``malformed_json``.
+
+One regular expression over the raw text finds only what is wrong: a key the contract does not declare, or a
+declared field whose value does not start as its type does (a string with a quote, a long with a digit or
+minus and no fraction, a boolean with ``t``/``f``; ``null`` is absent). A clean record costs one scan with no
+match. It is exact for the flat documents contracts describe: a quote inside a string is escaped, so a value
+cannot fake a key (the keys of an object under a new field count as new too). Spark's parser cannot tell: it
+reads ``123`` into a string field as ``"123"``, and each failed conversion costs an exception.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lakehouse.core.contracts import Contract
+
+SAMPLES = 3
+MAX_FINDINGS = 20  # per run and topic, the most frequent first: a summary property stays small
+NEW, MISSING, RETYPED = "new", "missing", "retyped"
+# What a value that is not of its declared type starts with (the last character a wrong match ends on).
+WRONG_START = {"string": r'[^"n]', "long": r"[^-0-9n]|-?[0-9]+[.eE]", "boolean": r"[^tfn]"}
+OBSERVED = {'"': "string", "t": "boolean", "f": "boolean", "{": "object", "[": "array", ".": "decimal",
+            "e": "decimal", "E": "decimal"}
+
+
+def drift_pattern(contract: Contract) -> str:
+    """Matches ``"<undeclared key>":`` and ``"<field>": <first character>`` where a value has the wrong type."""
+    def names(fields) -> str:
+        return "|".join(re.escape(f.name) for f in fields)
+
+    wrong = [f'(?:{names(fs)})"\\s*+:\\s*+(?:{start})' for json_type, start in WRONG_START.items()
+             if (fs := [f for f in contract.fields if f.type == json_type])]
+    undeclared = f'(?!(?:{names(contract.fields)})")[^"\\\\]++"\\s*+:'  # possessive: no backtracking
+    return f'"(?:{"|".join([undeclared, *wrong])})'
+
+
+def drift_findings(classified, contract: Contract) -> list[dict]:
+    """``[{field, kind, observed, count, samples}]`` of one increment, the most frequent first.
+
+    ``classified``: the increment's Bronze rows as :func:`lakehouse.etl.parse.classify` left them (``payload``,
+    its typed ``doc``, ``reason``, Kafka coordinates), cached by the caller: one more aggregation over the cache.
+    Records that are not JSON are left out (quarantined as ``malformed_json``).
+    """
+    from pyspark.sql import functions as F
+
+    parsed = classified.where(F.coalesce(F.col("reason") != "malformed_json", F.lit(True))).select(
+        "kafka_partition", "kafka_offset", "doc",
+        F.regexp_extract_all(F.col("payload").cast("string"), F.lit(drift_pattern(contract)), 0).alias("wrong"))
+    found = parsed.select("kafka_partition", "kafka_offset", F.explode(findings_of(contract)).alias("f"))
+    rows = (found.groupBy("f.field", "f.kind", "f.observed")
+            .agg(F.count("*").alias("count"),
+                 F.slice(F.sort_array(F.collect_list(F.array("kafka_partition", "kafka_offset"))), 1, SAMPLES)
+                 .alias("samples"))
+            .orderBy(F.desc("count"), "field").limit(MAX_FINDINGS).collect())
+    return [{"field": r.field, "kind": r.kind, "observed": r.observed, "count": r["count"],
+             "samples": [list(s) for s in r.samples]} for r in rows]
+
+
+def findings_of(contract: Contract):
+    """A column: the ``(field, kind, observed)`` findings of one parsed record, an empty array when it is clean."""
+    from pyspark.sql import functions as F
+
+    none = F.lit(None).cast("string")
+
+    def finding(field, kind, observed):
+        return F.struct(field.alias("field"), F.lit(kind).alias("kind"), observed.alias("observed"))
+
+    def field_of(match):  # '"username": 1' -> username
+        return F.substring_index(F.substring(match, 2, 1 << 16), '"', 1)
+
+    def observed_of(match):
+        last = F.substring(match, -1, 1)
+        return F.coalesce(*(F.when(last == c, t) for c, t in OBSERVED.items()), F.lit("number"))
+
+    out = [F.transform("wrong", lambda m: F.when(F.substring(m, -1, 1) == ":", finding(field_of(m), NEW, none))
+                       .otherwise(finding(field_of(m), RETYPED, observed_of(m))))]
+    for name in contract.required:  # absent or null (a retyped long or boolean parses as null, but is not missing)
+        retyped = F.exists("wrong", starts_with(f'"{name}"'))
+        out.append(F.array(F.when(F.col("doc")[name].isNull() & ~retyped, finding(F.lit(name), MISSING, none))))
+    return F.filter(F.flatten(F.array(*out)), lambda x: x.isNotNull())
+
+
+def starts_with(prefix: str):
+    """A one-argument lambda for Spark's higher-order functions (which count a default argument as one)."""
+    return lambda m: m.startswith(prefix)
