@@ -40,15 +40,31 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class Entity:
-    """One raw entity as the layers use it, read from its contract (:mod:`lakehouse.core.contracts`)."""
+    """One raw entity as the layers use it: everything but its topic comes from its contract."""
 
     name: str
-    silver_table: str
-    json_schema: str  # Spark DDL of the raw JSON document
-    key: tuple[str, ...]
-    required: tuple[str, ...]
-    counts: tuple[str, ...]
     contract: Contract
+
+    @property
+    def silver_table(self) -> str:
+        return self.contract.silver_table
+
+    @property
+    def json_schema(self) -> str:
+        """Spark DDL of the raw JSON document."""
+        return self.contract.spark_schema
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        return self.contract.key
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return self.contract.required
+
+    @property
+    def counts(self) -> tuple[str, ...]:
+        return self.contract.non_negative
 
     @property
     def topic(self) -> str:
@@ -64,8 +80,7 @@ def entity_of(contract: Contract) -> Entity:
     if TOPICS.get(contract.entity) != contract.topic or contract.silver_table != f"silver.kol_{contract.entity}":
         raise ContractError(f"contract {contract.source}: entity {contract.entity!r} reads topic "
                             f"{TOPICS.get(contract.entity)!r} into silver.kol_{contract.entity}")
-    return Entity(contract.entity, contract.silver_table, contract.spark_schema, contract.key, contract.required,
-                  contract.non_negative, contract)
+    return Entity(contract.entity, contract)
 
 
 _CONTRACTS = load_contracts()
