@@ -19,6 +19,7 @@ from lakehouse.iceberg.snapshots import summary
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import audit_branch, build_gold, build_silver
 from lakehouse.spark.launch import submission
+from lakehouse.spark.phases import PROFILE
 from lakehouse.spark.tables import snapshot_id, writing_to
 
 pytestmark = pytest.mark.integration
@@ -59,7 +60,11 @@ def test_incremental_run_reads_only_new_bronze_snapshots(lake, lake_services, sp
 
     _send(lake, [_profile(f"b{i}") for i in range(7)])
     ingest_topic(PROFILES, lake, **quiet)
+    drift_jobs = PROFILE.phases.get("silver.drift", {}).get("spark_jobs", 0)
     second = silver.bronze_to_silver(spark, "profiles", run_id="r2")
+    drift = json.loads(summary(get_catalog().load_table("silver.kol_profiles").current_snapshot())[CONTRACT_DRIFT])
+    assert drift == {"records": 7, "findings": []}  # a clean increment: counted in Silver's one read ...
+    assert PROFILE.phases["silver.drift"]["spark_jobs"] == drift_jobs  # ... with no Spark job of its own
     assert second.bronze_from_snapshot == after_first and second.bronze_rows == 7 == second.inserted
     assert silver.bronze_to_silver(spark, "profiles", run_id="r3").mode == "up_to_date"
     assert spark.table("lake.silver.kol_profiles").count() == 47

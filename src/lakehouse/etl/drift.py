@@ -40,19 +40,42 @@ def drift_pattern(contract: Contract) -> str:
     return f'"(?:{"|".join([undeclared, *wrong])})'
 
 
-def drift_findings(classified, contract: Contract) -> list[dict]:
-    """``[{field, kind, observed, count, samples}]`` of one increment, the most frequent first.
+def with_drift(classified, contract: Contract):
+    """``classified`` with a ``drift`` column: each record's ``(field, kind, observed)`` findings.
 
     ``classified``: the increment's Bronze rows as :func:`lakehouse.etl.parse.classify` left them (``payload``,
-    its typed ``doc``, ``reason``, Kafka coordinates), cached by the caller: one more aggregation over the cache.
-    Records that are not JSON are left out (quarantined as ``malformed_json``).
+    its typed ``doc``, ``reason``, Kafka coordinates). Silver caches the result, so the scan runs once, inside
+    the count Silver takes anyway; a clean record's findings are empty. Records that are not JSON get null
+    (they are quarantined as ``malformed_json``).
     """
     from pyspark.sql import functions as F
 
-    parsed = classified.where(F.coalesce(F.col("reason") != "malformed_json", F.lit(True))).select(
-        "kafka_partition", "kafka_offset", "doc",
-        F.regexp_extract_all(F.col("payload").cast("string"), F.lit(drift_pattern(contract)), 0).alias("wrong"))
-    found = parsed.select("kafka_partition", "kafka_offset", F.explode(findings_of(contract)).alias("f"))
+    wrong = F.regexp_extract_all(F.col("payload").cast("string"), F.lit(drift_pattern(contract)), 0)
+    is_json = F.coalesce(F.col("reason") != "malformed_json", F.lit(True))
+    # two projections: the findings read ``wrong`` several times, the regex runs once
+    return (classified.withColumn("wrong", wrong)
+            .withColumn("drift", F.when(is_json, findings_of(contract)))
+            .drop("wrong"))
+
+
+def drifted():
+    """An aggregate: how many records have findings (0 on a clean increment: no grouping job to run)."""
+    from pyspark.sql import functions as F
+
+    return F.count_if(F.size("drift") > 0)
+
+
+def drift_findings(with_drift_rows, drifted_records: int) -> list[dict]:
+    """``[{field, kind, observed, count, samples}]`` of one increment, the most frequent first.
+
+    ``with_drift_rows``: the cached output of :func:`with_drift`; ``drifted_records``: its :func:`drifted`
+    count. A clean increment costs nothing here.
+    """
+    from pyspark.sql import functions as F
+
+    if not drifted_records:
+        return []
+    found = with_drift_rows.select("kafka_partition", "kafka_offset", F.explode("drift").alias("f"))
     rows = (found.groupBy("f.field", "f.kind", "f.observed")
             .agg(F.count("*").alias("count"),
                  F.slice(F.sort_array(F.collect_list(F.array("kafka_partition", "kafka_offset"))), 1, SAMPLES)

@@ -28,7 +28,7 @@ from lakehouse.core.names import (
     TOTALS,
     lineage_properties,
 )
-from lakehouse.etl.drift import drift_findings
+from lakehouse.etl.drift import drift_findings, drifted, with_drift
 from lakehouse.etl.parse import LOG_ORDER, classify, deduplicate, normalize, quarantine_rows
 from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
 from lakehouse.iceberg.catalog import get_catalog
@@ -150,14 +150,15 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
     if inc.empty:
         return SilverStats(entity_name, "up_to_date", inc.after, inc.upto, 0, 0, 0, 0, 0, 0, inc.silver_snapshot,
                            round(time.monotonic() - started, 3))
-    classified = classify(read_increment(spark, inc), entity).cache()
+    classified = with_drift(classify(read_increment(spark, inc), entity), entity.contract).cache()
     latest = None
     try:
         with phase("silver.read"):
-            counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad")).first()
+            counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad"),
+                                     drifted().alias("drifted")).first()
         check_bookkeeping(inc, counted.rows)  # before anything is written
         with phase("silver.drift"):
-            drift = {"records": counted.rows, "findings": drift_findings(classified, entity.contract)}
+            drift = {"records": counted.rows, "findings": drift_findings(classified, counted.drifted)}
         processed_at = datetime.now(UTC)
         latest = (deduplicate(normalize(classified.where("reason IS NULL"), entity), entity)
                   .withColumn("processed_at", F.lit(processed_at)).cache())
