@@ -9,7 +9,9 @@ SYSTEM_PACKAGES := openjdk-17-jre-headless libxerial-sqlite-jdbc-java libpostgre
 PYTEST_ARGS ?=
 # Two pytest workers (pytest-xdist), a test file at a time each: module fixtures (the live Airflow) stay whole,
 # and a Spark or Airflow run waiting on one worker leaves the other core to the next file. (Three workers on two
-# cores: no faster, and the broker starved a consumer past its stall timeout.)
+# cores: no faster, and the broker starved a consumer past its stall timeout.) Files go out in collection order
+# (longest first, tests/conftest.py), not xdist's default by number of tests, which sent the long one-test e2e
+# files last: one worker ran them alone at the end.
 TEST_WORKERS ?= 2
 
 .PHONY: help setup system venv provision test test-cluster test-unit lint demo serve bench up down status lock clean
@@ -54,7 +56,7 @@ provision:
 	@$(BIN)/lakehouse setup
 
 test:
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The cluster profile alone (PostgreSQL, Spark standalone, Redis with a password): 5:20. `make test` runs it too.
 test-cluster:

@@ -271,8 +271,8 @@ def labeled_silver(lake, lake_services, spark_session):
 
 
 # The files that take longest on CI's 2 cores, longest first. `make test` runs a file at a time on each of its
-# two workers, in collection order: starting the long files first (and the many short ones last) lets both
-# workers finish together instead of one running a long file alone at the end.
+# two workers, in collection order (`--no-loadscope-reorder`): starting the long files first (and the many
+# short ones last) lets both workers finish together instead of one running a long file alone at the end.
 LONGEST_FIRST = (
     "e2e/test_airflow_live.py", "e2e/test_cluster_profile.py", "integration/test_wap.py",
     "integration/test_quality_checks.py", "integration/test_scores.py", "integration/test_maintenance.py",
@@ -288,3 +288,15 @@ def pytest_collection_modifyitems(items: list) -> None:
                     len(LONGEST_FIRST))
 
     items.sort(key=rank)
+
+
+def lineage_events(dag_id: str, run_id: str, transport: dict | None = None) -> list[dict]:
+    """The OpenLineage events of one DAG run's tasks, from the file transport (``transport``: its config;
+    default: this test session's Airflow)."""
+    import json
+
+    transport = transport or json.loads(os.environ["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+    path = Path(transport["log_file_path"])
+    events = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+    return [e for e in events if e["job"]["name"].startswith(f"{dag_id}.")
+            and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from lakehouse.core.names import BASELINE_SEASONS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parents[1]
 
@@ -69,6 +71,9 @@ class Settings:
     # the password comes from LAKEHOUSE_AIRFLOW_DB_PASSWORD
     airflow_db_uri: str = _env("LAKEHOUSE_AIRFLOW_DB_URI", default="")
     airflow_db_password: str = _secret_env("LAKEHOUSE_AIRFLOW_DB_PASSWORD", default="")
+    # OpenLineage events of the Spark tasks go to this endpoint (Marquez: http://marquez:5000); empty: to
+    # <state dir>/lineage/openlineage.jsonl
+    openlineage_url: str = _env("LAKEHOUSE_OPENLINEAGE_URL", default="")
     trino_url: str = _env("LAKEHOUSE_TRINO_URL", default="")  # e.g. http://trino:8080 (empty: Trino checks SKIP)
     spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
     spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
@@ -81,6 +86,8 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # anomaly baselines only compare runs of the same weekday, hour, or both (weekday_hour); empty: all runs
+    baseline_season: str = _env("LAKEHOUSE_BASELINE_SEASON", default="")
     # WAP audit's contract check: a required field missing, or a field retyped, in more than this share
     # of a run's records of a topic FAILs (below it, those records are quarantined and the check passes)
     contract_max_share: float = _env("LAKEHOUSE_CONTRACT_MAX_SHARE", default=0.05)
@@ -122,6 +129,8 @@ class Settings:
     def __post_init__(self):
         for name in URL_FIELDS:
             refuse_embedded_password(getattr(self, name), name)
+        if self.baseline_season not in BASELINE_SEASONS:
+            raise ValueError(f"LAKEHOUSE_BASELINE_SEASON={self.baseline_season!r}: one of {BASELINE_SEASONS}")
 
     # ---- construction -------------------------------------------------
     @classmethod
@@ -163,6 +172,7 @@ class Settings:
     log_dir = _under_state_dir("logs", "service and demo logs")
     reports_dir = _under_state_dir("reports", "readiness reports, GX results and Data Docs")
     airflow_home = _under_state_dir("airflow", "AIRFLOW_HOME of the embedded default")
+    lineage_dir = _under_state_dir("lineage", "OpenLineage events (file transport)")
 
     @property
     def catalog_sqlalchemy_uri(self) -> str:
@@ -225,7 +235,7 @@ class Settings:
         return urlsplit(self.redis_url).hostname or "127.0.0.1"
 
     def ensure_dirs(self) -> None:
-        for d in (self.state_dir, self.run_dir, self.log_dir, self.reports_dir, self.airflow_home):
+        for d in (self.state_dir, self.run_dir, self.log_dir, self.reports_dir, self.airflow_home, self.lineage_dir):
             d.mkdir(parents=True, exist_ok=True)
         if self.is_sqlite_catalog:
             Path(self.catalog_sqlalchemy_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -233,7 +243,8 @@ class Settings:
             Path(urlsplit(self.warehouse_uri).path).mkdir(parents=True, exist_ok=True)
 
 
-URL_FIELDS = ("catalog_uri", "redis_url", "airflow_db_uri", "trino_url", "s3_endpoint", "spark_master_ui_url")
+URL_FIELDS = ("catalog_uri", "redis_url", "airflow_db_uri", "trino_url", "s3_endpoint", "spark_master_ui_url",
+              "openlineage_url")
 PASSWORD_VARIABLES = {"catalog_uri": "LAKEHOUSE_CATALOG_PASSWORD", "redis_url": "LAKEHOUSE_REDIS_PASSWORD",
                       "airflow_db_uri": "LAKEHOUSE_AIRFLOW_DB_PASSWORD"}
 

@@ -26,18 +26,26 @@ import httpx
 import psutil
 import pytest
 import redis
-from conftest import ALERTS_TO, alert_env, html_part, make_settings, slack_webhook, smtp_server
+from conftest import (
+    ALERTS_TO,
+    alert_env,
+    html_part,
+    lineage_events,
+    make_settings,
+    slack_webhook,
+    smtp_server,
+)
 from pyiceberg.expressions import EqualTo
 
 from lakehouse.config import Settings
-from lakehouse.core.entities import WAP_TABLES
-from lakehouse.core.names import PLATFORMS, TOPICS, bronze_table_name
+from lakehouse.core.entities import ENTITIES, WAP_TABLES
+from lakehouse.core.names import BRONZE_TABLES, PLATFORMS, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.ml import registry
-from lakehouse.orchestration.airflow_env import admin_password, airflow_env
+from lakehouse.orchestration.airflow_env import admin_password, airflow_env, openlineage_env
 from lakehouse.orchestration.quality_ui import run_url
 from lakehouse.quality.report import report_path
 from lakehouse.quality.store import history, run_results
@@ -236,6 +244,15 @@ def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
     serving = [c for c in run_results(live.settings, "kol_transform", transforms[0]["dag_run_id"])
                if c.layer == "serving"]
     assert serving and all(c.status == "PASS" for c in serving), serving
+    # and the lineage of that run, as Marquez would receive it: Bronze -> Silver -> Gold, audited
+    lineage = {e["job"]["name"]: e for e in lineage_events("kol_transform", transforms[0]["dag_run_id"],
+                                                           json.loads(openlineage_env(live.settings)[
+                                                               "AIRFLOW__OPENLINEAGE__TRANSPORT"]))
+               if e["eventType"] == "COMPLETE"}
+    assert {d["name"] for d in lineage["kol_transform.bronze_to_silver"]["inputs"]} == set(BRONZE_TABLES.values())
+    assert {d["name"] for d in lineage["kol_transform.silver_to_gold"]["outputs"]} == {"gold.kol_summary"}
+    assert {d["name"] for d in lineage["kol_transform.audit_branch"]["inputs"]} >= {
+        *(e.silver_table for e in ENTITIES.values()), "gold.kol_summary"}
 
 
 def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert_fires(live, chromium_dom):

@@ -10,7 +10,7 @@ import pytest
 
 from lakehouse.core.checks import Status
 from lakehouse.core.entities import ENTITIES
-from lakehouse.core.names import CHECK_RESULTS_TABLE, TOPICS, bronze_table_name
+from lakehouse.core.names import CHECK_RESULTS_TABLE, LINEAGE_EVENTS_FILE, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
@@ -68,6 +68,11 @@ def test_soak_then_maintenance_keeps_bookkeeping_lineage_and_every_check(lake, l
     week_ago = time.time() - 7 * 86400
     os.utime(orphan, (week_ago, week_ago))
     snapshots_before = len(bronze.snapshots())
+    lake.lineage_dir.mkdir(parents=True, exist_ok=True)  # OpenLineage events: a rotated file past retention
+    stale_events = lake.lineage_dir / "openlineage-20250101T000000.jsonl"
+    stale_events.write_text('{"eventType": "COMPLETE"}\n')
+    os.utime(stale_events, (time.time() - 40 * 86400,) * 2)
+    (lake.lineage_dir / LINEAGE_EVENTS_FILE).write_text('{"eventType": "START"}\n')  # ... and today's
     time.sleep(1.0)
 
     out = maintain_lake(spark, dag_id="kol_lake_maintenance", run_id="m1",
@@ -81,6 +86,9 @@ def test_soak_then_maintenance_keeps_bookkeeping_lineage_and_every_check(lake, l
     assert not os.path.exists(orphan)
     assert "audit_failed_long_ago" not in catalog.load_table("silver.kol_profiles").refs()
     assert checks["maintenance.prune.check_history"]["observed"]["rows_removed"] == 1
+    assert checks["maintenance.prune.lineage_events"]["observed"] == {"files_rotated": 1, "files_removed": 1}
+    [kept] = lake.lineage_dir.iterdir()  # today's events, rotated: the next event starts a new file
+    assert kept.name.startswith("openlineage-") and kept.read_text() == '{"eventType": "START"}\n'
     assert {r["check_id"] for r in store.history(lake, "kol_lake_maintenance", run_id="m1")} == set(checks)
 
     for topic in TOPICS.values():  # the bookkeeping needs nothing maintenance removed

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lakehouse.core.checks import Status
+from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.entities import ENTITIES
 from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
@@ -14,7 +14,7 @@ from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import build_gold, build_silver
 from lakehouse.quality import lineage
 from lakehouse.quality.lake_checks import lake_checks
-from lakehouse.quality.store import record, run_results
+from lakehouse.quality.store import failed_runs, record, run_results
 from lakehouse.quality.suites import SuiteRunner
 from lakehouse.quality.table_checks import table_checks
 from lakehouse.quality.volume import volume_checks
@@ -107,6 +107,16 @@ def test_volume_anomaly_fires_on_an_injected_drop(catalog, settings):
     # a retried run does not count its own earlier attempt as history
     record(settings, dag_id="nightly", run_id="r5", source="table_checks", results=[dropped])
     assert volume_checks(settings, "nightly", table, run_id="r5")[0].status == Status.WARN
+
+    # runs whose gate failed stay out of the baseline: three more runs of ~100 rows, each failing on another
+    # check, leave the normal at ~1,000 rows a run
+    for i, total in enumerate([5200, 5300, 5400], start=6):
+        record(settings, dag_id="nightly", run_id=f"r{i}", source="table_checks",
+               results=volume_checks(settings, "nightly", {"silver.kol_profiles": ("silver", total)},
+                                     run_id=f"r{i}") + [CheckResult("x", "silver", "t", Status.FAIL)])
+    assert failed_runs(settings, "nightly") == {"r6", "r7", "r8"}
+    judged = volume_checks(settings, "nightly", {"silver.kol_profiles": ("silver", 5500)}, run_id="r9")[0]
+    assert judged.status == Status.WARN and "median of the last 5 comparable runs 1000" in judged.details
 
 
 def test_a_new_suite_file_for_a_new_table_is_picked_up_without_code(built, spark_session, tmp_path, monkeypatch):

@@ -76,7 +76,8 @@ def test_the_plugin_loader_loads_no_library_module_and_stays_light():
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["errors"] == {}
-    assert loaded["plugins"] == ["kol_lakehouse_data_quality"]  # exactly ours (plugins/data_quality.py)
+    # exactly ours (plugins/data_quality.py), and the OpenLineage provider's listener
+    assert sorted(loaded["plugins"]) == ["OpenLineageProviderPlugin", "kol_lakehouse_data_quality"]
     from_library = {n for n, f in loaded["top"].items()
                     if n != "lakehouse" and f and Path(f).resolve().is_relative_to(LIBRARY.parent)}
     assert from_library == set(), f"library modules loaded as top-level plugin modules: {sorted(from_library)}"

@@ -33,6 +33,9 @@ def bronze_table_name(topic: str) -> str:
 BRONZE_TABLES = {topic: bronze_table_name(topic) for topic in TOPICS.values()}
 QUARANTINE_TABLE = "silver.quarantine"
 GOLD_SUMMARY_TABLE = "gold.kol_summary"
+# anomaly baselines compare a run with earlier runs of the same season (lakehouse.quality.baseline)
+BASELINE_SEASONS = ("", "weekday", "hour", "weekday_hour")
+LINEAGE_EVENTS_FILE = "openlineage.jsonl"  # OpenLineage's file transport, under Settings.lineage_dir
 SCORE_REFERENCE_TABLE = "gold.score_reference"
 LABELS_TABLE = "ml.kol_labels"
 REGISTRY_TABLE = "ml.model_registry"

@@ -63,6 +63,7 @@ class SilverStats:
     quarantined: int
     silver_snapshot_id: int | None
     seconds: float
+    kafka_offsets: dict | None = None  # {partition: [first, last]} of the Bronze increment
 
 
 @dataclass
@@ -174,7 +175,7 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         bronze_to_snapshot=inc.upto, bronze_rows=tally["rows"], bronze_rows_expected=inc.expected_rows,
         upserted=stats["upserted"], inserted=stats["inserted"], duplicates=stats["duplicates"],
         quarantined=tally["bad"], silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(time.monotonic() - started, 3), kafka_offsets=inc.offsets,
     )
 
 

@@ -13,7 +13,7 @@ the table's files on disk before and after:
    ``history.expire.max-ref-age-ms`` go with it;
 5. ``remove_orphan_files``: files no snapshot references, older than a safety age.
 
-Then the check history and report files older than their retention are pruned.
+Then the check history, report files and OpenLineage event files older than their retention are pruned.
 Writers never run at the same time: every lakehouse task takes one slot of the
 ``lakehouse_lake`` pool, this one takes all of them.
 """
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.entities import MAINTAINED_TABLES, MERGE_ON_READ_TABLES
-from lakehouse.core.names import layer_of
+from lakehouse.core.names import LINEAGE_EVENTS_FILE, layer_of
 from lakehouse.iceberg.catalog import METADATA_RETENTION, get_catalog
 from lakehouse.iceberg.retention import expire_before_ms, protected_snapshots
 from lakehouse.iceberg.snapshots import table_or_none
@@ -147,9 +147,12 @@ def table_footprint(catalog, name: str) -> dict:
 
 
 def prune_checks(settings: Settings, policy: Policy, now: datetime) -> list[CheckResult]:
-    """Check history rows and report files older than their retention, removed; one check row each."""
+    """Check history rows, report files and lineage event files older than their retention, removed; one
+    check row each."""
     rows = prune_history(settings, older_than=now.timestamp() - policy.check_history_days * 86400)
-    files = prune_reports(settings.reports_dir, older_than=now.timestamp() - policy.report_retention_days * 86400)
+    report_cutoff = now.timestamp() - policy.report_retention_days * 86400
+    files = prune_reports(settings.reports_dir, older_than=report_cutoff)
+    events = prune_lineage_events(settings.lineage_dir, older_than=report_cutoff, now=now)
     return [
         CheckResult("maintenance.prune.check_history", "audit", "audit.check_results", Status.PASS,
                     {"rows_removed": rows}, "completes", f"rows recorded over {policy.check_history_days:g} days ago"),
@@ -157,7 +160,31 @@ def prune_checks(settings: Settings, policy: Policy, now: datetime) -> list[Chec
                     {"files_removed": files}, "completes",
                     f"report files and GX validation results/pages over {policy.report_retention_days:g} days "
                     "old (latest.* kept)"),
+        CheckResult("maintenance.prune.lineage_events", "audit", str(settings.lineage_dir.name), Status.PASS,
+                    events, "completes",
+                    f"OpenLineage event files whose newest event is over {policy.report_retention_days:g} days "
+                    "old (the current file is rotated first)"),
     ]
+
+
+def prune_lineage_events(lineage_dir, older_than: float, now: datetime) -> dict:
+    """Rotate the OpenLineage file transport's events file, then delete rotated files last written before
+    ``older_than`` (epoch seconds).
+
+    Rotation is a rename: the transport opens the file by name for each event, so the next event starts a
+    new file and none is lost, and a rotated file's mtime is its newest event's time.
+    """
+    current = lineage_dir / LINEAGE_EVENTS_FILE
+    rotated = 0
+    if current.is_file() and current.stat().st_size:
+        current.rename(current.with_name(f"{current.stem}-{now:%Y%m%dT%H%M%S}{current.suffix}"))
+        rotated = 1
+    removed = 0
+    for path in lineage_dir.glob(f"{current.stem}-*{current.suffix}") if lineage_dir.is_dir() else ():
+        if path.stat().st_mtime < older_than:
+            path.unlink()
+            removed += 1
+    return {"files_rotated": rotated, "files_removed": removed}
 
 
 def _ts(ms: int) -> str:

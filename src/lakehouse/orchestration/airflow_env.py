@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from lakehouse.config import PROJECT_ROOT, Settings
+from lakehouse.core.names import LINEAGE_EVENTS_FILE
 
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 PLUGINS_FOLDER = PROJECT_ROOT / "plugins"  # real Airflow plugins only; the library is an installed package
@@ -38,11 +39,34 @@ def airflow_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__UNIT_TEST_MODE": env.get("AIRFLOW__CORE__UNIT_TEST_MODE", "False"),
         "PATH": venv_bin() + os.pathsep + env.get("PATH", ""),
     })
+    for key, value in openlineage_env(settings).items():  # a deployment's own OpenLineage config wins
+        env.setdefault(key, value)
     # Spark master for SparkSubmitOperator; a real cluster overrides this connection.
     env.setdefault(
         "AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({"conn_type": "spark", "host": settings.spark_master})
     )
     return env
+
+
+OPENLINEAGE_NAMESPACE = "kol-lakehouse"  # the namespace of the Airflow jobs in OpenLineage
+
+
+def openlineage_env(settings: Settings) -> dict[str, str]:
+    """The OpenLineage provider's config (:mod:`lakehouse.orchestration.lineage` fills the events).
+
+    HTTP to Marquez (or any OpenLineage endpoint) when ``LAKEHOUSE_OPENLINEAGE_URL`` is set, else one event
+    per line appended to ``<state dir>/lineage/openlineage.jsonl``. Events are sent from a thread of the
+    task's process, not a forked child (the default): a task process may host a JVM gateway.
+    """
+    if settings.openlineage_url:
+        transport = {"type": "http", "url": settings.openlineage_url, "endpoint": "api/v1/lineage"}
+    else:
+        settings.lineage_dir.mkdir(parents=True, exist_ok=True)  # the file transport does not create it
+        transport = {"type": "file", "log_file_path": str(settings.lineage_dir / LINEAGE_EVENTS_FILE),
+                     "append": True}
+    return {"AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
+            "AIRFLOW__OPENLINEAGE__NAMESPACE": OPENLINEAGE_NAMESPACE,
+            "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True"}
 
 
 ADMIN_USER = "admin"

@@ -27,6 +27,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         kwargs.setdefault("application_args", ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"])
         super().__init__(application=str(SPARK_JOBS / f"{job}.py"), **kwargs)
         self.job = job
+        self._result: dict = {}  # the job's result, for the OpenLineage hooks below
 
     def execute(self, context):
         from lakehouse.jobs.sizing import sized_submission
@@ -54,7 +55,33 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             result = json.loads(result_file.read_text())
             result["submit_seconds"] = round(time.monotonic() - started, 3)  # incl. JVM start
             result["sizing"] = sizing
+            self._result = result
             return result
+
+    # OpenLineage: the provider's listener calls these after execute, in the task's process.
+    def get_openlineage_facets_on_complete(self, task_instance):
+        return self._lineage(task_instance)
+
+    def get_openlineage_facets_on_failure(self, task_instance):
+        return self._lineage(task_instance)  # the audit's checks, recorded before it failed
+
+    def _lineage(self, task_instance):
+        from lakehouse.core.names import run_branch
+        from lakehouse.orchestration.lineage import job_lineage
+
+        return job_lineage(self.job, self._result, self._recorded_checks(task_instance),
+                           run_branch(task_instance.run_id))
+
+    def _recorded_checks(self, task_instance) -> list:
+        """The checks the audit recorded for this run (the other jobs record none of tables)."""
+        from lakehouse.jobs.transform import AUDIT_SOURCE
+        from lakehouse.orchestration.hooks import apply_connections
+        from lakehouse.quality.store import run_results
+
+        if self.job != AUDIT_SOURCE:
+            return []
+        return [c for c in run_results(apply_connections(), task_instance.dag_id, task_instance.run_id)
+                if c.extra.get("source") == AUDIT_SOURCE]
 
     def _full_rebuild(self) -> bool:
         """The rendered ``--full-rebuild`` argument (the DAG's Param), false when absent."""

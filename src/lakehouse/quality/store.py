@@ -82,6 +82,15 @@ def prune_history(settings: Settings, older_than: float) -> int:
     return old
 
 
+def failed_runs(settings: Settings, dag_id: str) -> set[str]:
+    """The runs of ``dag_id`` that recorded a FAIL, i.e. whose gate failed (it fails on any FAIL)."""
+    from pyiceberg.expressions import And, EqualTo
+
+    rows = _table(settings).scan(row_filter=And(EqualTo("dag_id", dag_id), EqualTo("status", str(Status.FAIL))),
+                                 selected_fields=("run_id",)).to_arrow()
+    return set(rows["run_id"].to_pylist())
+
+
 def run_results(settings: Settings, dag_id: str, run_id: str) -> list[CheckResult]:
     """Every check any task of this run recorded (the gate's and the report's input)."""
     rows = sorted(history(settings, dag_id, run_id=run_id), key=lambda r: (r["source"], r["recorded_at"]))

@@ -2,19 +2,20 @@
 
 - freshness: the newest commit of a table is younger than a configurable age;
 - volume: each run records a table's row total (``volume.<table>``); the run's
-  growth is compared with the growth of the last N runs in
-  ``audit.check_results``, and a delta outside median ± k·MAD is a WARN. A
-  silent 90 % drop is caught even when every row that did arrive is valid.
+  growth is compared with the growth of the last N comparable runs in
+  ``audit.check_results`` (runs whose gate passed, optionally of the same
+  season: :mod:`lakehouse.quality.baseline`), and a delta outside median ± k·MAD
+  is a WARN. A silent 90 % drop is caught even when every row that did arrive
+  is valid.
 """
 
 from __future__ import annotations
 
-import statistics
+import json
 from datetime import UTC, datetime
 
 from lakehouse.core.checks import CheckResult, Status
-
-MAD_TO_SIGMA = 1.4826  # scales the median absolute deviation to a normal's standard deviation
+from lakehouse.quality.baseline import Point, comparable, robust_band
 
 
 def freshness(table_name: str, layer: str, last_commit: datetime | None, max_age_hours: float,
@@ -37,37 +38,46 @@ def table_freshness(table, table_name: str, layer: str, max_age_hours: float) ->
     return freshness(table_name, layer, last, max_age_hours)
 
 
-def volume_anomaly(table_name: str, layer: str, current_total: int, previous_totals: list[int], *,
-                   k: float = 3.0, window: int = 14, min_runs: int = 3) -> CheckResult:
-    """This run's growth vs the growth of the last ``window`` runs (totals in run order, oldest first)."""
+def volume_anomaly(table_name: str, layer: str, current_total: int, history: list[Point], *, now: datetime | None = None,
+                   failed_runs: frozenset[str] | set[str] = frozenset(), season: str = "", k: float = 3.0,
+                   window: int = 14, min_runs: int = 3) -> CheckResult:
+    """This run's growth vs the growth of the last ``window`` comparable runs (:mod:`lakehouse.quality.baseline`).
+
+    ``history``: earlier runs' totals. Each run's growth is its total minus the run before it; the growth of
+    a run whose gate failed, or of another season, is left out of the baseline.
+    """
     check_id = f"volume.{table_name}"
-    totals = [*previous_totals[-(window + 1):], current_total]
-    deltas = [b - a for a, b in zip(totals, totals[1:], strict=False)]
-    if len(deltas) < min_runs + 1:
+    now = now or datetime.now(UTC)
+    ordered = sorted(history, key=lambda p: p.at)
+    growth = [Point(b.run_id, b.at, b.value - a.value) for a, b in zip(ordered, ordered[1:], strict=False)]
+    baseline = comparable(growth, now=now, failed_runs=failed_runs, season=season, window=window)
+    today = current_total - ordered[-1].value if ordered else current_total
+    if len(baseline) < min_runs:
         return CheckResult(check_id, layer, table_name, Status.SKIP, current_total, f"needs {min_runs} runs",
-                           f"history of {len(deltas)} delta(s) is too short to judge")
-    today, history = deltas[-1], deltas[:-1]
-    median = statistics.median(history)
-    mad = statistics.median(abs(d - median) for d in history) * MAD_TO_SIGMA
-    # a perfectly steady history has MAD 0: allow 5 % of the usual growth (at least one row)
-    band = k * max(mad, 0.05 * abs(median), 1.0)
-    status = Status.PASS if abs(today - median) <= band else Status.WARN
-    return CheckResult(check_id, layer, table_name, status, current_total,
-                       f"growth within {median:g} ± {band:g}",
-                       f"this run added {today} rows; median of the last {len(history)} runs {median:g}",
-                       extra={"delta": today})
+                           f"{len(baseline)} comparable run(s) of growth{_season(season)}: too few to judge")
+    band = robust_band([p.value for p in baseline], k)
+    status = Status.PASS if band.contains(today) else Status.WARN
+    return CheckResult(check_id, layer, table_name, status, current_total, f"growth within {band}",
+                       f"this run added {today:g} rows; median of the last {band.runs} comparable runs "
+                       f"{band.median:g}{_season(season)}", extra={"delta": today})
+
+
+def _season(season: str) -> str:
+    return f" (same {season.replace('_', ' and ')})" if season else ""
 
 
 def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], *, run_id: str = "",
                   **kwargs) -> list[CheckResult]:
-    """``totals``: table -> (layer, current rows). History: earlier runs' ``volume.<table>`` rows."""
-    from lakehouse.quality.store import history
+    """``totals``: table -> (layer, current rows). History: earlier runs' ``volume.<table>`` rows; runs that
+    recorded a FAIL stay out of the baseline."""
+    from lakehouse.quality.store import failed_runs, history
 
-    rows = sorted((r for r in history(settings, dag_id, check_prefix="volume.")
-                   if r["run_id"] != run_id), key=lambda r: r["recorded_at"])
+    rows = [r for r in history(settings, dag_id, check_prefix="volume.") if r["run_id"] != run_id]
+    failed = failed_runs(settings, dag_id)
     out = []
     for table_name, (layer, current) in totals.items():
-        previous = [int(r["observed"]) for r in rows
+        previous = [Point(r["run_id"], r["recorded_at"], int(json.loads(r["observed"]))) for r in rows
                     if r["check_id"] == f"volume.{table_name}" and r["observed"] not in (None, "null")]
-        out.append(volume_anomaly(table_name, layer, current, previous, **kwargs))
+        out.append(volume_anomaly(table_name, layer, current, previous, failed_runs=failed,
+                                  season=settings.baseline_season, **kwargs))
     return out
