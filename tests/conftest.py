@@ -300,3 +300,29 @@ def lineage_events(dag_id: str, run_id: str, transport: dict | None = None) -> l
     events = [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
     return [e for e in events if e["job"]["name"].startswith(f"{dag_id}.")
             and e["run"]["facets"].get("airflow", {}).get("dagRun", {}).get("run_id") == run_id]
+
+
+
+TIMELINE = Path(__file__).resolve().parents[1] / ".state" / "test-timeline.jsonl"
+
+
+def pytest_sessionstart(session) -> None:
+    """A new timeline per run (the controller starts it; workers append)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        TIMELINE.unlink(missing_ok=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Where the suite's time goes across the workers: one line per test (worker, start, seconds) in
+    ``.state/test-timeline.jsonl`` of the checkout, to balance :data:`LONGEST_FIRST` with."""
+    import json
+    import time
+
+    started = time.time()
+    yield
+    line = {"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "test": item.nodeid,
+            "start": round(started, 1), "seconds": round(time.time() - started, 1)}
+    TIMELINE.parent.mkdir(exist_ok=True)
+    with open(TIMELINE, "a") as out:
+        out.write(json.dumps(line) + "\n")

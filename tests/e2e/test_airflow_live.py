@@ -62,6 +62,7 @@ from lakehouse.serving.redis_publish import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live]
 
+POLL_SECONDS = 1  # one cheap API call; the file's wall time is on the suite's critical path
 OUR_DAGS = {"kol_ingest", "kol_transform", "kol_platform_e2e", "kol_model_training", "kol_quality_nightly",
             "kol_lake_maintenance"}
 TERMINAL = {"success", "failed"}
@@ -99,7 +100,7 @@ class AirflowApi:
             matching = [r for r in self.runs(dag_id) if predicate(r)]
             if matching and matching[0]["state"] in TERMINAL:
                 return matching[0]
-            time.sleep(5)
+            time.sleep(POLL_SECONDS)
         raise AssertionError(f"{dag_id}: no {what} run finished within {timeout}s: {self.runs(dag_id)[:3]}")
 
     def wait_run(self, dag_id: str, run_id: str, timeout: float = 600) -> dict:
@@ -110,7 +111,7 @@ class AirflowApi:
         deadline = time.monotonic() + timeout
         while (runs := self.runs(dag_id)) and any(r["state"] not in TERMINAL for r in runs):
             assert time.monotonic() < deadline, f"{dag_id} runs did not settle: {runs[:3]}"
-            time.sleep(5)
+            time.sleep(POLL_SECONDS)
         return runs
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
