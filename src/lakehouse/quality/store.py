@@ -12,6 +12,7 @@ from lakehouse.config import Settings
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.names import CHECK_RESULTS_TABLE, run_properties
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
+from lakehouse.quality.baseline import Point
 
 SCHEMA = pa.schema([
     pa.field("dag_id", pa.string(), nullable=False),
@@ -100,11 +101,18 @@ def run_results(settings: Settings, dag_id: str, run_id: str) -> list[CheckResul
             for r in rows]
 
 
-def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict]]:
-    """``{table: [{run_id, recorded_at, rows}, ...]}`` of the last runs' ``volume.<table>`` checks, oldest first."""
-    out: dict[str, list[dict]] = {}
+def volume_history(settings: Settings, dag_id: str) -> dict[str, list[Point]]:
+    """``{table: [Point(run, recorded_at, rows), ...]}`` of the runs' ``volume.<table>`` checks, oldest first:
+    what the volume check's baseline and the report's trend are made of."""
+    out: dict[str, list[Point]] = {}
     for r in sorted(history(settings, dag_id, check_prefix="volume."), key=lambda r: r["recorded_at"]):
         if r["check_id"].startswith("volume.") and r["observed"] not in (None, "null"):
             out.setdefault(r["table_name"], []).append(
-                {"run_id": r["run_id"], "recorded_at": r["recorded_at"].isoformat(), "rows": int(json.loads(r["observed"]))})
-    return {table: points[-last:] for table, points in out.items()}
+                Point(r["run_id"], r["recorded_at"], int(json.loads(r["observed"]))))
+    return out
+
+
+def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict]]:
+    """``{table: [{run_id, recorded_at, rows}, ...]}`` of the last runs' ``volume.<table>`` checks, oldest first."""
+    return {table: [{"run_id": p.run_id, "recorded_at": p.at.isoformat(), "rows": p.value} for p in points[-last:]]
+            for table, points in volume_history(settings, dag_id).items()}

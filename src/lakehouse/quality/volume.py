@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from lakehouse.core.checks import CheckResult, Status
@@ -70,14 +69,13 @@ def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], *, 
                   **kwargs) -> list[CheckResult]:
     """``totals``: table -> (layer, current rows). History: earlier runs' ``volume.<table>`` rows; runs that
     recorded a FAIL stay out of the baseline."""
-    from lakehouse.quality.store import failed_runs, history
+    from lakehouse.quality.store import failed_runs, volume_history
 
-    rows = [r for r in history(settings, dag_id, check_prefix="volume.") if r["run_id"] != run_id]
+    recorded = volume_history(settings, dag_id)
     failed = failed_runs(settings, dag_id)
     out = []
     for table_name, (layer, current) in totals.items():
-        previous = [Point(r["run_id"], r["recorded_at"], int(json.loads(r["observed"]))) for r in rows
-                    if r["check_id"] == f"volume.{table_name}" and r["observed"] not in (None, "null")]
+        previous = [p for p in recorded.get(table_name, []) if p.run_id != run_id]
         out.append(volume_anomaly(table_name, layer, current, previous, failed_runs=failed,
                                   season=settings.baseline_season, **kwargs))
     return out
