@@ -1,9 +1,13 @@
-"""The Silver profiles suite (GX on Spark) on 1,000,000 rows vs one hand-written Spark aggregation.
+"""The Silver profiles suite (GX on Spark) on 1,000,000 rows vs one hand-written Spark aggregation, and the
+same suite with column metrics vs without.
 
-Silver is built by the real ETL from datagen Bronze. Both sides read the same
+Silver is built by the real ETL from datagen Bronze. Every side reads the same
 Iceberg table from disk, interleaved, median of 3; the hand pass computes the
 same metrics (unexpected counts per rule, key uniqueness) and must agree with
-GX, so the comparison is like for like. Target: GX / hand <= 2.
+GX, so the comparison is like for like. Targets: GX / hand <= 2; the suite with
+column metrics (every column profiled in the suite's pass, sketches on a
+sample) / the suite alone <= 1.15, with the Spark jobs each launched: the
+profile adds none, the sample's sketches one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from bench.common import median, spark_lake, timed
 
 TARGET_RATIO = 2.0
+METRICS_TARGET_RATIO = 1.15
 TABLE = "silver.kol_profiles"
 
 
@@ -38,6 +43,44 @@ def gx_metrics(spark, runner, suite) -> dict:
     return {r.check_id.split(".", 3)[3]: (str(r.status), r.observed) for r in results}
 
 
+def with_jobs(fn, *args):
+    """``(seconds, Spark jobs launched, result)`` of one call."""
+    from lakehouse.spark.phases import _spark_job_count
+
+    jobs = _spark_job_count()
+    seconds, out = timed(fn, *args)
+    return seconds, _spark_job_count() - jobs, out
+
+
+def metrics_cost(spark, suite, sample_rows: int, repeats: int) -> dict:
+    """The suite with column metrics vs the same suite alone, interleaved; Spark jobs per run of each."""
+    from lakehouse.quality.suites import SuiteRunner
+    from lakehouse.spark.phases import PROFILE
+
+    plain, profiled = SuiteRunner(), SuiteRunner(metrics_sample_rows=sample_rows)
+    gx_metrics(spark, profiled, suite)  # warm-up: the profile metric's code paths
+    runs = {"suite": [], "suite_with_metrics": []}
+    jobs = {}
+    PROFILE.phases.pop("checks.metrics_sketch", None)
+    for _ in range(repeats):
+        for name, runner in (("suite", plain), ("suite_with_metrics", profiled)):
+            profiled.metrics.clear()
+            seconds, jobs[name], _ = with_jobs(gx_metrics, spark, runner, suite)
+            runs[name].append(seconds)
+    metrics = profiled.metrics
+    sketch = PROFILE.phases.get("checks.metrics_sketch", {})
+    ratio = round(median(runs["suite_with_metrics"]) / median(runs["suite"]), 3)
+    return {
+        "suite_s": median(runs["suite"]), "suite_with_metrics_s": median(runs["suite_with_metrics"]),
+        "runs_s": {k: [round(t, 3) for t in v] for k, v in runs.items()},
+        "spark_jobs": jobs, "sketch_s_per_run": round(sketch.get("seconds", 0) / max(1, sketch.get("calls", 1)), 3),
+        "sample_rows": sample_rows, "columns_profiled": len({m.column for m in metrics}), "metrics": len(metrics),
+        "ratio_with_over_without": ratio, "target_ratio": METRICS_TARGET_RATIO,
+        "meets_target": ratio <= METRICS_TARGET_RATIO,
+        "example": {f"{m.column}.{m.metric}": m.value for m in metrics if m.column == "followers_count"},
+    }
+
+
 def run(profiles: int = 1_000_000, repeats: int = 3) -> dict:
     from bench.etl import load_bronze, spec
     from lakehouse.datagen import generate
@@ -58,6 +101,7 @@ def run(profiles: int = 1_000_000, repeats: int = 3) -> dict:
             gx_times.append(t)
             t, hand = timed(hand_metrics, spark)
             hand_times.append(t)
+        column_metrics = metrics_cost(spark, suite, settings.metrics_sample_rows, repeats)
     agree = (hand["rows"] == rows and hand["distinct_keys"] == rows
              and all(status == "PASS" for status, _ in gx_out.values())
              and hand["username_null"] == hand["followers_negative"] == hand["platform_unknown"] == 0)
@@ -74,4 +118,5 @@ def run(profiles: int = 1_000_000, repeats: int = 3) -> dict:
         "meets_target": ratio <= TARGET_RATIO,
         "metrics_agree": agree,
         "hand_metrics": hand,
+        "column_metrics": column_metrics,
     }

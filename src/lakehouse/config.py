@@ -86,6 +86,10 @@ class Settings:
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
+    # column metrics (audit.column_metrics): WARN outside median ± k·MAD of the comparable runs (window as for
+    # volume); distinct ratio and p50/p95 are sketched on a uniform sample of about this many rows per table
+    metrics_mad_k: float = _env("LAKEHOUSE_METRICS_MAD_K", default=4.0)
+    metrics_sample_rows: int = _env("LAKEHOUSE_METRICS_SAMPLE_ROWS", default=20_000)
     # anomaly baselines only compare runs of the same weekday, hour, or both (weekday_hour); empty: all runs
     baseline_season: str = _env("LAKEHOUSE_BASELINE_SEASON", default="")
     # WAP audit's contract check: a required field missing, or a field retyped, in more than this share

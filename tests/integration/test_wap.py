@@ -127,6 +127,7 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     followers" on ~600 KOLs: a clean increment passes; one where 5 of 100 new KOLs break it fails on the
     change while the whole table (0.7 %) still passes. Each audit diffs the branch against main; Gold
     scores moved by a bad scoring change WARN; a breach leaves main byte-identical and the branch kept."""
+    from lakehouse.quality.column_metrics import metric_history
     from lakehouse.quality.store import run_results
 
     spark = spark_session
@@ -206,6 +207,13 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     assert (recorded["schema.silver.kol_profiles"].status, recorded["schema.silver.kol_profiles"].details) == (
         "WARN", "added tier")
     assert recorded["schema.gold.kol_summary"].status == "PASS"
+    # the audit's column metrics, measured in the suites' pass: the change holds the three -5 follower counts
+    metrics = metric_history(lake, "judge", {"silver.kol_profiles", "gold.kol_summary"})
+    assert [p.value for p in metrics[("silver.kol_profiles", "increment", "followers_count", "min")]] == [-5.0]
+    assert metrics[("silver.kol_profiles", "table", "followers_count", "min")][0].value == -5.0
+    assert {k[1] for k in metrics if k[0] == "silver.kol_profiles"} == {"table", "increment"}
+    assert {k[1] for k in metrics if k[0] == "gold.kol_summary"} == {"table"}  # every Gold row changed: no apart
+    assert recorded["metrics.silver.kol_profiles.increment"].status == "SKIP"  # the DAG's first run: no baseline
     assert _main_snapshots(spark) == before
     bad = spark.read.option("branch", "judge_bad").table("lake.silver.kol_profiles").where("followers_count < 0")
     assert bad.count() == 3  # the branch keeps the bad data for inspection

@@ -10,6 +10,7 @@ from lakehouse.core.contracts import CONTRACTS_DIR, Contract, ContractError, loa
 from lakehouse.core.names import (
     BRONZE_TABLES,
     CHECK_RESULTS_TABLE,
+    COLUMN_METRICS_TABLE,
     GOLD_SUMMARY_TABLE,
     LABELS_TABLE,
     QUARANTINE_TABLE,
@@ -94,4 +95,5 @@ WAP_TABLES = (*SILVER_TABLES, QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERE
 # Written by Spark MERGE/UPDATE as merge-on-read: their delete files need rewriting.
 MERGE_ON_READ_TABLES = WAP_TABLES
 # Every table kol_lake_maintenance looks after.
-MAINTAINED_TABLES = (*BRONZE_TABLES.values(), *WAP_TABLES, LABELS_TABLE, REGISTRY_TABLE, CHECK_RESULTS_TABLE)
+MAINTAINED_TABLES = (*BRONZE_TABLES.values(), *WAP_TABLES, LABELS_TABLE, REGISTRY_TABLE, CHECK_RESULTS_TABLE,
+                     COLUMN_METRICS_TABLE)

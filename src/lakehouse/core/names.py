@@ -40,6 +40,7 @@ SCORE_REFERENCE_TABLE = "gold.score_reference"
 LABELS_TABLE = "ml.kol_labels"
 REGISTRY_TABLE = "ml.model_registry"
 CHECK_RESULTS_TABLE = "audit.check_results"
+COLUMN_METRICS_TABLE = "audit.column_metrics"
 
 
 def layer_of(table: str) -> str:

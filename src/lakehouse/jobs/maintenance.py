@@ -13,7 +13,7 @@ the table's files on disk before and after:
    ``history.expire.max-ref-age-ms`` go with it;
 5. ``remove_orphan_files``: files no snapshot references, older than a safety age.
 
-Then the check history, report files and OpenLineage event files older than their retention are pruned.
+Then the check history, column metrics, report files and OpenLineage event files older than their retention are pruned.
 Writers never run at the same time: every lakehouse task takes one slot of the
 ``lakehouse_lake`` pool, this one takes all of them.
 """
@@ -29,10 +29,11 @@ from urllib.parse import urlsplit
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.entities import MAINTAINED_TABLES, MERGE_ON_READ_TABLES
-from lakehouse.core.names import LINEAGE_EVENTS_FILE, layer_of
+from lakehouse.core.names import COLUMN_METRICS_TABLE, LINEAGE_EVENTS_FILE, layer_of
 from lakehouse.iceberg.catalog import METADATA_RETENTION, get_catalog
 from lakehouse.iceberg.retention import expire_before_ms, protected_snapshots
 from lakehouse.iceberg.snapshots import table_or_none
+from lakehouse.quality.column_metrics import prune_metrics
 from lakehouse.quality.report import prune_reports
 from lakehouse.quality.store import prune_history, record
 from lakehouse.spark.tables import qualified
@@ -149,13 +150,18 @@ def table_footprint(catalog, name: str) -> dict:
 def prune_checks(settings: Settings, policy: Policy, now: datetime) -> list[CheckResult]:
     """Check history rows, report files and lineage event files older than their retention, removed; one
     check row each."""
-    rows = prune_history(settings, older_than=now.timestamp() - policy.check_history_days * 86400)
+    history_cutoff = now.timestamp() - policy.check_history_days * 86400
+    rows = prune_history(settings, older_than=history_cutoff)
+    metrics = prune_metrics(settings, older_than=history_cutoff)
     report_cutoff = now.timestamp() - policy.report_retention_days * 86400
     files = prune_reports(settings.reports_dir, older_than=report_cutoff)
     events = prune_lineage_events(settings.lineage_dir, older_than=report_cutoff, now=now)
     return [
         CheckResult("maintenance.prune.check_history", "audit", "audit.check_results", Status.PASS,
                     {"rows_removed": rows}, "completes", f"rows recorded over {policy.check_history_days:g} days ago"),
+        CheckResult("maintenance.prune.column_metrics", "audit", COLUMN_METRICS_TABLE, Status.PASS,
+                    {"rows_removed": metrics}, "completes",
+                    f"rows recorded over {policy.check_history_days:g} days ago"),
         CheckResult("maintenance.prune.reports", "audit", str(settings.reports_dir.name), Status.PASS,
                     {"files_removed": files}, "completes",
                     f"report files and GX validation results/pages over {policy.report_retention_days:g} days "

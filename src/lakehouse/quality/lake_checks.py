@@ -19,6 +19,7 @@ from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import newest_json
 from lakehouse.quality import lineage
 from lakehouse.quality.branch_diff import diff_checks
+from lakehouse.quality.column_metrics import metric_checks, record_metrics
 from lakehouse.quality.contracts import contract_checks, schema_checks
 from lakehouse.quality.counts import gold_check, silver_checks
 from lakehouse.quality.store import record
@@ -60,18 +61,23 @@ def selected(table: str, layers=LAYERS, tables=None) -> bool:
 
 def run_lake_checks(spark, *, dag_id: str, run_id: str, source: str, branch: str | None = None,
                     layers=LAYERS, tables=None) -> tuple[list[CheckResult], dict[str, str]]:
-    """:func:`lake_checks` with GX results and Data Docs kept per run, recorded under ``source``.
+    """:func:`lake_checks` with GX results and Data Docs kept per run, recorded under ``source``; the
+    column metrics the suites' pass measured, recorded in ``audit.column_metrics`` and judged against the
+    DAG's earlier runs.
 
     Returns the results and ``{table: Data Docs page}``. Pass or fail, the results are recorded.
     """
     settings = get_settings()
-    runner = SuiteRunner(settings.reports_dir, f"{dag_id}__{run_id}") if run_id else None
+    runner = (SuiteRunner(settings.reports_dir, f"{dag_id}__{run_id}", metrics_sample_rows=settings.metrics_sample_rows)
+              if run_id else None)
     results = lake_checks(spark, branch, layers=layers, tables=tables, runner=runner)
     with phase("checks.data_docs"):
         data_docs = runner.build_docs() if runner else {}
     if run_id:
         with phase("checks.record"):
+            results += metric_checks(settings, dag_id=dag_id, run_id=run_id, metrics=runner.metrics)
             record(settings, dag_id=dag_id, run_id=run_id, source=source, results=results)
+            record_metrics(settings, dag_id=dag_id, run_id=run_id, source=source, metrics=runner.metrics)
     return results, data_docs
 
 

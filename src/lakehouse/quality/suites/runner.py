@@ -12,8 +12,11 @@ import re
 from pathlib import Path
 
 from lakehouse.core.checks import OFFENDING_ROWS, CheckResult, Status
+from lakehouse.quality.column_metrics import ColumnMetric, from_profile
 from lakehouse.quality.suites.files import referenced_columns
+from lakehouse.spark.phases import phase
 
+PROFILED_LAYERS = ("silver", "gold")  # the layers whose columns get metrics (Bronze holds raw payloads)
 RESULT_FORMAT = "BASIC"  # counts, percent, 20 sample values; keys of offending rows fetched for failures only
 MAX_OFFENDING_ROWS = 20
 
@@ -33,13 +36,19 @@ class SuiteRunner:
     stored by GX's own ValidationDefinition, and :meth:`build_docs` renders the
     Data Docs site for this run's results. ``root=None`` validates without
     storing anything (benchmarks, quick checks).
+
+    ``metrics_sample_rows`` > 0 also profiles every column of the Silver and
+    Gold tables it validates, in the suite's own pass
+    (:mod:`lakehouse.quality.suites.profile`), into :attr:`metrics`.
     """
 
-    def __init__(self, root: Path | None = None, run_name: str = "manual"):
+    def __init__(self, root: Path | None = None, run_name: str = "manual", *, metrics_sample_rows: int = 0):
         import logging
 
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
+
+        from lakehouse.quality.suites import profile  # noqa: F401  registers the profile metric and expectation
 
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.root = root
@@ -54,6 +63,8 @@ class SuiteRunner:
         self.source = self.context.data_sources.add_or_update_spark(name="lake", persist=False)
         self.run_id = RunIdentifier(run_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", run_name))
         self.validated: dict[str, object] = {}  # table -> ValidationResultIdentifier
+        self.metrics_sample_rows = metrics_sample_rows
+        self.metrics: list[ColumnMetric] = []
 
     def _batch_definition(self, table: str):
         try:
@@ -77,6 +88,11 @@ class SuiteRunner:
         """
         import great_expectations as gx
 
+        from lakehouse.quality.suites.profile import profile_expectations
+
+        profiling = self.metrics_sample_rows > 0 and layer in PROFILED_LAYERS
+        if profiling:
+            suite = suite_of(suite.name, [e.configuration for e in (*suite.expectations, *profile_expectations(df))])
         df = project(df, suite, key_columns)
         name = f"{table}.{scope}" if scope else table
         batch_def = self._batch_definition(name)
@@ -99,7 +115,23 @@ class SuiteRunner:
                                       "unexpected_index_column_names": list(key_columns)})
             offending = {_config_key(r.expectation_config): r.result.get("partial_unexpected_index_list")
                          for r in indexed.results}
+        if profiling:
+            self.metrics += self._column_metrics(validation, df, table, scope)
         return _check_results(validation, table, layer, offending, scope)
+
+    def _column_metrics(self, validation, df, table: str, scope: str) -> list[ColumnMetric]:
+        """The profiles the suite pass observed, with the sample's sketches (one more Spark job)."""
+        from lakehouse.quality.suites.profile import is_profile, sketch
+
+        observed = {r.expectation_config.kwargs["column"]: r.result["observed_value"]
+                    for r in validation.results if is_profile(r.expectation_config) and r.success}
+        if not observed:
+            return []
+        rows = next(iter(observed.values()))["rows"]
+        with phase("checks.metrics_sketch"):
+            sketched = sketch(df.select(*observed), rows, self.metrics_sample_rows)
+        return [m for column, profile in observed.items()
+                for m in from_profile(table, scope, column, profile, sketched.get(column, {}))]
 
     def build_docs(self) -> dict[str, str]:
         """Render Data Docs for this run's validations; ``{table: path of its page}``."""
@@ -151,11 +183,15 @@ def _config_key(config) -> str:
 
 
 def _check_results(validation, table: str, layer: str, offending: dict, scope: str = "") -> list[CheckResult]:
+    from lakehouse.quality.suites.profile import is_profile
+
     out = []
     prefix = f"suite.{table}.{scope}" if scope else f"suite.{table}"
     seen: dict[str, int] = {}
     for r in validation.results:
         cfg = r.expectation_config
+        if is_profile(cfg) and r.success:  # observations, not checks: they are the run's column metrics
+            continue
         column = cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []) or []) or "table"
         base = f"{prefix}.{cfg.type}.{column}"
         seen[base] = seen.get(base, 0) + 1

@@ -1,0 +1,108 @@
+"""Column metrics on real Spark and Iceberg: measured in the suite's own pass, stored in
+``audit.column_metrics``, judged against the runs before, and pruned."""
+
+import re
+import time
+
+import pytest
+
+from lakehouse.core.checks import CheckResult, Status
+from lakehouse.quality.column_metrics import metric_checks, metric_history, prune_metrics, record_metrics
+from lakehouse.quality.store import record
+from lakehouse.quality.suites import SuiteRunner, discover, load_suite
+from lakehouse.spark.phases import PROFILE, _spark_job_count
+
+pytestmark = pytest.mark.integration
+
+TABLE = "silver.kol_profiles"
+DAG = "metrics_test"
+
+
+def _profiles(spark, seed: int, rows: int = 2000, null_share: float = 0.0):
+    """Silver-shaped profiles in the Iceberg table; ``null_share`` of usernames missing (a crafted break)."""
+    from pyspark.sql import functions as F
+
+    df = spark.range(rows).select(
+        F.concat(F.lit("k"), F.col("id").cast("string")).alias("kol_id"),
+        F.when(F.col("id") % 2 == 0, "tiktok").otherwise("youtube").alias("platform"),
+        F.when(F.rand(seed) < null_share, None).otherwise(F.concat(F.lit("u"), F.col("id"))).alias("username"),
+        (F.rand(seed + 1) * 100_000).cast("long").alias("followers_count"),
+        (F.rand(seed + 2) * 50).alias("favorites_per_follower"),
+        (F.rand(seed + 3) * 3000).cast("int").alias("account_age_days"))
+    df.writeTo(f"lake.{TABLE}").createOrReplace()
+    return spark.table(f"lake.{TABLE}")
+
+
+def _measure(spark, seed: int, **kwargs):
+    runner = SuiteRunner(metrics_sample_rows=20_000)
+    runner.validate(_profiles(spark, seed, **kwargs), TABLE, load_suite(discover()[TABLE]), layer="silver")
+    return runner.metrics
+
+
+def _sketch_jobs() -> int:
+    return PROFILE.phases.get("checks.metrics_sketch", {}).get("spark_jobs", 0)
+
+
+def test_metrics_are_exact_and_measured_in_the_suite_pass(lake, spark_session):
+    from pyspark.sql import functions as F
+
+    spark, suite = spark_session, load_suite(discover()[TABLE])
+    df = _profiles(spark, seed=1, null_share=0.1)
+    jobs = {}
+    for name, runner in (("plain", SuiteRunner()), ("profiled", SuiteRunner(metrics_sample_rows=20_000))):
+        runner.validate(df, TABLE, suite, layer="silver")  # warm: GX's first run plans more
+        before, sketched = _spark_job_count(), _sketch_jobs()
+        checks = runner.validate(df, TABLE, suite, layer="silver")
+        jobs[name] = _spark_job_count() - before
+        jobs[f"{name}.sketch"] = _sketch_jobs() - sketched
+    # every column profiled inside the suite's own aggregate job: the only jobs added are the sample's
+    # sketch (one aggregate: its shuffle stage and its result, two job ids under adaptive execution)
+    assert jobs["plain.sketch"] == 0 and 1 <= jobs["profiled.sketch"] <= 2, jobs
+    assert jobs["profiled"] == jobs["plain"] + jobs["profiled.sketch"], jobs
+    assert len(checks) == len(suite.expectations)  # observations are not checks
+    got = {(m.column, m.metric): m.value for m in runner.metrics[-len(runner.metrics) // 2:]}
+    exact = df.agg(F.avg(F.col("username").isNull().cast("double")).alias("null_rate"),
+                   F.min("followers_count").alias("min"), F.max("followers_count").alias("max"),
+                   F.avg("followers_count").alias("mean"),
+                   F.percentile("followers_count", 0.5).alias("p50"),
+                   F.percentile("followers_count", 0.95).alias("p95")).first()
+    assert got[("username", "null_rate")] == pytest.approx(exact.null_rate, abs=1e-6)
+    assert (got[("followers_count", "min")], got[("followers_count", "max")]) == (exact["min"], exact["max"])
+    assert got[("followers_count", "mean")] == pytest.approx(exact.mean)
+    assert got[("followers_count", "p50")] == pytest.approx(exact.p50, rel=0.01)
+    assert got[("followers_count", "p95")] == pytest.approx(exact.p95, rel=0.01)
+    assert got[("kol_id", "distinct_ratio")] == pytest.approx(1.0, abs=0.05)  # HyperLogLog: ~2 % error
+    assert got[("platform", "distinct_ratio")] == pytest.approx(2 / 2000, abs=1e-4)
+    assert ("platform", "mean") not in got  # min/max/mean/percentiles for numerics only
+
+
+def test_a_broken_column_warns_against_the_clean_runs_and_a_failed_run_stays_out(lake, spark_session):
+    for i in range(3):  # three clean runs make the baseline
+        record_metrics(lake, dag_id=DAG, run_id=f"clean-{i}", source="audit", metrics=_measure(spark_session, 10 + i))
+    clean = metric_checks(lake, dag_id=DAG, run_id="clean-3", metrics=_measure(spark_session, 20))
+    assert [(c.check_id, c.status) for c in clean] == [(f"metrics.{TABLE}", Status.PASS)], clean
+
+    broken = _measure(spark_session, 21, null_share=0.3)  # a producer stopped sending usernames for 30 %
+    [warned] = metric_checks(lake, dag_id=DAG, run_id="broken", metrics=broken)
+    assert (warned.status, warned.observed) == (Status.WARN, 1)  # that one metric, nothing else
+    assert re.search(r"username\.null_rate = 0\.(29|30|31)\d* outside \[-0\.04, 0\.04\] \(median 0 of 3 runs\)",
+                     warned.details), warned.details
+
+    # that run's gate failed (it recorded a FAIL): its metrics are kept, but never join a baseline
+    record_metrics(lake, dag_id=DAG, run_id="broken", source="audit", metrics=broken)
+    record(lake, dag_id=DAG, run_id="broken", source="audit",
+           results=[CheckResult("suite.x", "silver", TABLE, Status.FAIL)])
+    [again] = metric_checks(lake, dag_id=DAG, run_id="broken-2", metrics=broken)
+    assert again.status == Status.WARN and "(median 0 of 3 runs)" in again.details
+
+
+def test_metrics_history_is_replaced_per_run_and_pruned_by_age(lake, spark_session):
+    metrics = _measure(spark_session, 30)
+    for _ in range(2):  # a retried task replaces its rows
+        record_metrics(lake, dag_id=DAG, run_id="r1", source="audit", metrics=metrics)
+    history = metric_history(lake, DAG, {TABLE})
+    assert len(history[(TABLE, "table", "username", "null_rate")]) == 1
+    assert sum(len(points) for points in history.values()) == len(metrics)
+    assert prune_metrics(lake, older_than=time.time() - 3600) == 0  # nothing older than an hour
+    assert prune_metrics(lake, older_than=time.time() + 1) == len(metrics)
+    assert metric_history(lake, DAG, {TABLE}) == {}
