@@ -49,16 +49,21 @@ def test_metrics_are_exact_and_measured_in_the_suite_pass(lake, spark_session):
     spark, suite = spark_session, load_suite(discover()[TABLE])
     df = _profiles(spark, seed=1, null_share=0.1)
     jobs = {}
-    for name, runner in (("plain", SuiteRunner()), ("profiled", SuiteRunner(metrics_sample_rows=20_000))):
+    runners = {"plain": SuiteRunner(), "profiled": SuiteRunner(metrics_sample_rows=20_000),
+               "sampled": SuiteRunner(metrics_sample_rows=500)}
+    for name, runner in runners.items():
         runner.validate(df, TABLE, suite, layer="silver")  # warm: GX's first run plans more
         before, sketched = _spark_job_count(), _sketch_jobs()
         checks = runner.validate(df, TABLE, suite, layer="silver")
         jobs[name] = _spark_job_count() - before
         jobs[f"{name}.sketch"] = _sketch_jobs() - sketched
-    # every column profiled inside the suite's own aggregate job: the only jobs added are the sample's
-    # sketch (one aggregate: its shuffle stage and its result, two job ids under adaptive execution)
-    assert jobs["plain.sketch"] == 0 and 1 <= jobs["profiled.sketch"] <= 2, jobs
-    assert jobs["profiled"] == jobs["plain"] + jobs["profiled.sketch"], jobs
+    # 2,000 rows, within the 20,000-row sample: every metric rides in the suite's own aggregate job
+    assert jobs["profiled"] == jobs["plain"] and jobs["profiled.sketch"] == 0, jobs
+    # larger than the sample: the sketches are one more aggregate over the sample (its shuffle stage and
+    # its result are two job ids under adaptive execution), the rest still in the suite's job
+    assert 1 <= jobs["sampled.sketch"] <= 2 and jobs["sampled"] == jobs["plain"] + jobs["sampled.sketch"], jobs
+    sampled = {(m.column, m.metric): m.value for m in runners["sampled"].metrics}
+    runner = runners["profiled"]
     assert len(checks) == len(suite.expectations)  # observations are not checks
     got = {(m.column, m.metric): m.value for m in runner.metrics[-len(runner.metrics) // 2:]}
     exact = df.agg(F.avg(F.col("username").isNull().cast("double")).alias("null_rate"),
@@ -71,6 +76,8 @@ def test_metrics_are_exact_and_measured_in_the_suite_pass(lake, spark_session):
     assert got[("followers_count", "mean")] == pytest.approx(exact.mean)
     assert got[("followers_count", "p50")] == pytest.approx(exact.p50, rel=0.01)
     assert got[("followers_count", "p95")] == pytest.approx(exact.p95, rel=0.01)
+    assert sampled[("followers_count", "p50")] == pytest.approx(exact.p50, rel=0.15)  # ~500 sampled rows
+    assert sampled[("followers_count", "min")] == exact["min"]  # the suite's pass still sees every row
     assert got[("kol_id", "distinct_ratio")] == pytest.approx(1.0, abs=0.05)  # HyperLogLog: ~2 % error
     assert got[("platform", "distinct_ratio")] == pytest.approx(2 / 2000, abs=1e-4)
     assert ("platform", "mean") not in got  # min/max/mean/percentiles for numerics only

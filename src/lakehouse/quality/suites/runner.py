@@ -92,7 +92,7 @@ class SuiteRunner:
 
         profiling = self.metrics_sample_rows > 0 and layer in PROFILED_LAYERS
         if profiling:
-            suite = suite_of(suite.name, [e.configuration for e in (*suite.expectations, *profile_expectations(df))])
+            suite = suite_of(suite.name, [e.configuration for e in (*suite.expectations, *profile_expectations(df, self.metrics_sample_rows))])
         df = project(df, suite, key_columns)
         name = f"{table}.{scope}" if scope else table
         batch_def = self._batch_definition(name)
@@ -120,18 +120,22 @@ class SuiteRunner:
         return _check_results(validation, table, layer, offending, scope)
 
     def _column_metrics(self, validation, df, table: str, scope: str) -> list[ColumnMetric]:
-        """The profiles the suite pass observed, with the sample's sketches (one more Spark job)."""
-        from lakehouse.quality.suites.profile import is_profile, sketch
+        """The profiles the suite pass observed; a batch larger than the sample gets its sketches from the
+        sample (one more Spark job), a smaller one had them in the suite's own aggregate."""
+        from lakehouse.quality.suites.profile import is_profile, sketch, sketched
 
         observed = {r.expectation_config.kwargs["column"]: r.result["observed_value"]
                     for r in validation.results if is_profile(r.expectation_config) and r.success}
         if not observed:
             return []
         rows = next(iter(observed.values()))["rows"]
-        with phase("checks.metrics_sketch"):
-            sketched = sketch(df.select(*observed), rows, self.metrics_sample_rows)
+        if all("distinct" in profile for profile in observed.values()):
+            sketches = {column: sketched(profile) for column, profile in observed.items()}
+        else:
+            with phase("checks.metrics_sketch"):
+                sketches = sketch(df.select(*observed), rows, self.metrics_sample_rows)
         return [m for column, profile in observed.items()
-                for m in from_profile(table, scope, column, profile, sketched.get(column, {}))]
+                for m in from_profile(table, scope, column, profile, sketches.get(column, {}))]
 
     def build_docs(self) -> dict[str, str]:
         """Render Data Docs for this run's validations; ``{table: path of its page}``."""
