@@ -61,6 +61,8 @@ def spark_conf(settings: Settings, secrets: bool = True) -> dict[str, str]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.adaptive.enabled": "true",
+        # small results to the driver (a metrics sample) as Arrow batches, not pickled rows
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
     if settings.catalog_user:
         conf[f"{CATALOG_PREFIX}.jdbc.user"] = settings.catalog_user

@@ -2,33 +2,37 @@
 
 GX bundles the aggregate partials of one compute domain that become ready in
 the same round into one ``DataFrame.agg``: the suite's unexpected counts are
-one Spark job. :class:`ColumnProfile` is such a partial (non-null count, and
-min/max/mean for numerics), and it waits on the same map condition the
-unexpected counts wait on, so it joins their job instead of starting one.
-:class:`ExpectColumnProfileToBeRecorded` only observes (it never fails); the
-runner appends one per profiled column at run time and takes its observed
-values out of the results before they become checks.
+one Spark job. :class:`TableProfile` is such a partial (per column: non-null
+count, and min/max/mean for numerics), and it waits on a map condition like the
+unexpected counts do, so it joins their job instead of starting one.
+:class:`ExpectTableProfileToBeRecorded` only observes (it never fails); the
+runner appends it to a suite at run time and takes its observed value out of
+the results before they become checks. One table-domain expectation rather than
+one per column: GX's cost per expectation would grow with the table's width.
 
 Distinct ratio and p50/p95 need sketches (HyperLogLog, percentile summaries),
 which Spark evaluates without whole-stage code generation. On a batch of at
 most ``sample_rows`` rows (an increment, a small table) that costs nothing and
 they ride in the same aggregate. On a larger one they would slow every rule of
-the suite's aggregate several times, so they run in one more aggregate over a
-uniform sample of about ``sample_rows`` rows (:func:`sketch`), as Deequ's
-profiler samples for its sketches.
+the suite's aggregate several times, so one more job takes a uniform sample of
+about ``sample_rows`` rows (:func:`sketch`), as Deequ's profiler samples for its
+sketches, and measures it on the driver.
 """
 
 from __future__ import annotations
 
 import json
 
+from great_expectations.core.metric_domain_types import MetricDomainTypes
+from great_expectations.core.metric_function_types import MetricPartialFunctionTypes
 from great_expectations.execution_engine import SparkDFExecutionEngine
-from great_expectations.expectations.expectation import ColumnAggregateExpectation
-from great_expectations.expectations.metrics import ColumnAggregateMetricProvider, column_aggregate_partial
+from great_expectations.expectations.expectation import BatchExpectation
+from great_expectations.expectations.metrics.metric_provider import metric_partial
+from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 from great_expectations.validator.metric_configuration import MetricConfiguration
 
-PROFILE_METRIC = "column.lakehouse_profile"
-PROFILE_EXPECTATION = "expect_column_profile_to_be_recorded"
+PROFILE_METRIC = "table.lakehouse_profile"
+PROFILE_EXPECTATION = "expect_table_profile_to_be_recorded"
 # GX resolves metrics in rounds; the unexpected counts' aggregate waits on each rule's map condition
 BUNDLE_WITH = "column_values.nonnull.condition"
 SAMPLE_SEED = 7
@@ -59,26 +63,43 @@ def sketches(column, numeric_column: bool) -> list:
     return out
 
 
-class ColumnProfile(ColumnAggregateMetricProvider):
-    """``{non_null, min, max, mean}`` of one column (min/max/mean for numerics only), as one JSON struct; with
-    the sketches too when the batch is no larger than ``sample_rows`` (GX has counted its rows by then): on so
-    few rows the sketches' lost code generation costs nothing, and they need no job of their own."""
+def column_profile(name: str, dtype, with_sketches: bool):
+    """``{non_null, min, max, mean[, distinct, pct]}`` of one column as a struct (min/max/mean for numerics)."""
+    from pyspark.sql import functions as F
+
+    column = F.col(name)
+    aggregates = [F.count(column).alias("non_null")]
+    if numeric(dtype):
+        value = column.cast("double")
+        aggregates += [F.min(value).alias("min"), F.max(value).alias("max"), F.avg(value).alias("mean")]
+    if with_sketches:
+        aggregates += sketches(column, numeric(dtype))
+    return F.struct(*aggregates).alias(name)
+
+
+class TableProfile(TableMetricProvider):
+    """``{column: profile}`` of every profiled column, as one JSON aggregate in the suite's own job; with the
+    sketches too when the batch is no larger than ``sample_rows`` (GX has counted its rows by then): on so
+    few rows the sketches' lost code generation costs nothing, and they need no job of their own.
+
+    One table-domain metric, not one per column: GX's cost per expectation (graph, validation, result)
+    would otherwise grow with the table's width."""
 
     metric_name = PROFILE_METRIC
-    value_keys = ("sample_rows",)
+    value_keys = ("sample_rows", "column_list")
 
-    @column_aggregate_partial(engine=SparkDFExecutionEngine)
-    def _spark(cls, column, _table, _column_name, _metrics, sample_rows: int = 0, **kwargs):
+    @metric_partial(engine=SparkDFExecutionEngine, partial_fn_type=MetricPartialFunctionTypes.AGGREGATE_FN,
+                    domain_type=MetricDomainTypes.TABLE)
+    def _spark(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, runtime_configuration):
         from pyspark.sql import functions as F
 
-        is_numeric = numeric(_table.schema[_column_name].dataType)
-        aggregates = [F.count(column).alias("non_null")]
-        if is_numeric:
-            value = column.cast("double")
-            aggregates += [F.min(value).alias("min"), F.max(value).alias("max"), F.avg(value).alias("mean")]
-        if sample_rows and _metrics.get("table.row_count", sample_rows + 1) <= sample_rows:
-            aggregates += sketches(column, is_numeric)
-        return F.to_json(F.struct(*aggregates))
+        df, compute_kwargs, accessor_kwargs = execution_engine.get_compute_domain(
+            metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+        sample_rows = metric_value_kwargs.get("sample_rows") or 0
+        small = bool(sample_rows) and metrics.get("table.row_count", sample_rows + 1) <= sample_rows
+        wanted = set(metric_value_kwargs["column_list"])
+        columns = [column_profile(f.name, f.dataType, small) for f in df.schema if f.name in wanted]
+        return F.to_json(F.struct(*columns)), compute_kwargs, accessor_kwargs
 
     @classmethod
     def _get_evaluation_dependencies(cls, metric, configuration=None, execution_engine=None,
@@ -86,27 +107,34 @@ class ColumnProfile(ColumnAggregateMetricProvider):
         dependencies = super()._get_evaluation_dependencies(
             metric=metric, configuration=configuration, execution_engine=execution_engine,
             runtime_configuration=runtime_configuration)
-        if metric.metric_name.endswith(".aggregate_fn"):  # ready in the unexpected counts' round: one job
-            dependencies["bundle_with"] = MetricConfiguration(BUNDLE_WITH, metric.metric_domain_kwargs, {})
+        if metric.metric_name.endswith(".aggregate_fn"):
+            # ready in the unexpected counts' round, so GX bundles it into their aggregate: one job
+            table = metric.metric_domain_kwargs
+            dependencies["table.row_count"] = MetricConfiguration("table.row_count", table, {})
+            column = {**table, "column": metric.metric_value_kwargs["column_list"][0]}
+            dependencies["bundle_with"] = MetricConfiguration(BUNDLE_WITH, column, {})
         return dependencies
 
 
-class ExpectColumnProfileToBeRecorded(ColumnAggregateExpectation):
-    """Observe-only: records the column's profile and the batch's rows; always succeeds."""
+class ExpectTableProfileToBeRecorded(BatchExpectation):
+    """Observe-only: records every profiled column's profile and the batch's rows; always succeeds."""
 
+    column_list: list[str]
     sample_rows: int = 0
     metric_dependencies = (PROFILE_METRIC, "table.row_count")
-    success_keys = ("sample_rows",)
+    success_keys = ("column_list", "sample_rows")
 
     def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
         return {"success": True, "result": {"observed_value": {
-            "rows": metrics["table.row_count"], **json.loads(metrics[PROFILE_METRIC] or "{}")}}}
+            "rows": metrics["table.row_count"], "columns": json.loads(metrics[PROFILE_METRIC] or "{}")}}}
 
 
 def profile_expectations(df, sample_rows: int) -> list:
-    """One observe-only expectation per profiled column of ``df``; one that cannot be computed is a WARN."""
-    return [ExpectColumnProfileToBeRecorded(column=f.name, sample_rows=sample_rows, meta={"severity": "warning"})
-            for f in df.schema if profiled_type(f.dataType)]
+    """The observe-only profile expectation of ``df``'s profiled columns; one that cannot be computed is a
+    WARN."""
+    columns = [f.name for f in df.schema if profiled_type(f.dataType)]
+    return [ExpectTableProfileToBeRecorded(column_list=columns, sample_rows=sample_rows,
+                                           meta={"severity": "warning"})] if columns else []
 
 
 def sketched(observed: dict) -> dict[str, float | None]:
@@ -128,17 +156,27 @@ def sketch(df, rows: int, sample_rows: int) -> dict[str, dict[str, float | None]
     """``{column: {distinct_ratio, p50, p95}}`` over a uniform sample of about ``sample_rows`` of ``rows``:
     one more Spark job, for batches larger than the sample.
 
-    The distinct ratio is the sample's (distinct values / sampled non-null values): equal sample sizes
-    make runs comparable, which is what a baseline needs.
+    The sample comes to the driver as Arrow (a few MB) and is measured there exactly: a Spark aggregate of
+    sketches would add a shuffle stage and run without code generation, for twice the time. The distinct
+    ratio is the sample's (distinct values / sampled non-null values): equal sample sizes make runs
+    comparable, which is what a baseline needs. Quantiles are values of the sample (the inverted CDF), as
+    ``percentile_approx`` returns on a batch within the sample.
     """
-    from pyspark.sql import functions as F
+    import numpy as np
 
     columns = [f for f in df.schema if profiled_type(f.dataType)]
     if not rows or not columns:
         return {}
     fraction = min(1.0, sample_rows / rows)
-    sample = df.sample(fraction=fraction, seed=SAMPLE_SEED) if fraction < 1 else df
-    row = sample.agg(*[F.to_json(F.struct(F.count(f.name).alias("non_null"),
-                                          *sketches(F.col(f.name), numeric(f.dataType)))).alias(f.name)
-                       for f in columns]).first()
-    return {f.name: sketched(json.loads(row[f.name])) for f in columns}
+    sample = df.select(*[f.name for f in columns])
+    sample = (sample.sample(fraction=fraction, seed=SAMPLE_SEED) if fraction < 1 else sample).toPandas()
+    out = {}
+    for f in columns:
+        values = sample[f.name].dropna()
+        measured = {"distinct_ratio": round(values.nunique() / len(values), 6) if len(values) else None}
+        if numeric(f.dataType):
+            quantiles = (np.quantile(values.to_numpy(dtype=float), PERCENTILES, method="inverted_cdf").tolist()
+                         if len(values) else [None, None])
+            measured.update(zip(("p50", "p95"), quantiles, strict=True))
+        out[f.name] = measured
+    return out

@@ -124,18 +124,18 @@ class SuiteRunner:
         sample (one more Spark job), a smaller one had them in the suite's own aggregate."""
         from lakehouse.quality.suites.profile import is_profile, sketch, sketched
 
-        observed = {r.expectation_config.kwargs["column"]: r.result["observed_value"]
-                    for r in validation.results if is_profile(r.expectation_config) and r.success}
-        if not observed:
+        profile = next((r.result["observed_value"] for r in validation.results
+                        if is_profile(r.expectation_config) and r.success), None)
+        if not profile or not profile["columns"]:
             return []
-        rows = next(iter(observed.values()))["rows"]
-        if all("distinct" in profile for profile in observed.values()):
-            sketches = {column: sketched(profile) for column, profile in observed.items()}
+        rows, observed = profile["rows"], profile["columns"]
+        if all("distinct" in column for column in observed.values()):
+            sketches = {column: sketched(values) for column, values in observed.items()}
         else:
             with phase("checks.metrics_sketch"):
                 sketches = sketch(df.select(*observed), rows, self.metrics_sample_rows)
-        return [m for column, profile in observed.items()
-                for m in from_profile(table, scope, column, profile, sketches.get(column, {}))]
+        return [m for column, values in observed.items()
+                for m in from_profile(table, scope, column, {"rows": rows, **values}, sketches.get(column, {}))]
 
     def build_docs(self) -> dict[str, str]:
         """Render Data Docs for this run's validations; ``{table: path of its page}``."""
