@@ -49,7 +49,9 @@ class SuiteRunner:
         from great_expectations.core.run_identifier import RunIdentifier
 
         from lakehouse.quality.suites import profile  # noqa: F401  registers the profile metric and expectation
+        from lakehouse.quality.suites.engine import sort_spark_bundles
 
+        sort_spark_bundles()  # the same suite, the same Spark code: compiled once per session, not per run
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.root = root
         if root is None:
