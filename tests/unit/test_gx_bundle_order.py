@@ -13,8 +13,8 @@ def _computation(name: str, batch: str, column: str, **values):
 
 def test_the_same_metrics_sort_alike_on_any_batch_and_apart_by_domain_and_values():
     def order(batch: str, items):
-        return [bundle_key(c) for c in sorted((_computation(*item[:1], batch, *item[1:2], **item[2]) for item in items),
-                                              key=bundle_key)]
+        bundle = [_computation(name, batch, column, **values) for name, column, values in items]
+        return [bundle_key(c) for c in sorted(bundle, key=bundle_key)]
 
     items = [("column_values.nonnull.unexpected_count", "username", {}),
              ("column_values.between.unexpected_count", "followers_count", {"min_value": 0}),

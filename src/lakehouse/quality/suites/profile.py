@@ -96,7 +96,7 @@ class TableProfile(TableMetricProvider):
         df, compute_kwargs, accessor_kwargs = execution_engine.get_compute_domain(
             metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
         sample_rows = metric_value_kwargs.get("sample_rows") or 0
-        small = bool(sample_rows) and metrics.get("table.row_count", sample_rows + 1) <= sample_rows
+        small = sample_rows > 0 and metrics["table.row_count"] <= sample_rows  # a dependency: always resolved
         wanted = set(metric_value_kwargs["column_list"])
         columns = [column_profile(f.name, f.dataType, small) for f in df.schema if f.name in wanted]
         return F.to_json(F.struct(*columns)), compute_kwargs, accessor_kwargs
