@@ -87,7 +87,8 @@ class Settings:
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
     volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
     # column metrics (audit.column_metrics): WARN outside median ± k·MAD of the comparable runs (window as for
-    # volume); distinct ratio and p50/p95 are sketched on a uniform sample of about this many rows per table
+    # volume); distinct ratio and p50/p95 are measured on the batch when it has at most this many rows, else on
+    # a uniform sample of about this many; 0 turns column metrics off
     metrics_mad_k: float = _env("LAKEHOUSE_METRICS_MAD_K", default=4.0)
     metrics_sample_rows: int = _env("LAKEHOUSE_METRICS_SAMPLE_ROWS", default=20_000)
     # anomaly baselines only compare runs of the same weekday, hour, or both (weekday_hour); empty: all runs

@@ -2,6 +2,7 @@
 them: the check's details, the stored GX result and its Data Docs page."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_passing_rules_fetch_no_samples_and_a_failure_keeps_its_samples_in_check
     assert result.result["partial_unexpected_list"] == [-5, -5, -5]
     assert sorted(r["kol_id"] for r in result.result["partial_unexpected_index_list"]) == ["k0", "k1", "k2"]
     page = runner.build_docs()[TABLE]
-    html = open(page).read()
+    html = Path(page).read_text()
     assert '<div class="show-scrollbars">-5</div>' in html  # the sample-values table of the FAIL
 
     unkeyed = SuiteRunner().validate(broken, TABLE, suite, layer="silver")  # no keys: the sample values

@@ -20,7 +20,7 @@ def test_the_same_metrics_sort_alike_on_any_batch_and_apart_by_domain_and_values
              ("column_values.between.unexpected_count", "followers_count", {"min_value": 0}),
              ("column_values.between.unexpected_count", "followers_count", {"min_value": 1}),
              ("column_values.between.unexpected_count", "account_age_days", {"min_value": 0}),
-             ("table.lakehouse_profile", None, {"sample_rows": 20000})]
+             ("table.lakehouse_profile", None, {"column_list": ["username", "followers_count"]})]
     first = order("batch-1", items)
     assert first == order("batch-2", list(reversed(items)))  # a new batch id, another arrival order
     assert len(set(first)) == len(items)  # nothing collapses: domain and values tell metrics apart

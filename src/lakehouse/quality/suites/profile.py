@@ -11,12 +11,14 @@ the results before they become checks. One table-domain expectation rather than
 one per column: GX's cost per expectation would grow with the table's width.
 
 Distinct ratio and p50/p95 need sketches (HyperLogLog, percentile summaries),
-which Spark evaluates without whole-stage code generation. On a batch of at
-most ``sample_rows`` rows (an increment, a small table) that costs nothing and
-they ride in the same aggregate. On a larger one they would slow every rule of
-the suite's aggregate several times, so one more job takes a uniform sample of
-about ``sample_rows`` rows (:func:`sketch`), as Deequ's profiler samples for its
-sketches, and measures it on the driver.
+which Spark evaluates without whole-stage code generation: inside the suite's
+aggregate they would slow every rule of it, and in a task's fresh JVM even a
+few thousand rows paid ~0.9 s per table for them (interpreted sketches, a
+bigger aggregate to compile). So one more job collects the batch's columns as
+Arrow — all of them when the batch has at most ``sample_rows`` rows (an
+increment, a small table: exact figures), else a uniform sample of about
+``sample_rows``, as Deequ's profiler samples for its sketches — and
+:func:`sketch` measures them on the driver.
 """
 
 from __future__ import annotations
@@ -37,7 +39,6 @@ PROFILE_EXPECTATION = "expect_table_profile_to_be_recorded"
 BUNDLE_WITH = "column_values.nonnull.condition"
 SAMPLE_SEED = 7
 PERCENTILES = (0.5, 0.95)
-PERCENTILE_ACCURACY = 1000  # rank error 0.1 %; the sample's own error is larger
 
 
 def numeric(dtype) -> bool:
@@ -53,18 +54,8 @@ def profiled_type(dtype) -> bool:
     return not isinstance(dtype, T.StructType | T.MapType | T.ArrayType | T.BinaryType)
 
 
-def sketches(column, numeric_column: bool) -> list:
-    """``distinct`` (HyperLogLog) and ``pct`` (p50, p95) of ``column``: aggregates without code generation."""
-    from pyspark.sql import functions as F
-
-    out = [F.approx_count_distinct(column).alias("distinct")]
-    if numeric_column:
-        out.append(F.percentile_approx(column.cast("double"), list(PERCENTILES), PERCENTILE_ACCURACY).alias("pct"))
-    return out
-
-
-def column_profile(name: str, dtype, with_sketches: bool):
-    """``{non_null, min, max, mean[, distinct, pct]}`` of one column as a struct (min/max/mean for numerics)."""
+def column_profile(name: str, dtype):
+    """``{non_null, min, max, mean}`` of one column as a struct (min/max/mean for numerics)."""
     from pyspark.sql import functions as F
 
     column = F.col(name)
@@ -72,21 +63,17 @@ def column_profile(name: str, dtype, with_sketches: bool):
     if numeric(dtype):
         value = column.cast("double")
         aggregates += [F.min(value).alias("min"), F.max(value).alias("max"), F.avg(value).alias("mean")]
-    if with_sketches:
-        aggregates += sketches(column, numeric(dtype))
     return F.struct(*aggregates).alias(name)
 
 
 class TableProfile(TableMetricProvider):
-    """``{column: profile}`` of every profiled column, as one JSON aggregate in the suite's own job; with the
-    sketches too when the batch is no larger than ``sample_rows`` (GX has counted its rows by then): on so
-    few rows the sketches' lost code generation costs nothing, and they need no job of their own.
+    """``{column: profile}`` of every profiled column, as one JSON aggregate in the suite's own job.
 
     One table-domain metric, not one per column: GX's cost per expectation (graph, validation, result)
     would otherwise grow with the table's width."""
 
     metric_name = PROFILE_METRIC
-    value_keys = ("sample_rows", "column_list")
+    value_keys = ("column_list",)
 
     @metric_partial(engine=SparkDFExecutionEngine, partial_fn_type=MetricPartialFunctionTypes.AGGREGATE_FN,
                     domain_type=MetricDomainTypes.TABLE)
@@ -95,10 +82,8 @@ class TableProfile(TableMetricProvider):
 
         df, compute_kwargs, accessor_kwargs = execution_engine.get_compute_domain(
             metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
-        sample_rows = metric_value_kwargs.get("sample_rows") or 0
-        small = sample_rows > 0 and metrics["table.row_count"] <= sample_rows  # a dependency: always resolved
         wanted = set(metric_value_kwargs["column_list"])
-        columns = [column_profile(f.name, f.dataType, small) for f in df.schema if f.name in wanted]
+        columns = [column_profile(f.name, f.dataType) for f in df.schema if f.name in wanted]
         return F.to_json(F.struct(*columns)), compute_kwargs, accessor_kwargs
 
     @classmethod
@@ -109,9 +94,7 @@ class TableProfile(TableMetricProvider):
             runtime_configuration=runtime_configuration)
         if metric.metric_name.endswith(".aggregate_fn"):
             # ready in the unexpected counts' round, so GX bundles it into their aggregate: one job
-            table = metric.metric_domain_kwargs
-            dependencies["table.row_count"] = MetricConfiguration("table.row_count", table, {})
-            column = {**table, "column": metric.metric_value_kwargs["column_list"][0]}
+            column = {**metric.metric_domain_kwargs, "column": metric.metric_value_kwargs["column_list"][0]}
             dependencies["bundle_with"] = MetricConfiguration(BUNDLE_WITH, column, {})
         return dependencies
 
@@ -120,32 +103,19 @@ class ExpectTableProfileToBeRecorded(BatchExpectation):
     """Observe-only: records every profiled column's profile and the batch's rows; always succeeds."""
 
     column_list: list[str]
-    sample_rows: int = 0
     metric_dependencies = (PROFILE_METRIC, "table.row_count")
-    success_keys = ("column_list", "sample_rows")
+    success_keys = ("column_list",)
 
     def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
         return {"success": True, "result": {"observed_value": {
             "rows": metrics["table.row_count"], "columns": json.loads(metrics[PROFILE_METRIC] or "{}")}}}
 
 
-def profile_expectations(df, sample_rows: int) -> list:
+def profile_expectations(df) -> list:
     """The observe-only profile expectation of ``df``'s profiled columns; one that cannot be computed is a
     WARN."""
     columns = [f.name for f in df.schema if profiled_type(f.dataType)]
-    return [ExpectTableProfileToBeRecorded(column_list=columns, sample_rows=sample_rows,
-                                           meta={"severity": "warning"})] if columns else []
-
-
-def sketched(observed: dict) -> dict[str, float | None]:
-    """``{distinct_ratio, p50, p95}`` from a profile that carries its sketches (``{}`` if it does not)."""
-    if "distinct" not in observed:
-        return {}
-    out = {"distinct_ratio": round(min(1.0, observed["distinct"] / observed["non_null"]), 6)
-           if observed["non_null"] else None}
-    if "pct" in observed:
-        out["p50"], out["p95"] = observed["pct"] or (None, None)
-    return out
+    return [ExpectTableProfileToBeRecorded(column_list=columns, meta={"severity": "warning"})] if columns else []
 
 
 def is_profile(config) -> bool:
@@ -153,14 +123,14 @@ def is_profile(config) -> bool:
 
 
 def sketch(df, rows: int, sample_rows: int) -> dict[str, dict[str, float | None]]:
-    """``{column: {distinct_ratio, p50, p95}}`` over a uniform sample of about ``sample_rows`` of ``rows``:
-    one more Spark job, for batches larger than the sample.
+    """``{column: {distinct_ratio, p50, p95}}`` of ``df`` (``rows`` rows), exact when ``rows`` <=
+    ``sample_rows``, else over a uniform sample of about ``sample_rows``: one Spark job either way.
 
-    The sample comes to the driver as Arrow (a few MB) and is measured there exactly: a Spark aggregate of
+    The rows come to the driver as Arrow (a few MB) and are measured there exactly: a Spark aggregate of
     sketches would add a shuffle stage and run without code generation, for twice the time. The distinct
     ratio is the sample's (distinct values / sampled non-null values): equal sample sizes make runs
     comparable, which is what a baseline needs. Quantiles are values of the sample (the inverted CDF), as
-    ``percentile_approx`` returns on a batch within the sample.
+    ``percentile_approx`` returns.
     """
     import numpy as np
 

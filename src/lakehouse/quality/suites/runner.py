@@ -95,7 +95,7 @@ class SuiteRunner:
 
         profiling = self.metrics_sample_rows > 0 and layer in PROFILED_LAYERS
         if profiling:
-            suite = suite_of(suite.name, [e.configuration for e in (*suite.expectations, *profile_expectations(df, self.metrics_sample_rows))])
+            suite = suite_of(suite.name, [e.configuration for e in (*suite.expectations, *profile_expectations(df))])
         df = project(df, suite, key_columns)
         name = f"{table}.{scope}" if scope else table
         batch_def = self._batch_definition(name)
@@ -136,20 +136,17 @@ class SuiteRunner:
             self.context.validation_results_store.set(key=_result_id(validation, self.run_id), value=validation)
 
     def _column_metrics(self, validation, df, table: str, scope: str) -> list[ColumnMetric]:
-        """The profiles the suite pass observed; a batch larger than the sample gets its sketches from the
-        sample (one more Spark job), a smaller one had them in the suite's own aggregate."""
-        from lakehouse.quality.suites.profile import is_profile, sketch, sketched
+        """The profiles the suite pass observed, with distinct ratios and quantiles measured on the batch (or
+        a sample of it) by one more Spark job."""
+        from lakehouse.quality.suites.profile import is_profile, sketch
 
         profile = next((r.result["observed_value"] for r in validation.results
                         if is_profile(r.expectation_config) and r.success), None)
         if not profile or not profile["columns"]:
             return []
         rows, observed = profile["rows"], profile["columns"]
-        if all("distinct" in column for column in observed.values()):
-            sketches = {column: sketched(values) for column, values in observed.items()}
-        else:
-            with phase("checks.metrics_sketch"):
-                sketches = sketch(df.select(*observed), rows, self.metrics_sample_rows)
+        with phase("checks.metrics_sketch"):
+            sketches = sketch(df.select(*observed), rows, self.metrics_sample_rows)
         return [m for column, values in observed.items()
                 for m in from_profile(table, scope, column, {"rows": rows, **values}, sketches.get(column, {}))]
 
