@@ -68,12 +68,15 @@ def new_kols(dataset):
 
 
 def transform(spark, run_id: str, full_rebuild: bool) -> dict:
+    """Silver then Gold, timed, with the phases of each (seconds and Spark jobs: where an increment's time goes)."""
     from lakehouse.jobs.transform import build_gold, build_silver
+    from lakehouse.spark.phases import PROFILE
 
+    PROFILE.phases.clear()
     silver_s, s = timed(build_silver, spark, run_id=run_id, branch=None, full_rebuild=full_rebuild)
     gold_s, g = timed(build_gold, spark, run_id=run_id, branch=None)
     return {"silver_rows_read": sum(e["bronze_rows"] for e in s["entities"]), "gold_rows": g["rows"],
-            "silver_s": round(silver_s, 2), "gold_s": round(gold_s, 2)}
+            "silver_s": round(silver_s, 2), "gold_s": round(gold_s, 2), "phases": PROFILE.to_dict()}
 
 
 def spec(profiles: int, seed: int) -> DatasetSpec:
