@@ -120,14 +120,23 @@ def test_metrics_history_is_replaced_per_run_and_pruned_by_age(lake, spark_sessi
 
 def test_a_suite_stored_by_an_earlier_version_still_loads(lake, spark_session, tmp_path):
     """The GX project under the reports dir outlives upgrades: its stored suites carry the profile expectation
-    as an earlier version wrote it (with ``sample_rows``), and GX reads the stored suite before replacing it."""
+    as an earlier version wrote it (with a ``sample_rows`` field this one refuses), and GX reads the stored
+    suite before replacing it."""
+    import json
+
     import great_expectations as gx
 
     from lakehouse.quality.suites.profile import ExpectTableProfileToBeRecorded
 
     runner = SuiteRunner(tmp_path / "gx", metrics_sample_rows=20_000)
-    old = ExpectTableProfileToBeRecorded(column_list=["username"], sample_rows=20_000, meta={"severity": "warning"})
-    runner.context.suites.add(gx.ExpectationSuite(name=TABLE, expectations=[old]))
+    profile = ExpectTableProfileToBeRecorded(column_list=["username"], meta={"severity": "warning"})
+    runner.context.suites.add(gx.ExpectationSuite(name=TABLE, expectations=[profile]))
+    stored = tmp_path / "gx" / "gx" / "expectations" / f"{TABLE.replace('.', '/')}.json"  # GX's file layout
+    old = json.loads(stored.read_text())
+    old["expectations"][0]["kwargs"]["sample_rows"] = 20_000  # what the earlier version wrote
+    stored.write_text(json.dumps(old))
+
     checks = runner.validate(_profiles(spark_session, seed=40), TABLE, load_suite(discover()[TABLE]), layer="silver")
     assert checks and all(c.status == Status.PASS for c in checks), checks
     assert {m.column for m in runner.metrics} >= {"username", "followers_count"}
+    assert runner.build_docs()[TABLE].endswith(".html")

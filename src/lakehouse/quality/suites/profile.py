@@ -103,9 +103,6 @@ class ExpectTableProfileToBeRecorded(BatchExpectation):
     """Observe-only: records every profiled column's profile and the batch's rows; always succeeds."""
 
     column_list: list[str]
-    # Ignored. Suites stored by earlier versions (GX's file project under the reports dir) carry it, and GX
-    # reads the stored suite before replacing it: refusing the field would fail every audit after an upgrade.
-    sample_rows: int = 0
     metric_dependencies = (PROFILE_METRIC, "table.row_count")
     success_keys = ("column_list",)
 

@@ -104,25 +104,43 @@ class SuiteRunner:
         if self.root is None:
             validation = batch_def.get_batch(batch_parameters=params).validate(suite, result_format=result_format)
         else:
-            suite = self.context.suites.add_or_update(suite)
+            suite = self._store_suite(suite)
             definition = self.context.validation_definitions.add_or_update(
                 gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
             validation = definition.run(batch_parameters=params, result_format=result_format, run_id=self.run_id)
             self.validated[name] = validation
-        if any(not r.success for r in validation.results):
-            self._sample_failures(validation, batch_def.get_batch(batch_parameters=params), suite.name, key_columns)
+        failed = [r for r in validation.results if not r.success]
+        if failed:
+            self._sample_failures(validation, failed, batch_def.get_batch(batch_parameters=params), suite.name,
+                                  key_columns)
         if profiling:
             self.metrics += self._column_metrics(validation, df, table, scope)
         return _check_results(validation, table, layer, scope)
 
-    def _sample_failures(self, validation, batch, suite_name: str, key_columns) -> None:
-        """Sample values and offending keys of the failed expectations, merged into ``validation`` (and its
-        stored copy, which Data Docs render).
+    def _store_suite(self, suite):
+        """``suite`` as GX's stored copy, which validations and Data Docs refer to.
+
+        GX reads the stored copy before replacing it. One an earlier version of this code wrote may no longer
+        read (a custom expectation's fields changed), and the copy is only that: the suite file and the
+        runner make it anew each run. So an unreadable copy is removed and the suite stored fresh, as GX's
+        own ``suites.all()`` passes over such copies, rather than failing every audit after an upgrade.
+        """
+        from great_expectations.compatibility.pydantic import ValidationError
+
+        try:
+            return self.context.suites.add_or_update(suite)
+        except ValidationError:
+            store = self.context.expectations_store
+            store.remove_key(store.get_key(name=suite.name, id=None))
+            return self.context.suites.add(suite)
+
+    def _sample_failures(self, validation, failed: list, batch, suite_name: str, key_columns) -> None:
+        """Sample values and offending keys of the ``failed`` results, merged into them and so into
+        ``validation`` (and its stored copy, which Data Docs render).
 
         The first pass asks for counts only: GX fetches sample values with one more scan per rule, for
         passing rules too, where it finds none (5 of the 14 Spark jobs of a suite on 1M Silver rows).
         """
-        failed = [r for r in validation.results if not r.success]
         result_format = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_OFFENDING_ROWS}
         if key_columns:
             result_format["unexpected_index_column_names"] = list(key_columns)
