@@ -55,13 +55,15 @@ def test_missing_topic_unwritable_warehouse_and_no_airflow_db_fail(settings, ser
     monkeypatch.delenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", raising=False)
     absent = tmp_path / "absent"
     results = by_id(health_checks(settings.replace(
-        warehouse=(absent / "wh").as_uri(),
+        warehouse=(absent / "wh").as_uri(), jar_cache_dir=tmp_path / "no-archive",
         airflow_db_uri=f"sqlite:///{tmp_path / 'nope' / 'airflow.db'}")))
     assert results["health.topic.kol-videos-raw"].status == Status.FAIL
     assert results["health.topic.kol-videos-raw"].observed == 0
     assert results["health.warehouse_writable"].status == Status.FAIL
     assert results["health.airflow_db"].status == Status.FAIL
     assert "airflow db migrate" in results["health.airflow_db"].details
+    archive = results["health.spark_driver_archive"]  # drivers would start uncached: said, not silent
+    assert archive.status == Status.WARN and "make setup" in archive.details
 
 
 def test_inside_an_airflow_task_the_db_is_probed_through_the_api_or_skipped(settings, monkeypatch):

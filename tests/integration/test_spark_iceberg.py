@@ -1,5 +1,7 @@
 """Spark (JdbcCatalog) and pyiceberg (SqlCatalog) see one and the same `lake` catalog."""
 
+import os
+
 import pyarrow as pa
 import pytest
 
@@ -46,14 +48,33 @@ def test_wap_branch_publish_leaves_main_untouched_until_fast_forward(lake, spark
 
 def test_the_driver_maps_the_class_data_archive_setup_recorded(lake, spark_session):
     """`make setup` records the driver's CDS archive; every session (and spark-submit) then starts with it."""
-    from lakehouse.spark.class_archive import archive_path
+    from lakehouse.spark.class_archive import archive_path, maps
 
     archive = archive_path(lake)
     assert archive is not None and archive.is_file(), "make setup did not record the class-data archive"
     jvm = spark_session.sparkContext._jvm
     arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert f"-XX:SharedArchiveFile={archive}" in arguments
-    assert "sharing" in jvm.java.lang.System.getProperty("java.vm.info")  # the JVM mapped it (else: no sharing)
+    # the JVM maps it for the driver's classpath (java.vm.info says "sharing" for the JDK's own archive alone)
+    assert maps(archive)
+
+
+def test_an_archive_the_jvm_would_drop_is_told_apart(tmp_path):
+    """``maps`` asks the JVM itself: an archive recorded over a jar that changed since is refused."""
+    import shutil
+    import subprocess
+
+    from lakehouse.spark.class_archive import java_binary, maps, spark_home
+
+    jar = next((spark_home() / "jars").glob("compress-lzf-*.jar"))  # a small jar with a main class
+    shutil.copy(jar, tmp_path / jar.name)
+    archive, classpath = tmp_path / "small.jsa", str(tmp_path / jar.name)
+    subprocess.run([str(java_binary()), f"-XX:ArchiveClassesAtExit={archive}", "-Xlog:disable", "-cp", classpath,
+                    "com.ning.compress.lzf.LZF"], capture_output=True, check=False)  # prints its usage, exits 1
+    assert maps(archive, classpath)
+    os.utime(tmp_path / jar.name, (1_000, 1_000))  # the jar rewritten, as by a reinstall
+    assert not maps(archive, classpath)
+    assert not maps(tmp_path / "missing.jsa", classpath)
 
 
 def test_a_phase_counts_the_spark_jobs_it_launched(lake, spark_session):

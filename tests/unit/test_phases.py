@@ -41,6 +41,25 @@ def test_the_driver_gets_the_archive_only_when_it_exists_for_this_jdk(tmp_path, 
     assert class_archive.archive_path(settings) is None and class_archive.driver_java_options(settings) == ""
 
 
+def test_the_archive_key_follows_each_classpath_jar_as_the_jvm_checks_it(tmp_path):
+    """A pyspark reinstalled in place (same version, jars rewritten) makes the JVM refuse the archive: the key
+    changes with it, so the driver is never pointed at an archive the JVM drops without a word."""
+    import os
+
+    settings = Settings.from_env().replace(jar_cache_dir=tmp_path / "cache")
+    (tmp_path / "jars").mkdir()
+    jar = tmp_path / "jars" / "spark-core.jar"
+    jar.write_bytes(b"classes")
+    os.utime(jar, (1_000, 1_000))
+    first = class_archive.archive_path(settings, home=tmp_path)
+    assert class_archive.archive_path(settings, home=tmp_path) == first  # stable while nothing changes
+    os.utime(jar, (2_000, 2_000))
+    touched = class_archive.archive_path(settings, home=tmp_path)
+    jar.write_bytes(b"classes, rebuilt")
+    os.utime(jar, (2_000, 2_000))
+    assert len({first, touched, class_archive.archive_path(settings, home=tmp_path)}) == 3
+
+
 def test_archives_of_other_jdks_and_virtualenvs_are_pruned_to_the_newest(tmp_path):
     import os
 

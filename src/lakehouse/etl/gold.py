@@ -38,6 +38,7 @@ from lakehouse.etl.scores import apply_scores, build_metrics, fit_reference
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import (
     ancestry,
+    live_rows,
     newest_json,
     ref_snapshot_id,
     run_ref,
@@ -214,7 +215,7 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
         with phase("gold.changed"):
             planned = summarize(frames, trust, state, run_id, cache)
         if planned is None:
-            return GoldStats("up_to_date", _count_gold(spark, branch), 0, None, upstream,
+            return GoldStats("up_to_date", _count_gold(branch), 0, None, upstream,
                              snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
         summary_df, reference_df, as_of, silver_kols, changed_since_fit = planned
         with phase("gold.score"):
@@ -229,7 +230,7 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
         with phase("gold.write"):
             write_gold(spark, summary_df, reference_df, props, branch)
     with phase("gold.result"):
-        rows, head = _count_gold(spark, branch), snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN)
+        rows, head = _count_gold(branch), snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN)
     return GoldStats(mode, rows, updated, silver_kols, upstream, head, _since(started))
 
 
@@ -272,8 +273,10 @@ def _silver_processed_at(upstream: dict) -> str | None:
     return max(stamps) if stamps else None
 
 
-def _count_gold(spark, branch) -> int:
-    return read_as_of(spark, GOLD_SUMMARY_TABLE, branch).count()
+def _count_gold(branch: str | None) -> int:
+    """Gold's live rows as the run sees them, from the snapshot summary: a Spark count would scan every row."""
+    gold = table_or_none(get_catalog(), GOLD_SUMMARY_TABLE)
+    return live_rows(gold, ref_snapshot_id(gold, run_ref(gold, branch))) if gold is not None else 0
 
 
 def _since(started: float) -> float:

@@ -9,14 +9,20 @@ that touches what the jobs touch (the Iceberg catalog, MERGE, branches,
 joins, windows), and :func:`driver_java_options` adds it to every driver.
 
 The archive is only valid for the JDK and the Spark classpath it was recorded
-with, so its file name carries a key of both; with another JDK or pyspark the
-name differs, the option is left out, and the driver simply starts uncached.
-``-Xshare:auto`` (the JVM default) also falls back silently if a file is unusable.
+with — the JVM refuses it when any jar on the classpath differs in size or
+modification time, as after a reinstall of the same pyspark — so its file name
+carries a key of the JDK, the virtualenv and every classpath jar's size and
+time. After such a change the name differs, the option is left out, and the
+driver starts uncached until ``make setup`` records the archive again; never
+pointed at an archive the JVM would drop. (``-Xshare:auto``, the JVM default,
+drops an unusable archive silently: a driver pointed at a stale one lost the
+cut without a word. :func:`maps` asks the JVM with ``-Xshare:on`` instead.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -36,13 +42,42 @@ def java_binary() -> Path | None:
     return found.resolve() if found is not None and found.exists() else None
 
 
-def archive_path(settings: Settings) -> Path | None:
-    """Where the archive for this JDK and this pyspark lives (None without a JDK)."""
+def spark_home() -> Path:
+    """pyspark's Spark home (without importing pyspark): spark-submit puts its ``conf`` and ``jars`` on the
+    driver JVM's classpath."""
+    return Path(next(iter(importlib.util.find_spec("pyspark").submodule_search_locations)))
+
+
+def driver_classpath(home: Path | None = None) -> str:
+    """The driver JVM's own classpath, as spark-submit builds it (the job's ``--jars`` load later, apart)."""
+    home = home or spark_home()
+    return f"{home / 'conf'}/{os.pathsep}{home / 'jars'}/*"
+
+
+def archive_path(settings: Settings, home: Path | None = None) -> Path | None:
+    """Where the archive for this JDK, this virtualenv and these classpath jars lives (None without a JDK).
+
+    The key takes in what the JVM checks before it maps the archive: each classpath jar's size and
+    modification time (seconds)."""
     java = java_binary()
     if java is None:
         return None
     key = hashlib.sha256(f"{java}:{java.stat().st_mtime_ns}:{sys.prefix}:{version('pyspark')}".encode())
+    for jar in sorted(((home or spark_home()) / "jars").glob("*.jar")):
+        stat = jar.stat()
+        key.update(f":{jar.name}:{stat.st_size}:{int(stat.st_mtime)}".encode())
     return settings.jar_cache_dir / f"spark-driver-{key.hexdigest()[:16]}.jsa"
+
+
+def maps(archive: Path, classpath: str | None = None) -> bool:
+    """Does the JVM map ``archive`` for ``classpath`` (the driver's)? With ``-Xshare:on`` it refuses to start
+    otherwise, where a driver's ``-Xshare:auto`` would start uncached without a word (~0.2 s to ask)."""
+    java = java_binary()
+    if java is None or not archive.is_file():
+        return False
+    done = subprocess.run([str(java), "-Xshare:on", f"-XX:SharedArchiveFile={archive}", "-Xlog:disable",
+                           "-cp", classpath or driver_classpath(), "-version"], capture_output=True)
+    return done.returncode == 0
 
 
 def driver_java_options(settings: Settings) -> str:
@@ -52,11 +87,12 @@ def driver_java_options(settings: Settings) -> str:
 
 
 def record_archive(settings: Settings, log=print) -> Path | None:
-    """Run the warm-up job with ``-XX:ArchiveClassesAtExit`` and keep the archive (idempotent)."""
+    """Run the warm-up job with ``-XX:ArchiveClassesAtExit`` and keep the archive; an archive the JVM maps is
+    kept as it is, one it refuses (a JDK updated in place) is recorded again."""
     from lakehouse.spark.launch import submission
 
     path = archive_path(settings)
-    if path is None or path.is_file():
+    if path is None or maps(path):
         return path
     with tempfile.TemporaryDirectory(prefix="kol-cds-") as tmp:
         launch = submission(settings.replace(state_dir=Path(tmp) / "state"), "warm_up")
