@@ -20,6 +20,14 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parents[1]
 
 
+def spark_home() -> Path:
+    """pyspark's Spark home, found without importing pyspark: its ``bin`` runs the cluster's daemons, and
+    spark-submit puts its ``conf`` and ``jars`` on every driver JVM's classpath."""
+    import importlib.util
+
+    return Path(next(iter(importlib.util.find_spec("pyspark").submodule_search_locations)))
+
+
 def _env(name: str, **kwargs):
     return field(metadata={"env": name}, **kwargs)
 

@@ -64,7 +64,8 @@ def test_an_archive_the_jvm_would_drop_is_told_apart(tmp_path):
     import shutil
     import subprocess
 
-    from lakehouse.spark.class_archive import java_binary, maps, spark_home
+    from lakehouse.config import spark_home
+    from lakehouse.spark.class_archive import java_binary, maps
 
     jar = next((spark_home() / "jars").glob("compress-lzf-*.jar"))  # a small jar with a main class
     shutil.copy(jar, tmp_path / jar.name)

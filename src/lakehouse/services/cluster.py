@@ -17,7 +17,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from lakehouse.config import Settings
+from lakehouse.config import Settings, spark_home
 from lakehouse.services.manager import ServiceError, ServiceSpec, free_port, write_private
 
 POSTGRES_OS_USER = "postgres"  # PostgreSQL refuses to run as root: as root we start it as this user
@@ -128,12 +128,6 @@ WORKER_CLEANUP = ("-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.in
                   "-Dspark.worker.cleanup.appDataTtl=604800")  # finished apps' work dirs: kept 7 days
 
 
-def spark_home() -> str:
-    import pyspark
-
-    return str(Path(pyspark.__file__).parent)
-
-
 def master_status(settings: Settings, timeout: float = 2.0) -> dict:
     """The master's own JSON view (``/json/``): status, workers and their state, running applications."""
     with urllib.request.urlopen(settings.spark_master_ui_url.rstrip("/") + "/json/", timeout=timeout) as r:
@@ -150,8 +144,8 @@ def spark_specs(settings: Settings) -> list[ServiceSpec]:
     if master.scheme != "spark" or not ui.port:
         raise ServiceError("the cluster profile needs LAKEHOUSE_SPARK_MASTER=spark://HOST:PORT and "
                            "LAKEHOUSE_SPARK_MASTER_UI_URL=http://HOST:PORT")
-    spark_class = str(Path(spark_home()) / "bin" / "spark-class")
-    env = {"SPARK_HOME": spark_home(), "SPARK_LOCAL_IP": master.hostname}
+    spark_class = str(spark_home() / "bin" / "spark-class")
+    env = {"SPARK_HOME": str(spark_home()), "SPARK_LOCAL_IP": master.hostname}
     specs = [ServiceSpec(
         "spark-master", master.hostname, master.port,
         (spark_class, "org.apache.spark.deploy.master.Master", "--host", master.hostname,

@@ -22,7 +22,6 @@ cut without a word. :func:`maps` asks the JVM with ``-Xshare:on`` instead.)
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -32,7 +31,7 @@ from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
-from lakehouse.config import Settings
+from lakehouse.config import Settings, spark_home
 
 
 def java_binary() -> Path | None:
@@ -40,12 +39,6 @@ def java_binary() -> Path | None:
     home = os.environ.get("JAVA_HOME")
     found = Path(home) / "bin" / "java" if home else (Path(p) if (p := shutil.which("java")) else None)
     return found.resolve() if found is not None and found.exists() else None
-
-
-def spark_home() -> Path:
-    """pyspark's Spark home (without importing pyspark): spark-submit puts its ``conf`` and ``jars`` on the
-    driver JVM's classpath."""
-    return Path(next(iter(importlib.util.find_spec("pyspark").submodule_search_locations)))
 
 
 def driver_classpath(home: Path | None = None) -> str:
@@ -81,7 +74,7 @@ def maps(archive: Path, classpath: str | None = None) -> bool:
 
 
 def driver_java_options(settings: Settings) -> str:
-    """``-XX:SharedArchiveFile=...`` when the archive for this JDK/pyspark exists, else nothing."""
+    """``-XX:SharedArchiveFile=...`` when the archive for this JDK and classpath exists, else nothing."""
     path = archive_path(settings)
     return f"-XX:SharedArchiveFile={path} -Xlog:cds=off -Xlog:cds+dynamic=off" if path and path.is_file() else ""
 
