@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 # files last: one worker ran them alone at the end.
 TEST_WORKERS ?= 2
 
-.PHONY: help setup system venv provision test test-cluster test-unit lint demo serve bench up down status lock clean
+.PHONY: help setup system venv provision test test-cluster test-unit lint docs demo serve bench up down status lock clean
 
 help:
 	@echo "make setup   install system packages, .venv, jars, catalog, Airflow DB (safe to re-run)"
@@ -24,6 +24,7 @@ help:
 	@echo "make serve   run the platform as a service: embedded broker + Redis + airflow standalone (UI :8080)"
 	@echo "make bench   run the benchmarks, JSON to bench/results/"
 	@echo "make lint    ruff and the import-linter layer contracts"
+	@echo "make docs    build the docs site (mkdocs --strict) into .state/site"
 
 setup: system venv provision
 	@echo "setup: done. Next: make test, make demo"
@@ -68,6 +69,12 @@ test-unit:
 lint:
 	@$(BIN)/ruff check src dags plugins spark_jobs tests bench
 	@$(BIN)/lint-imports --no-cache
+
+# The docs site: reference pages generated from the code (docs/gen_reference.py); --strict fails on a broken
+# link or a page missing from nav. The test suite builds it too (tests/unit/test_docs.py).
+docs:
+	@NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet --site-dir .state/site \
+	  && echo "docs: .state/site/index.html"
 
 demo:
 	@$(BIN)/lakehouse demo $(DEMO_ARGS)

@@ -3,6 +3,10 @@
 
 Every night at 02:00 (no catchup), and from the UI with Params:
 
+0. **lake_published** – on a lake that has never published (no `kol_transform` or `kol_platform_e2e`
+   run has fast-forwarded `main` yet) there is nothing to judge: the run short-circuits, every other task
+   is skipped, the run succeeds and nothing alerts ("nothing published yet" in this task's log). From the
+   first publish on, a table that is missing existed and vanished: its checks FAIL.
 1. **lake_checks** (Spark) – every expectation suite in `expectations/` (Bronze, Silver, Gold),
    counts and exact accounting, lineage (Bronze offsets contiguous per partition, Silver covers
    every Bronze snapshot, Gold built from the current Silver, sampled Gold rows traced back to
@@ -20,8 +24,8 @@ Every night at 02:00 (no catchup), and from the UI with Params:
 5. **quality_gate** – fails the run on any FAIL, a score below 95 %, or any WARN with `fail_on_warn`.
 
 A failed gate mails one grouped alert (verdict, score, each breached check, link to the run's
-Data quality view); a run not finished `LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES` (120) after its
-02:00 logical date triggers a Deadline Alert. Both need `LAKEHOUSE_ALERT_EMAILS` and `smtp_default`.
+Data quality view); a run not finished `LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES` (120) after it was
+queued (02:00 for the scheduled run) triggers a Deadline Alert. Both need `LAKEHOUSE_ALERT_EMAILS` and `smtp_default`.
 
 Every check is a row in `audit.check_results`. The WAP audit of `kol_transform` runs the same checks
 on its branch. Params: `layers`, `tables` (empty: all tables of the layers), `fail_on_warn`.
@@ -51,6 +55,12 @@ CHECK_TASKS = ("lake_checks", "table_checks", "health_checks")
     },
 )
 def kol_quality_nightly():
+    @task.short_circuit(task_id="lake_published")
+    def lake_published():
+        from lakehouse.orchestration.tasks.checks import lake_published
+
+        return lake_published()
+
     lake = LakehouseSparkSubmitOperator(
         task_id="lake_checks", job="quality_checks",
         application_args=["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}", "--branch", "main",
@@ -75,7 +85,9 @@ def kol_quality_nightly():
         return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
 
     report = readiness_report_task(CHECK_TASKS)
-    [lake, table_checks(), health_checks()] >> report >> quality_gate_task((*CHECK_TASKS, "readiness_report"))
+    checks = [lake, table_checks(), health_checks()]
+    lake_published() >> checks
+    checks >> report >> quality_gate_task((*CHECK_TASKS, "readiness_report"))
 
 
 kol_quality_nightly()

@@ -274,7 +274,7 @@ def labeled_silver(lake, lake_services, spark_session):
 # two workers, in collection order (`--no-loadscope-reorder`): starting the long files first (and the many
 # short ones last) lets both workers finish together instead of one running a long file alone at the end.
 LONGEST_FIRST = (
-    "e2e/test_airflow_live.py", "e2e/test_cluster_profile.py", "integration/test_wap.py",
+    "e2e/test_airflow_live.py", "e2e/test_cluster_profile.py", "e2e/test_first_run_live.py", "integration/test_wap.py",
     "integration/test_quality_checks.py", "integration/test_scores.py", "integration/test_maintenance.py",
     "e2e/test_transform_dag.py", "e2e/test_model_training_dag.py", "integration/test_trust_model.py",
 )

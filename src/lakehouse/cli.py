@@ -306,10 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
     st.set_defaults(func=cmd_status)
     demo = sub.add_parser("demo", help=cmd_demo.__doc__)
-    demo.add_argument("--profiles", type=int, default=10_000)
-    demo.add_argument("--bad-fraction", type=float, default=0.02)
-    demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--keep-services", action="store_true")
+    demo.add_argument("--profiles", type=int, default=10_000, help="synthetic KOL profiles to produce")
+    demo.add_argument("--bad-fraction", type=float, default=0.02, help="share of records with an injected fault")
+    demo.add_argument("--seed", type=int, default=42, help="the dataset's seed (same seed, same bytes)")
+    demo.add_argument("--keep-services", action="store_true", help="leave the broker and Redis running")
     demo.add_argument("--keep-data", action="store_true", help="do not reset the embedded lake first")
     demo.set_defaults(func=cmd_demo)
     serve = sub.add_parser("serve", help=cmd_serve.__doc__)
@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     redis_cmd = sub.add_parser("redis", help="the Redis hot path").add_subparsers(dest="redis_command", required=True)
     redis_cmd.add_parser("restore", help=cmd_redis_restore.__doc__).set_defaults(func=cmd_redis_restore)
     rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
-    rep.add_argument("--dag-id", default="kol_platform_e2e")
+    rep.add_argument("--dag-id", default="kol_platform_e2e", help="whose latest report to print")
     rep.set_defaults(func=cmd_report)
     return parser
 

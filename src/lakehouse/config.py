@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from lakehouse.core.names import BASELINE_SEASONS
@@ -28,13 +29,14 @@ def spark_home() -> Path:
     return Path(next(iter(importlib.util.find_spec("pyspark").submodule_search_locations)))
 
 
-def _env(name: str, **kwargs):
-    return field(metadata={"env": name}, **kwargs)
+def _env(name: str, default: Any, doc: str) -> Any:
+    """A setting read from the environment variable ``name``; ``doc`` is its line in the settings reference."""
+    return field(default=default, metadata={"env": name, "doc": doc})
 
 
-def _secret_env(name: str, **kwargs):
-    """A field that never appears in repr() (and so not in logs)."""
-    return field(metadata={"env": name}, repr=False, **kwargs)
+def _secret_env(name: str, doc: str) -> Any:
+    """A secret setting (default empty): never in repr(), so never in logs, and marked in the reference."""
+    return field(default="", metadata={"env": name, "doc": doc, "secret": True}, repr=False)
 
 
 def _under_state_dir(name: str, doc: str) -> property:
@@ -45,99 +47,121 @@ def _under_state_dir(name: str, doc: str) -> property:
 class Settings:
     """Runtime settings. Build with :meth:`from_env`; derive variants with :meth:`replace`."""
 
-    state_dir: Path = _env("LAKEHOUSE_STATE_DIR", default=PROJECT_ROOT / ".state")
-    kafka_bootstrap: str = _env("LAKEHOUSE_KAFKA_BOOTSTRAP", default="127.0.0.1:19092")
-    kafka_security_protocol: str = _env("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL", default="PLAINTEXT")
-    # SASL (e.g. SCRAM-SHA-512 with SASL_SSL); in Airflow the `kafka_default` connection's login/password
-    kafka_sasl_mechanism: str = _env("LAKEHOUSE_KAFKA_SASL_MECHANISM", default="")
-    kafka_username: str = _env("LAKEHOUSE_KAFKA_USERNAME", default="")
-    kafka_password: str = _secret_env("LAKEHOUSE_KAFKA_PASSWORD", default="")
-    kafka_partitions: int = _env("LAKEHOUSE_KAFKA_PARTITIONS", default=3)
-    # bound on waiting for the broker (metadata, stalled partitions) before failing the task
-    kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", default=15.0)
-    redis_url: str = _env("LAKEHOUSE_REDIS_URL", default="redis://127.0.0.1:16379/0")  # no password in it
-    redis_username: str = _env("LAKEHOUSE_REDIS_USERNAME", default="")  # a Redis ACL user (empty: default)
-    redis_password: str = _secret_env("LAKEHOUSE_REDIS_PASSWORD", default="")
-    serving_list_size: int = _env("LAKEHOUSE_SERVING_LIST_SIZE", default=1000)  # KOLs in the dashboard's list
-    # incremental Gold refits the score scale once this share of KOLs changed since it was fitted
-    score_refit_fraction: float = _env("LAKEHOUSE_SCORE_REFIT_FRACTION", default=0.05)
-    # SQLAlchemy URL for pyiceberg's SqlCatalog, without a password; Spark's JDBC URL is derived from it.
-    # The password reaches both engines from its own variable (or the `iceberg_catalog` connection).
-    catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", default="")
-    catalog_user: str = _env("LAKEHOUSE_CATALOG_USER", default="")
-    catalog_password: str = _secret_env("LAKEHOUSE_CATALOG_PASSWORD", default="")
-    warehouse: str = _env("LAKEHOUSE_WAREHOUSE", default="")
-    s3_endpoint: str = _env("LAKEHOUSE_S3_ENDPOINT", default="")
-    spark_master: str = _env("LAKEHOUSE_SPARK_MASTER", default="local[2]")
-    # cluster profile: `lakehouse up` also starts PostgreSQL (catalog + Airflow DB) and a Spark standalone
-    # master with this many workers (0: the embedded default, local Spark and a SQLite catalog)
-    cluster_workers: int = _env("LAKEHOUSE_CLUSTER_WORKERS", default=0)
-    spark_master_ui_url: str = _env("LAKEHOUSE_SPARK_MASTER_UI_URL", default="")  # health: workers alive
-    spark_worker_memory: str = _env("LAKEHOUSE_SPARK_WORKER_MEMORY", default="2g")
-    spark_executor_memory: str = _env("LAKEHOUSE_SPARK_EXECUTOR_MEMORY", default="1g")
-    # Airflow's metadata DB as a SQLAlchemy URL without a password (empty: SQLite under the state dir);
-    # the password comes from LAKEHOUSE_AIRFLOW_DB_PASSWORD
-    airflow_db_uri: str = _env("LAKEHOUSE_AIRFLOW_DB_URI", default="")
-    airflow_db_password: str = _secret_env("LAKEHOUSE_AIRFLOW_DB_PASSWORD", default="")
-    # OpenLineage events of the Spark tasks go to this endpoint (Marquez: http://marquez:5000); empty: to
-    # <state dir>/lineage/openlineage.jsonl
-    openlineage_url: str = _env("LAKEHOUSE_OPENLINEAGE_URL", default="")
-    trino_url: str = _env("LAKEHOUSE_TRINO_URL", default="")  # e.g. http://trino:8080 (empty: Trino checks SKIP)
-    spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", default=4)
-    spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", default="4g")
-    # extra JVM flags for the driver (in local mode also the executor): JIT and GC tuning
-    spark_driver_java_options: str = _env("LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS", default="")
-    # a submitted job reading at most this many rows runs with the C1-only JIT (lakehouse.jobs.sizing)
-    spark_small_input_rows: int = _env("LAKEHOUSE_SPARK_SMALL_INPUT_ROWS", default=500_000)
-    expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", default=PROJECT_ROOT / "expectations")
-    # quality thresholds: newest commit age per table; volume anomaly = delta outside median ± k·MAD
-    freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", default=26.0)
-    volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", default=3.0)
-    volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", default=14)
-    # column metrics (audit.column_metrics): WARN outside median ± k·MAD of the comparable runs (window as for
-    # volume); distinct ratio and p50/p95 are measured on the batch when it has at most this many rows, else on
-    # a uniform sample of about this many; 0 turns column metrics off
-    metrics_mad_k: float = _env("LAKEHOUSE_METRICS_MAD_K", default=4.0)
-    metrics_sample_rows: int = _env("LAKEHOUSE_METRICS_SAMPLE_ROWS", default=20_000)
-    # anomaly baselines only compare runs of the same weekday, hour, or both (weekday_hour); empty: all runs
-    baseline_season: str = _env("LAKEHOUSE_BASELINE_SEASON", default="")
-    # WAP audit's contract check: a required field missing, or a field retyped, in more than this share
-    # of a run's records of a topic FAILs (below it, those records are quarantined and the check passes)
-    contract_max_share: float = _env("LAKEHOUSE_CONTRACT_MAX_SHARE", default=0.05)
-    # WAP audit's scoring regression guard: WARN when more than this share of the Gold KOLs a run updates
-    # move their final score by more than this many points
-    score_move_points: float = _env("LAKEHOUSE_SCORE_MOVE_POINTS", default=10.0)
-    score_move_max_share: float = _env("LAKEHOUSE_SCORE_MOVE_MAX_SHARE", default=0.2)
-    # platform health (nightly and `lakehouse doctor`): consumer lag WARNs above this many records, the
-    # warehouse needs this much free space, Redis this share of its memory free
-    health_max_lag: int = _env("LAKEHOUSE_HEALTH_MAX_LAG", default=100_000)
-    health_min_free_gb: float = _env("LAKEHOUSE_HEALTH_MIN_FREE_GB", default=2.0)
-    health_min_redis_headroom: float = _env("LAKEHOUSE_HEALTH_MIN_REDIS_HEADROOM", default=0.2)
-    # time bounds: every task and every DAG run (a hung Spark job or broker never blocks a DAG forever)
-    task_timeout_minutes: float = _env("LAKEHOUSE_TASK_TIMEOUT_MINUTES", default=120.0)
-    dagrun_timeout_hours: float = _env("LAKEHOUSE_DAGRUN_TIMEOUT_HOURS", default=6.0)
-    # alerts: a failed gate and a late nightly mail these addresses (comma-separated) through Airflow's
-    # `smtp_default` connection, and post to the Slack incoming webhook of this Airflow connection id
-    # (empty: that channel is off); the nightly is late this long after its logical date
-    alert_emails: str = _env("LAKEHOUSE_ALERT_EMAILS", default="")
-    alert_from: str = _env("LAKEHOUSE_ALERT_FROM", default="kol-lakehouse@localhost")
-    alert_slack_conn_id: str = _env("LAKEHOUSE_ALERT_SLACK_CONN_ID", default="")
-    nightly_deadline_minutes: float = _env("LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES", default=120.0)
-    # retention (kol_lake_maintenance): snapshots by age and count, audit branches, orphan files, history
-    snapshot_retention_hours: float = _env("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", default=72.0)
-    snapshot_retain_last: int = _env("LAKEHOUSE_SNAPSHOT_RETAIN_LAST", default=20)
-    branch_retention_hours: float = _env("LAKEHOUSE_BRANCH_RETENTION_HOURS", default=168.0)
-    orphan_min_age_hours: float = _env("LAKEHOUSE_ORPHAN_MIN_AGE_HOURS", default=72.0)
-    check_history_days: float = _env("LAKEHOUSE_CHECK_HISTORY_DAYS", default=90.0)
-    report_retention_days: float = _env("LAKEHOUSE_REPORT_RETENTION_DAYS", default=30.0)
-    jar_cache_dir: Path = _env(
-        "LAKEHOUSE_JAR_CACHE", default=Path.home() / ".cache" / "kol-lakehouse" / "jars"
-    )
-    sqlite_jdbc_jar: Path = _env("LAKEHOUSE_SQLITE_JDBC_JAR", default=Path("/usr/share/java/sqlite-jdbc.jar"))
-    postgres_jdbc_jar: Path = _env(
-        "LAKEHOUSE_POSTGRES_JDBC_JAR", default=Path("/usr/share/java/postgresql.jar")
-    )
-    jni_dir: Path = _env("LAKEHOUSE_JNI_DIR", default=Path("/usr/lib/x86_64-linux-gnu/jni"))
+    state_dir: Path = _env("LAKEHOUSE_STATE_DIR", PROJECT_ROOT / ".state",
+                           "Everything the embedded default keeps: catalog, warehouse, reports, logs, Airflow home.")
+    kafka_bootstrap: str = _env("LAKEHOUSE_KAFKA_BOOTSTRAP", "127.0.0.1:19092",
+                                "Kafka bootstrap servers (in Airflow, the `kafka_default` connection wins).")
+    kafka_security_protocol: str = _env("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
+                                        "librdkafka `security.protocol`, e.g. `SASL_SSL`.")
+    kafka_sasl_mechanism: str = _env("LAKEHOUSE_KAFKA_SASL_MECHANISM", "",
+                                     "SASL mechanism, e.g. `SCRAM-SHA-512` (empty: no SASL).")
+    kafka_username: str = _env("LAKEHOUSE_KAFKA_USERNAME", "",
+                               "SASL user (in Airflow, the `kafka_default` connection's login).")
+    kafka_password: str = _secret_env("LAKEHOUSE_KAFKA_PASSWORD", "SASL password (or the connection's password).")
+    kafka_partitions: int = _env("LAKEHOUSE_KAFKA_PARTITIONS", 3,
+                                 "Partitions per raw topic (created by `lakehouse up`; checked by `health.topic.*`).")
+    kafka_connect_timeout: float = _env("LAKEHOUSE_KAFKA_CONNECT_TIMEOUT", 15.0,
+                                        "Seconds to wait for the broker (metadata, stalled partitions) before "
+                                        "failing the task.")
+    redis_url: str = _env("LAKEHOUSE_REDIS_URL", "redis://127.0.0.1:16379/0",
+                          "The Redis hot path and the WAP lease; never with a password in it.")
+    redis_username: str = _env("LAKEHOUSE_REDIS_USERNAME", "", "A Redis ACL user (empty: the default user).")
+    redis_password: str = _secret_env("LAKEHOUSE_REDIS_PASSWORD", "Redis password.")
+    serving_list_size: int = _env("LAKEHOUSE_SERVING_LIST_SIZE", 1000,
+                                  "KOLs in the dashboard's JSON list per platform (the rest are paged from "
+                                  "the sorted sets).")
+    score_refit_fraction: float = _env("LAKEHOUSE_SCORE_REFIT_FRACTION", 0.05,
+                                       "Incremental Gold refits the score scale once this share of KOLs "
+                                       "changed since it was fitted.")
+    catalog_uri: str = _env("LAKEHOUSE_CATALOG_URI", "",
+                            "SQLAlchemy URL of the Iceberg catalog database, without a password (empty: SQLite "
+                            "under the state dir); Spark's JDBC URL is derived from it.")
+    catalog_user: str = _env("LAKEHOUSE_CATALOG_USER", "", "Catalog database user.")
+    catalog_password: str = _secret_env("LAKEHOUSE_CATALOG_PASSWORD",
+                                        "Catalog database password (or the `iceberg_catalog` connection's).")
+    warehouse: str = _env("LAKEHOUSE_WAREHOUSE", "",
+                          "Warehouse URI (empty: `<state dir>/warehouse`; `s3://...` on the full stack).")
+    s3_endpoint: str = _env("LAKEHOUSE_S3_ENDPOINT", "", "S3 endpoint of the warehouse (MinIO on the full stack).")
+    spark_master: str = _env("LAKEHOUSE_SPARK_MASTER", "local[2]", "Spark master of the jobs.")
+    cluster_workers: int = _env("LAKEHOUSE_CLUSTER_WORKERS", 0,
+                                "Cluster profile: `lakehouse up` also starts PostgreSQL (catalog and Airflow DB) "
+                                "and a Spark standalone master with this many workers (0: the embedded default).")
+    spark_master_ui_url: str = _env("LAKEHOUSE_SPARK_MASTER_UI_URL", "",
+                                    "The standalone master's UI, read by `health.spark_workers`.")
+    spark_worker_memory: str = _env("LAKEHOUSE_SPARK_WORKER_MEMORY", "2g", "Memory of each cluster-profile worker.")
+    spark_executor_memory: str = _env("LAKEHOUSE_SPARK_EXECUTOR_MEMORY", "1g", "Executor memory on a cluster.")
+    airflow_db_uri: str = _env("LAKEHOUSE_AIRFLOW_DB_URI", "",
+                               "Airflow's metadata DB as a SQLAlchemy URL without a password (empty: SQLite "
+                               "under the state dir).")
+    airflow_db_password: str = _secret_env("LAKEHOUSE_AIRFLOW_DB_PASSWORD", "Airflow metadata DB password.")
+    openlineage_url: str = _env("LAKEHOUSE_OPENLINEAGE_URL", "",
+                                "OpenLineage HTTP endpoint, e.g. Marquez `http://marquez:5000` (empty: "
+                                "`<state dir>/lineage/openlineage.jsonl`).")
+    trino_url: str = _env("LAKEHOUSE_TRINO_URL", "",
+                          "Trino, e.g. `http://trino:8080` (empty: `gold.trino_matches_spark` SKIPs).")
+    spark_shuffle_partitions: int = _env("LAKEHOUSE_SPARK_SHUFFLE_PARTITIONS", 4, "`spark.sql.shuffle.partitions`.")
+    spark_driver_memory: str = _env("LAKEHOUSE_SPARK_DRIVER_MEMORY", "4g", "Driver memory of every Spark job.")
+    spark_driver_java_options: str = _env("LAKEHOUSE_SPARK_DRIVER_JAVA_OPTIONS", "",
+                                          "Extra JVM flags for the driver (in local mode also the executor).")
+    spark_small_input_rows: int = _env("LAKEHOUSE_SPARK_SMALL_INPUT_ROWS", 500_000,
+                                       "A submitted job reading at most this many rows runs with the C1-only JIT.")
+    expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations",
+                                  "Where suite files live (`<layer>/<table>.json`).")
+    freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", 26.0,
+                                          "`freshness.*` FAILs when a table's newest commit is older.")
+    volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", 3.0, "`volume.*` WARNs outside median ± k·MAD.")
+    volume_window: int = _env("LAKEHOUSE_VOLUME_WINDOW", 14,
+                              "Comparable runs in a volume or column-metric baseline.")
+    metrics_mad_k: float = _env("LAKEHOUSE_METRICS_MAD_K", 4.0, "`metrics.*` WARNs outside median ± k·MAD.")
+    metrics_sample_rows: int = _env("LAKEHOUSE_METRICS_SAMPLE_ROWS", 20_000,
+                                    "Distinct ratios and p50/p95 are exact on a batch of at most this many rows, "
+                                    "else measured on a uniform sample of this size; 0 turns column metrics off.")
+    baseline_season: str = _env("LAKEHOUSE_BASELINE_SEASON", "",
+                                "Anomaly baselines compare only runs of the same `weekday`, `hour` or "
+                                "`weekday_hour` (empty: all runs).")
+    contract_max_share: float = _env("LAKEHOUSE_CONTRACT_MAX_SHARE", 0.05,
+                                     "A required field missing, or a field retyped, in more than this share of a "
+                                     "run's records of a topic FAILs the audit.")
+    score_move_points: float = _env("LAKEHOUSE_SCORE_MOVE_POINTS", 10.0,
+                                    "The score guard counts KOLs whose final score moved more than this.")
+    score_move_max_share: float = _env("LAKEHOUSE_SCORE_MOVE_MAX_SHARE", 0.2,
+                                       "The score guard WARNs when more than this share of updated KOLs moved.")
+    health_max_lag: int = _env("LAKEHOUSE_HEALTH_MAX_LAG", 100_000,
+                               "`health.consumer_lag.*` WARNs above this many records not yet in Bronze.")
+    health_min_free_gb: float = _env("LAKEHOUSE_HEALTH_MIN_FREE_GB", 2.0, "Free space the warehouse needs.")
+    health_min_redis_headroom: float = _env("LAKEHOUSE_HEALTH_MIN_REDIS_HEADROOM", 0.2,
+                                            "Share of Redis memory that must stay free.")
+    task_timeout_minutes: float = _env("LAKEHOUSE_TASK_TIMEOUT_MINUTES", 120.0,
+                                       "Every task's `execution_timeout` (a hung job never blocks a DAG forever).")
+    dagrun_timeout_hours: float = _env("LAKEHOUSE_DAGRUN_TIMEOUT_HOURS", 6.0,
+                                       "Every DAG run's timeout, and the WAP lease's time-to-live.")
+    alert_emails: str = _env("LAKEHOUSE_ALERT_EMAILS", "",
+                             "Comma-separated recipients of gate and deadline alerts (through `smtp_default`).")
+    alert_from: str = _env("LAKEHOUSE_ALERT_FROM", "kol-lakehouse@localhost", "Sender of alert mails.")
+    alert_slack_conn_id: str = _env("LAKEHOUSE_ALERT_SLACK_CONN_ID", "",
+                                    "Airflow connection id of a Slack incoming webhook (empty: no Slack alerts).")
+    nightly_deadline_minutes: float = _env("LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES", 120.0,
+                                           "The nightly alerts when a run has not finished this long after it "
+                                           "was queued.")
+    snapshot_retention_hours: float = _env("LAKEHOUSE_SNAPSHOT_RETENTION_HOURS", 72.0,
+                                           "Maintenance expires snapshots older than this...")
+    snapshot_retain_last: int = _env("LAKEHOUSE_SNAPSHOT_RETAIN_LAST", 20, "...but keeps this many per table.")
+    branch_retention_hours: float = _env("LAKEHOUSE_BRANCH_RETENTION_HOURS", 168.0,
+                                         "Audit branches older than this are dropped.")
+    orphan_min_age_hours: float = _env("LAKEHOUSE_ORPHAN_MIN_AGE_HOURS", 72.0,
+                                       "Unreferenced files are removed once older than this.")
+    check_history_days: float = _env("LAKEHOUSE_CHECK_HISTORY_DAYS", 90.0,
+                                     "`audit.check_results` and `audit.column_metrics` rows are kept this long.")
+    report_retention_days: float = _env("LAKEHOUSE_REPORT_RETENTION_DAYS", 30.0,
+                                        "Run report files and rotated lineage files are kept this long.")
+    jar_cache_dir: Path = _env("LAKEHOUSE_JAR_CACHE", Path.home() / ".cache" / "kol-lakehouse" / "jars",
+                               "Where `make setup` builds the Iceberg jars and the drivers' class-data archive.")
+    sqlite_jdbc_jar: Path = _env("LAKEHOUSE_SQLITE_JDBC_JAR", Path("/usr/share/java/sqlite-jdbc.jar"),
+                                 "SQLite JDBC driver (Debian libxerial-sqlite-jdbc-java).")
+    postgres_jdbc_jar: Path = _env("LAKEHOUSE_POSTGRES_JDBC_JAR", Path("/usr/share/java/postgresql.jar"),
+                                   "PostgreSQL JDBC driver (Debian libpostgresql-jdbc-java).")
+    jni_dir: Path = _env("LAKEHOUSE_JNI_DIR", Path("/usr/lib/x86_64-linux-gnu/jni"),
+                         "Where the SQLite driver's native library is.")
 
     def __post_init__(self):
         for name in URL_FIELDS:

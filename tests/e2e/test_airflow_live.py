@@ -10,34 +10,20 @@ breached gate. Alerts go to an SMTP server and a Slack webhook the module starts
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
-from pathlib import Path
 from urllib.parse import quote
 
-import httpx
-import psutil
 import pytest
 import redis
-from conftest import (
-    ALERTS_TO,
-    alert_env,
-    html_part,
-    lineage_events,
-    make_settings,
-    slack_webhook,
-    smtp_server,
-)
+from conftest import ALERTS_TO, html_part, lineage_events
+from live_airflow import serving
 from pyiceberg.expressions import EqualTo
 
 from lakehouse.config import Settings
+from lakehouse.core.catalogue import spec_of
 from lakehouse.core.entities import ENTITIES, WAP_TABLES
 from lakehouse.core.names import BRONZE_TABLES, PLATFORMS, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
@@ -45,12 +31,11 @@ from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.ml import registry
-from lakehouse.orchestration.airflow_env import admin_password, airflow_env, openlineage_env
+from lakehouse.orchestration.airflow_env import openlineage_env
 from lakehouse.orchestration.quality_ui import run_url
 from lakehouse.quality.report import report_path
 from lakehouse.quality.store import history, run_results
 from lakehouse.quality.suites import lint
-from lakehouse.services.manager import free_port
 from lakehouse.serving.redis_publish import (
     current_version,
     final_key,
@@ -62,143 +47,13 @@ from lakehouse.serving.redis_publish import (
 
 pytestmark = [pytest.mark.e2e, pytest.mark.live]
 
-POLL_SECONDS = 1  # one cheap API call; the file's wall time is on the suite's critical path
-OUR_DAGS = {"kol_ingest", "kol_transform", "kol_platform_e2e", "kol_model_training", "kol_quality_nightly",
-            "kol_lake_maintenance"}
-TERMINAL = {"success", "failed"}
-
-
-class AirflowApi:
-    """Airflow's REST API v2 with a token from the auth manager, as a user's script would call it."""
-
-    def __init__(self, base_url: str, password: str):
-        self.http = httpx.Client(base_url=base_url, timeout=30)
-        response = self.http.post("/auth/token", json={"username": "admin", "password": password})
-        response.raise_for_status()
-        self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
-
-    def call(self, method: str, path: str, **kwargs) -> dict:
-        response = self.http.request(method, "/api/v2" + path, **kwargs)
-        response.raise_for_status()
-        return response.json()
-
-    def set_paused(self, dag_id: str, paused: bool) -> None:
-        self.call("PATCH", f"/dags/{dag_id}", json={"is_paused": paused})
-
-    def trigger(self, dag_id: str, conf: dict) -> str:
-        run = self.call("POST", f"/dags/{dag_id}/dagRuns",
-                        json={"logical_date": datetime.now(UTC).isoformat(), "conf": conf})
-        return run["dag_run_id"]
-
-    def runs(self, dag_id: str) -> list[dict]:
-        return self.call("GET", f"/dags/{dag_id}/dagRuns", params={"order_by": "-run_after", "limit": 50})["dag_runs"]
-
-    def wait_for(self, dag_id: str, predicate, what: str, timeout: float = 600) -> dict:
-        """The newest run of ``dag_id`` matching ``predicate`` once it reached a terminal state."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            matching = [r for r in self.runs(dag_id) if predicate(r)]
-            if matching and matching[0]["state"] in TERMINAL:
-                return matching[0]
-            time.sleep(POLL_SECONDS)
-        raise AssertionError(f"{dag_id}: no {what} run finished within {timeout}s: {self.runs(dag_id)[:3]}")
-
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 600) -> dict:
-        return self.wait_for(dag_id, lambda r: r["dag_run_id"] == run_id, run_id, timeout)
-
-    def settle(self, dag_id: str, timeout: float = 600) -> list[dict]:
-        """Every run of ``dag_id``, once none is queued or running."""
-        deadline = time.monotonic() + timeout
-        while (runs := self.runs(dag_id)) and any(r["state"] not in TERMINAL for r in runs):
-            assert time.monotonic() < deadline, f"{dag_id} runs did not settle: {runs[:3]}"
-            time.sleep(POLL_SECONDS)
-        return runs
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
-        tis = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")["task_instances"]
-        return {ti["task_id"]: ti["state"] for ti in tis}
-
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
-        log = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/"
-                        f"{try_number}", params={"full_content": "true"}, headers={"Accept": "application/json"})
-        return "\n".join(json.dumps(line) for line in log["content"])
-
-
-@dataclass
-class Live:
-    settings: Settings
-    url: str
-    api: AirflowApi
-    password: str
-    inbox: list  # mails
-    slack: list  # webhook posts
-
-    def report(self, dag_id: str, run_id: str) -> dict:
-        return json.loads(report_path(self.settings.reports_dir, dag_id, run_id).read_text())
-
-
-def _serve_env(settings: Settings, smtp_port: int, slack_env: dict) -> dict[str, str]:
-    """A user's shell: none of this test session's Airflow or lakehouse settings, the live stack's instead."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "LAKEHOUSE_"))}
-    return {**env, **settings.to_env(), **alert_env(smtp_port), **slack_env,
-            "LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "1",  # a short deadline: the 02:00 run is late at 02:01
-            # the DAG files do not change during the test: parse them once, leave the 2 cores to the runs
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600"}
-
-
-def _wait_ready(process: subprocess.Popen, url: str, env: dict, log: Path, timeout: float = 300) -> str:
-    """The admin password once every component is healthy and our DAGs are parsed (``env``: the Airflow
-    environment serve runs, so the password file is where it writes it)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"lakehouse serve exited {process.returncode}:\n{log.read_text()[-4000:]}"
-        try:
-            health = httpx.get(f"{url}/api/v2/monitor/health", timeout=5).json()
-            password = admin_password(env)
-            if password and all(c.get("status") == "healthy" for c in health.values()):
-                dags = AirflowApi(url, password).call("GET", "/dags", params={"dag_id_pattern": "kol_"})
-                if {d["dag_id"] for d in dags["dags"]} == OUR_DAGS:
-                    return password
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(2)
-    raise AssertionError(f"Airflow not ready in {timeout}s:\n{log.read_text()[-4000:]}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """SIGTERM, as a service manager stops it (standalone stops its components, then serve its services);
-    then whatever of what this test started is still running is terminated, by pid."""
-    root = psutil.Process(process.pid)
-    started = [root, *root.children(recursive=True)]
-    process.terminate()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=90)
-    alive = [p for p in started if p.is_running()]
-    for p in alive:
-        p.terminate()
-    _, still = psutil.wait_procs(alive, timeout=20)
-    for p in still:
-        p.kill()
-
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    root = tmp_path_factory.mktemp("live")
-    settings = make_settings(root / "state")
-    url = f"http://localhost:{free_port()}"
-    with smtp_server() as (smtp_port, inbox), slack_webhook() as (slack_env, posts):
-        env = _serve_env(settings, smtp_port, slack_env)
-        log = root / "serve.log"
-        with open(log, "w") as out:
-            process = subprocess.Popen([str(Path(sys.executable).parent / "lakehouse"), "serve", "--port",
-                                        url.rsplit(":", 1)[1]], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-        try:
-            password = _wait_ready(process, url, airflow_env(settings, base=env), log)
-            yield Live(settings, url, AirflowApi(url, password), password, inbox, posts)
-        finally:
-            _stop(process)
-            print(f"live Airflow log: {log}")
+    # a short deadline: 6 s after it was queued, a nightly that runs its checks is late (spark-submit alone
+    # takes longer), so the scheduled run's Deadline Alert fires
+    with serving(tmp_path_factory.mktemp("live"), {"LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "0.1"}) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
@@ -277,16 +132,22 @@ def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert
             "health.spark_workers"}  # a SKIP: local Spark
         assert len(report["data_docs"]) >= 8 and all(p.endswith(".html") for p in report["data_docs"].values())
         assert len(run_results(live.settings, "kol_quality_nightly", run["dag_run_id"])) == len(report["checks"])
+        assert uncatalogued(report) == []  # every check id the nightly records has its docs entry
     first, second = (report_path(live.settings.reports_dir, "kol_quality_nightly", run["dag_run_id"])
                      for run in (scheduled, triggered))
     dom = chromium_dom(first.with_suffix(".html"))  # the first nightly's page, rendered
     assert 'id="checks"' in dom and 'id="layer-bronze"' in dom and "the trend starts with the next run" in dom
     trend = chromium_dom(second.with_suffix(".html"))
     assert trend.count("<circle") >= 2 * len(json.loads(second.read_text())["trend"])  # two runs per table
-    # finished later than 1 minute after 02:00: the triggerer mailed the Deadline Alert
+    # not finished 6 s after it was queued: the triggerer mailed the Deadline Alert
     missed = _wait_for(live.inbox, lambda m: "deadline missed" in m["Subject"]
                        and scheduled["dag_run_id"] in m["Subject"])
     assert missed["To"] == ALERTS_TO and "kol_quality_nightly" in html_part(missed)
+
+
+def uncatalogued(report: dict) -> list[str]:
+    """The check ids of a report that match no entry of the check catalogue (the docs' check reference)."""
+    return [c["check_id"] for c in report["checks"] if spec_of(c["check_id"]) is None]
 
 
 def _wait_for(received: list, predicate, timeout: float = 120):
@@ -399,6 +260,7 @@ def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
         "lineage.gold_row_traces_to_bronze", "accounting.profiles", "redis_vs_gold.tiktok.list",
         "redis.final_score_formula.youtube", "ml.trust.auc", "ml.trust.behavioural.low_quality"}
     assert report["data_docs"]["gold.kol_summary"].endswith(".html")
+    assert uncatalogued(report) == []  # every check id a readiness run records has its docs entry
     assert lint(catalog=get_catalog(settings)) == []  # every shipped suite matches the live schemas
     assert report["counts"]["bronze"]["profiles"] >= report["produced"]["kol-profiles-raw"]
     return report

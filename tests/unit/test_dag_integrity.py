@@ -77,7 +77,8 @@ def test_every_gate_alerts_once_per_run_and_the_nightly_has_a_deadline_when_aler
     nightly = DagBag(dag_folder=str(DAGS_FOLDER / "kol_quality_nightly.py")).dags["kol_quality_nightly"]
     mail, slack = nightly.deadline  # one Deadline Alert per configured channel
     for alert in (mail, slack):
-        assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+        # from the queue time: the catch-up run of a DAG unpaused at noon is not late before it exists
+        assert alert.reference == DeadlineReference.DAGRUN_QUEUED_AT
         assert alert.interval.total_seconds() == 90 * 60
     assert mail.callback.path.endswith("SmtpNotifier") and mail.callback.kwargs["to"] == ["oncall@example.test"]
     assert slack.callback.path.endswith("SlackWebhookNotifier")
@@ -100,3 +101,11 @@ def test_dag_file_has_no_heavy_top_level_imports(path):
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"{path.name} imports {out.stdout.strip()} at parse time"
+
+
+def test_the_nightly_judges_nothing_before_the_lake_first_published(dagbag):
+    """Its first task short-circuits the whole run (report and gate too) on a lake that never published."""
+    nightly = dagbag.dags["kol_quality_nightly"]
+    first = nightly.get_task("lake_published")
+    assert not first.upstream_task_ids and first.ignore_downstream_trigger_rules
+    assert first.get_flat_relative_ids(upstream=False) == set(nightly.task_ids) - {"lake_published"}

@@ -41,6 +41,10 @@ LABELS_TABLE = "ml.kol_labels"
 REGISTRY_TABLE = "ml.model_registry"
 CHECK_RESULTS_TABLE = "audit.check_results"
 COLUMN_METRICS_TABLE = "audit.column_metrics"
+# A catalog namespace property set by the lake's first publish: before it, the nightly has nothing to judge;
+# after it, a table that is missing existed and vanished.
+FIRST_PUBLISHED = "lakehouse.first-published"
+FIRST_PUBLISHED_NAMESPACE = "gold"
 
 
 def layer_of(table: str) -> str:

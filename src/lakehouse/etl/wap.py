@@ -23,7 +23,7 @@ from __future__ import annotations
 from lakehouse.core.entities import WAP_TABLES
 from lakehouse.core.errors import PublishConflictError
 from lakehouse.core.names import MAIN
-from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.catalog import get_catalog, mark_first_publish
 from lakehouse.iceberg.snapshots import is_in_history, table_or_none
 
 
@@ -65,4 +65,8 @@ def publish(branch: str, tables=WAP_TABLES) -> dict[str, dict]:
         with table.manage_snapshots() as refs_update:  # one commit: main -> head, branch gone
             refs_update.create_branch(head, MAIN).remove_branch(branch)
         out[name] = {"previous": previous.snapshot_id if previous else None, "main": head}
+    if out:
+        from datetime import UTC, datetime
+
+        mark_first_publish(get_catalog(), f"{branch} at {datetime.now(UTC).isoformat(timespec='seconds')}")
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from lakehouse.config import Settings, get_settings
-from lakehouse.core.names import CATALOG_NAME, NAMESPACES
+from lakehouse.core.names import CATALOG_NAME, FIRST_PUBLISHED, FIRST_PUBLISHED_NAMESPACE, MAIN, NAMESPACES
 
 
 def catalog_properties(settings: Settings) -> dict[str, str]:
@@ -92,7 +92,7 @@ def init_catalog(settings: Settings | None = None) -> None:
 
 
 def reset_lake(settings: Settings) -> None:
-    """Drop every table of the embedded lake and delete its warehouse files.
+    """Drop every table of the embedded lake, delete its warehouse files and forget its first publish.
 
     Only for the embedded default (SQLite catalog, file warehouse under the state
     dir): refuses anything else, so it can never wipe a shared catalog. The
@@ -112,5 +112,42 @@ def reset_lake(settings: Settings) -> None:
     for ns in catalog.list_namespaces():
         for identifier in catalog.list_tables(ns):
             catalog.drop_table(identifier)
+    if FIRST_PUBLISHED in catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE):  # a fresh lake again
+        catalog.update_namespace_properties(FIRST_PUBLISHED_NAMESPACE, removals={FIRST_PUBLISHED})
     shutil.rmtree(warehouse, ignore_errors=True)
     warehouse.mkdir(parents=True, exist_ok=True)
+
+
+def mark_first_publish(catalog, published_by: str) -> None:
+    """Record on the catalog, once, that the lake has published (``published_by``: what published, and when).
+
+    A namespace property, so it outlives any table: a table dropped after this is a table that vanished."""
+    from pyiceberg.exceptions import NoSuchNamespaceError
+
+    try:
+        if FIRST_PUBLISHED in catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE):
+            return
+    except NoSuchNamespaceError:
+        catalog.create_namespace_if_not_exists(FIRST_PUBLISHED_NAMESPACE)
+    catalog.update_namespace_properties(FIRST_PUBLISHED_NAMESPACE, updates={FIRST_PUBLISHED: published_by})
+
+
+def first_publish(catalog, tables: tuple[str, ...] = ()) -> str | None:
+    """What :func:`mark_first_publish` recorded, or None when the lake has never published.
+
+    A lake that published before the mark existed is recognised by a ``main`` snapshot on any of ``tables``."""
+    from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+    try:
+        marked = catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE).get(FIRST_PUBLISHED)
+    except NoSuchNamespaceError:
+        return None
+    if marked:
+        return marked
+    for name in tables:
+        try:
+            if MAIN in catalog.load_table(name).refs():
+                return f"{name} has a main snapshot"
+        except NoSuchTableError:
+            continue
+    return None

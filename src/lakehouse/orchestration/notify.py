@@ -110,12 +110,15 @@ class QualityGateNotifier(BaseNotifier):
 
 
 def nightly_deadline(settings: Settings | None = None) -> list[DeadlineAlert]:
-    """The nightly must finish ``nightly_deadline_minutes`` after its logical date (02:00 -> 04:00), or the
-    triggerer alerts each configured channel (none configured: no Deadline Alert)."""
+    """The nightly must finish ``nightly_deadline_minutes`` after it was queued (the scheduled run: 02:00 ->
+    04:00), or the triggerer alerts each configured channel (none configured: no Deadline Alert).
+
+    Counted from the queue time, not the logical date: the catch-up run Airflow creates when the DAG is
+    unpaused late in the day would otherwise be late before it started."""
     settings = settings or get_settings()
     link = airflow_base_url() + "/dags/{{ dag_run.dag_id }}/runs/{{ dag_run.dag_run_id }}"
     summary = (SUBJECT_PREFIX + " {{ dag_run.dag_id }} {{ dag_run.dag_run_id }}: deadline missed (not finished "
-               f"{settings.nightly_deadline_minutes:g} min after its logical date {{{{ dag_run.logical_date }}}}, "
+               f"{settings.nightly_deadline_minutes:g} min after it was queued at {{{{ dag_run.queued_at }}}}, "
                "by {{ deadline.deadline_time }}); state: {{ dag_run.state }}")
     callbacks = {
         "smtp": lambda: AsyncCallback(SMTP_NOTIFIER, kwargs={
@@ -124,7 +127,7 @@ def nightly_deadline(settings: Settings | None = None) -> list[DeadlineAlert]:
         "slack": lambda: AsyncCallback(SLACK_NOTIFIER, kwargs={
             "slack_webhook_conn_id": settings.alert_slack_conn_id, "text": f"{summary}\n<{link}|Open the run>"}),
     }
-    return [DeadlineAlert(reference=DeadlineReference.DAGRUN_LOGICAL_DATE,
+    return [DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT,
                           interval=timedelta(minutes=settings.nightly_deadline_minutes),
                           callback=callbacks[channel](), name=f"nightly_finished_by_{channel}")
             for channel in channels(settings)]

@@ -11,6 +11,7 @@ import os
 from html import escape
 from pathlib import Path
 
+from lakehouse.core.catalogue import first_look
 from lakehouse.core.checks import offending_rows
 
 LAYER_ORDER = ("orchestration", "bronze", "silver", "gold", "serving", "ml")
@@ -23,6 +24,7 @@ table{border-collapse:collapse;width:100%;margin-bottom:8px} th,td{border:1px so
 text-align:left;vertical-align:top} th{background:#f6f8fa} td.num{text-align:right;font-variant-numeric:tabular-nums}
 .status{font-weight:700;color:#fff;border-radius:3px;padding:1px 6px} .details{color:#57606a;font-size:12px;
 word-break:break-word} .trend{display:inline-block;margin:0 16px 12px 0} .muted{color:#57606a}
+.hint{color:#24292f;margin-top:4px}
 #checks{table-layout:fixed} #checks td{word-break:break-word} #checks th.c1{width:56px} #checks th.c2{width:26%}
 #checks th.c3{width:14%} #checks th.c4{width:10%} #checks th.c5{width:14%}
 """
@@ -177,9 +179,15 @@ def _checks(checks: list[dict], link, offending: dict | None = None) -> list[str
                 f'{COLOURS[c["status"]]}">{c["status"]}</span></td><td>{_cell(c["check_id"])}</td>'
                 f'<td>{_cell(c["table"])}{link(c["table"])}</td><td class=num>{_cell(c["observed"])}</td>'
                 f'<td>{_cell(c["threshold"])}</td><td class=details>{_cell(c["details"])}'
-                f'{_rows_link((offending or {}).get(c["check_id"]))}</td></tr>')
+                f'{_rows_link((offending or {}).get(c["check_id"]))}{_hint(c)}</td></tr>')
     parts.append("</table>")
     return parts
+
+
+def _hint(check: dict) -> str:
+    """The check catalogue's first thing to look at, under a check that did not pass."""
+    hint = first_look(check["check_id"]) if check["status"] in ("FAIL", "WARN") else ""
+    return f"<div class=hint>Look at: {_cell(hint)}</div>" if hint else ""
 
 
 def _rows_link(entry) -> str:

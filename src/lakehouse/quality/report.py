@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lakehouse.core.catalogue import first_look
 from lakehouse.core.checks import CheckResult, Status, verdict
 from lakehouse.core.scoring import FORMULA
 
@@ -114,6 +115,8 @@ def render_terminal(report: dict) -> str:
         if check["status"] in ("FAIL", "WARN"):
             lines.append(f"  {check['status']:<5} {check['check_id']}: observed {check['observed']} "
                          f"threshold {check['threshold']} {check['details']}")
+            if hint := first_look(check["check_id"]):
+                lines.append(f"        look at: {hint}")
     skipped = [c["check_id"] for c in report["checks"] if c["status"] == "SKIP"]
     if skipped:
         lines.append(f"  SKIP  {len(skipped)} not judged yet (details in the report): {', '.join(skipped)}")

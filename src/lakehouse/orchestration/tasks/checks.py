@@ -16,6 +16,21 @@ from lakehouse.quality.report import build_report, render_terminal, write_report
 from lakehouse.quality.store import row_count_trend, run_results
 
 
+def lake_published(settings: Settings | None = None) -> bool:
+    """Whether the lake has ever published (the nightly's short-circuit): before the first publish there is
+    nothing to judge, and a missing table is not a vanished one."""
+    from lakehouse.core.entities import WAP_TABLES
+    from lakehouse.iceberg.catalog import first_publish, get_catalog
+
+    published = first_publish(get_catalog(settings or get_settings()), WAP_TABLES)
+    if published is None:
+        print("nothing published yet: no kol_transform or kol_platform_e2e run has published the lake, so the "
+              "nightly skips its checks (the first publish turns them on)")
+        return False
+    print(f"the lake has published ({published}): every check runs")
+    return True
+
+
 def enforce_gate(results: list[CheckResult], **kwargs) -> float:
     """Apply the gate; a breach fails the task at once."""
     with fail_fast_on_breach():

@@ -1,0 +1,33 @@
+"""The lake's first publish, as the nightly's `lake_published` task reads it from the real catalog."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from lakehouse.core.entities import WAP_TABLES
+from lakehouse.core.names import FIRST_PUBLISHED, FIRST_PUBLISHED_NAMESPACE
+from lakehouse.iceberg.catalog import ensure_table, first_publish, mark_first_publish
+from lakehouse.orchestration.tasks.checks import lake_published
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_fresh_lake_has_not_published_and_the_first_mark_stays(catalog, settings, capsys):
+    assert first_publish(catalog, WAP_TABLES) is None
+    assert lake_published(settings) is False
+    assert "nothing published yet" in capsys.readouterr().out
+
+    mark_first_publish(catalog, "audit_run_1 at 2026-01-01T00:00:00+00:00")
+    mark_first_publish(catalog, "audit_run_2 at 2026-01-02T00:00:00+00:00")  # later publishes keep the first
+    assert first_publish(catalog, WAP_TABLES) == "audit_run_1 at 2026-01-01T00:00:00+00:00"
+    assert lake_published(settings) is True
+
+
+def test_a_lake_that_published_before_the_mark_existed_is_recognised_by_its_main(catalog):
+    schema = pa.schema([pa.field("kol_id", pa.string())])
+    table = ensure_table(catalog, "gold.kol_summary", schema)
+    assert first_publish(catalog, WAP_TABLES) is None  # the table exists, but main has no snapshot
+    table.append(pa.Table.from_pylist([{"kol_id": "k1"}], schema=schema))
+    assert first_publish(catalog, WAP_TABLES) == "gold.kol_summary has a main snapshot"
+    assert FIRST_PUBLISHED not in catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE)
