@@ -159,6 +159,7 @@ def test_the_catalogue_matches_each_family_and_nothing_else():
         "maintenance.expire_snapshots.bronze.kol_profiles_raw": "maintenance.{action}.{table}",
         "maintenance.prune.check_history": "maintenance.prune.{action}",
         "redis_vs_gold.tiktok.list": "redis_vs_gold.{platform}.{kind}",
+        "redis_vs_gold.youtube.profiles": "redis_vs_gold.{platform}.{kind}",
         "bronze_vs_kafka_offsets.kol_videos_raw": "bronze_vs_kafka_offsets.{bronze}",
         "health.consumer_lag.kol-comments-raw": "health.consumer_lag.{topic}",
     }

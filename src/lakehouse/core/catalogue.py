@@ -20,7 +20,7 @@ PARTS = {
     "bronze": r"kol_profiles_raw|kol_videos_raw|kol_comments_raw",
     "topic": r"kol-profiles-raw|kol-videos-raw|kol-comments-raw",
     "platform": r"tiktok|youtube",
-    "kind": r"hashes|final|trending|list",
+    "kind": r"profiles|final|trending|list",
     "case": r"high_quality|low_quality",
     "rule": r"[A-Za-z0-9_]+\.[^ ]+",
     "action": r"[a-z_]+",
@@ -181,8 +181,8 @@ CATALOGUE: tuple[CheckSpec, ...] = (
           "The published Redis version was built from Gold `main`'s current data snapshot.",
           "A transform published Gold but not Redis: re-run publish_redis or `lakehouse redis restore`."),
     _spec("redis_vs_gold.{platform}.{kind}", "serving", SERVING, "FAIL",
-          "Redis entries = Gold rows per platform (hashes and the final sorted set: every row; the trending "
-          "set: active rows; the list: the top `LAKEHOUSE_SERVING_LIST_SIZE`).",
+          "Redis entries = Gold rows per platform, by kind: `profiles` (the hashes) and `final` (the sorted set): "
+          "every row; `trending`: the active rows; `list`: the top `LAKEHOUSE_SERVING_LIST_SIZE`.",
           "`lakehouse redis restore` rebuilds the hot path from Gold."),
     _spec("redis.reachable", "serving", SERVING, "FAIL", "Redis answers.", "`lakehouse status`, the Redis log."),
     _spec("redis.published", "serving", SERVING, "FAIL",
