@@ -23,7 +23,7 @@ help:
 	@echo "make demo    run kol_platform_e2e on the embedded services and print the readiness report"
 	@echo "make serve   run the platform as a service: embedded broker + Redis + airflow standalone (UI :8080)"
 	@echo "make bench   run the benchmarks, JSON to bench/results/"
-	@echo "make lint    ruff and the import-linter layer contracts"
+	@echo "make lint    ruff, the import-linter layer contracts and the type checker (mypy)"
 	@echo "make docs    build the docs site (mkdocs --strict) into .state/site"
 
 setup: system venv provision
@@ -69,6 +69,7 @@ test-unit:
 lint:
 	@$(BIN)/ruff check src dags plugins spark_jobs tests bench
 	@$(BIN)/lint-imports --no-cache
+	@$(BIN)/mypy
 
 # The docs site: reference pages generated from the code (docs/gen_reference.py); --strict fails on a broken
 # link or a page missing from nav. The test suite builds it too (tests/unit/test_docs.py).

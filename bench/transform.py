@@ -78,7 +78,7 @@ def submit(settings: Settings, job: str, run_id: str) -> dict:
         result_file = Path(tmp) / "result.json"
         args = ["--dag-id", DAG_ID, "--run-id", run_id, "--result-file", str(result_file)]
         if job == "bronze_to_silver":
-            args += ["--full-rebuild", "false"]
+            args += ["--params", json.dumps({"full_rebuild": False})]
         started = time.perf_counter()
         done = subprocess.run(launch.command(settings.spark_master, args), env={**os.environ, **launch.env},
                               capture_output=True, text=True)

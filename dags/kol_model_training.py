@@ -19,32 +19,23 @@ rescores every KOL with the new champion.
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
 from lakehouse.orchestration.assets import TRUST_CHAMPION_ASSET
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.params import dag_params, job_arguments
 from lakehouse.orchestration.taskflow import quality_gate_task
-
-PARAMS = ("seed", "min_auc", "champion_margin", "reg_param")
-PARAMS_JSON = "{" + ", ".join(f'"{p}": {{{{ params.{p} | tojson }}}}' for p in PARAMS) + "}"
 
 
 @dag(dag_id="kol_model_training", tags=tags("ml", "trust"), doc_md=__doc__, **DAG_DEFAULTS,
      schedule="0 3 * * 0",
-     params={
-        "seed": Param(42, type="integer", description="train/holdout split and model seed"),
-        "min_auc": Param(0.85, type="number", minimum=0.5, maximum=1.0, description="holdout AUC gate"),
-        "champion_margin": Param(0.02, type="number", minimum=0.0, maximum=0.5,
-                                 description="how far the challenger's AUC may trail the champion's"),
-        "reg_param": Param(0.01, type="number", minimum=0.0, description="L2 regularization"),
-    },
+     params=dag_params("train_trust_model", seed=42, min_auc=0.85, champion_margin=0.02, reg_param=0.01),
 )
 def kol_model_training():
     train = LakehouseSparkSubmitOperator(
         task_id="train_trust_model", job="train_trust_model", outlets=[TRUST_CHAMPION_ASSET],
-        application_args=["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}", "--branch", "main",
-                          "--params", PARAMS_JSON],
+        application_args=job_arguments("train_trust_model", branch="main"),
     )
     train >> quality_gate_task(("train_trust_model",))
 

@@ -35,24 +35,21 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, task
 
+from lakehouse.core.checks import failed_ids
+from lakehouse.core.names import NIGHTLY_LAYERS
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
 from lakehouse.orchestration.notify import nightly_deadline
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.params import dag_params, job_arguments
 from lakehouse.orchestration.taskflow import quality_gate_task, readiness_report_task
 
-LAYERS = ["bronze", "silver", "gold", "serving", "health"]
 CHECK_TASKS = ("lake_checks", "table_checks", "health_checks")
 
 
 @dag(dag_id="kol_quality_nightly", tags=tags("quality", "nightly"), doc_md=__doc__, **DAG_DEFAULTS,
      schedule="0 2 * * *", deadline=nightly_deadline(),
-     params={
-        "layers": Param(LAYERS, type="array", items={"type": "string", "enum": LAYERS}, minItems=1,
-                        uniqueItems=True, description="layers to check"),
-        "tables": Param([], type="array", items={"type": "string"},
-                        description="only these tables, e.g. silver.kol_profiles (empty: all)"),
-        "fail_on_warn": Param(False, type="boolean", description="a WARN fails the run too"),
-    },
+     params={**dag_params("quality_checks", layers=list(NIGHTLY_LAYERS), tables=[]),
+             "fail_on_warn": Param(False, type="boolean", description="a WARN fails the run too")},
 )
 def kol_quality_nightly():
     @task.short_circuit(task_id="lake_published")
@@ -63,9 +60,7 @@ def kol_quality_nightly():
 
     lake = LakehouseSparkSubmitOperator(
         task_id="lake_checks", job="quality_checks",
-        application_args=["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}", "--branch", "main",
-                          "--params",
-                          '{"layers": {{ params.layers | tojson }}, "tables": {{ params.tables | tojson }}}'],
+        application_args=job_arguments("quality_checks", branch="main"),
     )
 
     @task
@@ -75,14 +70,14 @@ def kol_quality_nightly():
 
         with fail_fast_on_breach():  # a mistyped table will not appear by retrying: no retries
             results = table_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
-        return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
+        return {"checks": len(results), "failed": failed_ids(results)}
 
     @task
     def health_checks(params=None, dag_run=None):
         from lakehouse.quality.health import run_health_checks
 
         results = run_health_checks(dag_id=dag_run.dag_id, run_id=dag_run.run_id, params=params)
-        return {"checks": len(results), "failed": [r.check_id for r in results if r.status == "FAIL"]}
+        return {"checks": len(results), "failed": failed_ids(results)}
 
     report = readiness_report_task(CHECK_TASKS)
     checks = [lake, table_checks(), health_checks()]

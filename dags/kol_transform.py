@@ -27,10 +27,11 @@ step 4. After a failed audit the branch stays for inspection (see README).
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
 from lakehouse.orchestration.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.params import dag_params
 from lakehouse.orchestration.taskflow import (
     WAP_JOBS,
     publish_redis_task,
@@ -43,10 +44,10 @@ from lakehouse.orchestration.taskflow import (
 @dag(dag_id="kol_transform", tags=tags("etl", "wap", "silver", "gold"), doc_md=__doc__, **DAG_DEFAULTS,
      schedule=(BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"]
               | TRUST_CHAMPION_ASSET),
-     params={"full_rebuild": Param(False, type="boolean", description="reprocess all of Bronze")},
+     params=dag_params("bronze_to_silver"),
 )
 def kol_transform():
-    chain = wap_chain(full_rebuild="{{ params.full_rebuild }}")
+    chain = wap_chain()
     published = publish_redis_task()
     chain[-1] >> published >> quality_gate_task((*WAP_JOBS, "publish_redis"))
     wap_lease(chain[0], published)  # one WAP chain at a time, across DAGs

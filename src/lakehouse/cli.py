@@ -216,6 +216,20 @@ def cmd_suites_lint(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_contracts_lint(args) -> int:
+    """Check every data contract in the contracts directory: one line per problem (file: rule); exit 1 on any."""
+    from pathlib import Path
+
+    from lakehouse.core.entities import contract_problems
+
+    directory = Path(args.dir) if args.dir else get_settings().contracts_dir
+    problems = contract_problems(directory)
+    for problem in problems:
+        print(problem)
+    print(f"contracts lint: {len(list(directory.glob('*.json')))} file(s), {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def cmd_suites_suggest(args) -> int:
     """Profile a table's main and write a draft suite (every rule a warning) to expectations/<layer>/<table>.json."""
     from pathlib import Path
@@ -274,6 +288,7 @@ def cmd_kcat(kcat_args: list[str]) -> int:
 
 def cmd_redis_restore(args) -> int:
     """Rebuild the Redis hot path from the current Gold snapshot (the backup/restore drill)."""
+    from lakehouse.core.checks import Status
     from lakehouse.core.names import PLATFORMS
     from lakehouse.quality.serving import serving_checks
     from lakehouse.serving.redis_publish import publish_gold
@@ -282,7 +297,7 @@ def cmd_redis_restore(args) -> int:
     result = publish_gold(settings)
     print(f"redis restore: Gold snapshot {result['gold_snapshot_id']} published as version {result['version']} "
           f"({', '.join(f'{p}={n}' for p, n in result['published'].items())}) in {result['seconds']}s")
-    bad = [c for c in serving_checks(settings, PLATFORMS) if c.status == "FAIL"]
+    bad = [c for c in serving_checks(settings, PLATFORMS) if c.status == Status.FAIL]
     for check in bad:
         print(f"  FAIL {check.check_id}: observed {check.observed} threshold {check.threshold} {check.details}")
     return 1 if bad else 0
@@ -290,6 +305,7 @@ def cmd_redis_restore(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lakehouse", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the libraries' own logs too")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("setup", help=cmd_setup.__doc__).set_defaults(func=cmd_setup)
     sub.add_parser("setup-catalog", help=cmd_setup_catalog.__doc__).set_defaults(func=cmd_setup_catalog)
@@ -327,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "table's business key)")
     suggest_cmd.add_argument("--dir", default="", help="suites directory (default: LAKEHOUSE_EXPECTATIONS_DIR)")
     suggest_cmd.set_defaults(func=cmd_suites_suggest)
+    contracts = sub.add_parser("contracts", help="data contracts").add_subparsers(dest="contracts_command",
+                                                                                 required=True)
+    contracts_lint = contracts.add_parser("lint", help=cmd_contracts_lint.__doc__)
+    contracts_lint.add_argument("--dir", default="", help="contracts directory (default: LAKEHOUSE_CONTRACTS_DIR)")
+    contracts_lint.set_defaults(func=cmd_contracts_lint)
     redis_cmd = sub.add_parser("redis", help="the Redis hot path").add_subparsers(dest="redis_command", required=True)
     redis_cmd.add_parser("restore", help=cmd_redis_restore.__doc__).set_defaults(func=cmd_redis_restore)
     rep = sub.add_parser("report", help="print the latest readiness report of a DAG")
@@ -336,10 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["kcat"]:
         return cmd_kcat(argv[1:])
     args = build_parser().parse_args(argv)
+    # a command prints one line per problem it found; libraries' own logs (with their tracebacks) only with -v
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
     return args.func(args)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from lakehouse.core.contracts import CONTRACTS_DIR, CONTRACTS_DIR_ENV
 from lakehouse.core.names import BASELINE_SEASONS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -26,7 +27,10 @@ def spark_home() -> Path:
     spark-submit puts its ``conf`` and ``jars`` on every driver JVM's classpath."""
     import importlib.util
 
-    return Path(next(iter(importlib.util.find_spec("pyspark").submodule_search_locations)))
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("pyspark is not installed: run `make setup`")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _env(name: str, default: Any, doc: str) -> Any:
@@ -107,6 +111,8 @@ class Settings:
                                        "A submitted job reading at most this many rows runs with the C1-only JIT.")
     expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations",
                                   "Where suite files live (`<layer>/<table>.json`).")
+    contracts_dir: Path = _env(CONTRACTS_DIR_ENV, CONTRACTS_DIR,
+                               "Where the data contracts live (`<topic>.json`), read when an entity is first used.")
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", 26.0,
                                           "`freshness.*` FAILs when a table's newest commit is older.")
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", 3.0, "`volume.*` WARNs outside median ± k·MAD.")
@@ -163,7 +169,7 @@ class Settings:
     jni_dir: Path = _env("LAKEHOUSE_JNI_DIR", Path("/usr/lib/x86_64-linux-gnu/jni"),
                          "Where the SQLite driver's native library is.")
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in URL_FIELDS:
             refuse_embedded_password(getattr(self, name), name)
         if self.baseline_season not in BASELINE_SEASONS:
@@ -173,7 +179,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        values = {}
+        values: dict[str, Any] = {}  # each coerced to its field's type by _coerce
         for f in dataclasses.fields(cls):
             raw = env.get(f.metadata["env"])
             if raw is None or raw == "":
@@ -181,7 +187,7 @@ class Settings:
             values[f.name] = _coerce(f.type, raw, f.metadata["env"])
         return cls(**values)
 
-    def replace(self, **changes) -> Settings:
+    def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     def to_env(self, secrets: bool = True) -> dict[str, str]:
@@ -307,7 +313,7 @@ def with_credentials(url: str, user: str, password: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _coerce(type_name, raw: str, env_name: str):
+def _coerce(type_name: str | type, raw: str, env_name: str) -> str | int | float | Path:
     type_name = type_name if isinstance(type_name, str) else type_name.__name__
     try:
         if type_name == "int":

@@ -63,6 +63,7 @@ def admin(settings: Settings | None = None, **overrides):
 
 def ensure_topics(settings: Settings | None = None, topics=None, timeout: float = 30.0) -> list[str]:
     """Create the platform's topics if missing; returns the ones created."""
+    from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import NewTopic
 
     settings = settings or get_settings()
@@ -79,8 +80,8 @@ def ensure_topics(settings: Settings | None = None, topics=None, timeout: float 
     for topic, future in futures.items():
         try:
             future.result(timeout)
-        except Exception as exc:  # already exists is fine (raced with another creator)
-            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+        except KafkaException as exc:  # already exists is fine (raced with another creator)
+            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise RuntimeError(f"cannot create topic {topic}: {exc}") from exc
     return missing
 

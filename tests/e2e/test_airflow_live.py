@@ -24,7 +24,7 @@ from pyiceberg.expressions import EqualTo
 
 from lakehouse.config import Settings
 from lakehouse.core.catalogue import spec_of
-from lakehouse.core.entities import ENTITIES, WAP_TABLES
+from lakehouse.core.entities import WAP_TABLES, entities
 from lakehouse.core.names import BRONZE_TABLES, PLATFORMS, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
@@ -108,7 +108,7 @@ def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
     assert {d["name"] for d in lineage["kol_transform.bronze_to_silver"]["inputs"]} == set(BRONZE_TABLES.values())
     assert {d["name"] for d in lineage["kol_transform.silver_to_gold"]["outputs"]} == {"gold.kol_summary"}
     assert {d["name"] for d in lineage["kol_transform.audit_branch"]["inputs"]} >= {
-        *(e.silver_table for e in ENTITIES.values()), "gold.kol_summary"}
+        *(e.silver_table for e in entities().values()), "gold.kol_summary"}
 
 
 def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert_fires(live, chromium_dom):

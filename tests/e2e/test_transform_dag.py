@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.names import BRONZE_TABLES, TOPICS, run_branch
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
@@ -78,7 +78,7 @@ def _assert_lineage(settings, run, branch: str) -> None:
                                       strict=True) if p == int(partition)]
             assert (first, last) == (min(mine), max(mine)), topic
     written = {d["name"]: d for d in silver["outputs"]}
-    silver_tables = [e.silver_table for e in ENTITIES.values()]
+    silver_tables = [e.silver_table for e in entities().values()]
     assert set(silver_tables) <= set(written) and all(d["namespace"] == "iceberg://lake" for d in written.values())
     for table in silver_tables:
         on_branch = catalog.load_table(table).refs()[branch].snapshot_id

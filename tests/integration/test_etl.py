@@ -115,7 +115,7 @@ def test_silver_vs_bronze_keys_counts_business_keys_whatever_the_producer_keyed_
     import uuid
 
     from lakehouse import kafka
-    from lakehouse.core.entities import ENTITIES
+    from lakehouse.core.entities import entities
     from lakehouse.quality.lake_checks import silver_lake_checks
 
     client = kafka.producer(lake)
@@ -127,6 +127,6 @@ def test_silver_vs_bronze_keys_counts_business_keys_whatever_the_producer_keyed_
     assert client.flush(30) == 0
     ingest_topic(TOPICS["profiles"], lake, log=lambda *_: None)
     build_silver(spark_session, dag_id="t", run_id="keys")
-    results, rows = silver_lake_checks(spark_session, ENTITIES["profiles"], None)
+    results, rows = silver_lake_checks(spark_session, entities()["profiles"], None)
     keys = next(r for r in results if r.check_id == "silver_vs_bronze_keys.profiles")
     assert rows == 40 and (keys.status, keys.observed) == (Status.PASS, 1.0), keys

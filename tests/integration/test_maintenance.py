@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from lakehouse.core.checks import Status
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.names import CHECK_RESULTS_TABLE, LINEAGE_EVENTS_FILE, TOPICS, bronze_table_name
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
@@ -97,7 +97,7 @@ def test_soak_then_maintenance_keeps_bookkeeping_lineage_and_every_check(lake, l
     assert not _failures(_all_checks(lake, spark, "after-maintenance"))
 
     _cycle(lake, spark, 9, produced, batch_size=50)  # and the next increment is processed exactly
-    for entity in ENTITIES.values():
+    for entity in entities().values():
         results, _ = silver_lake_checks(spark, entity, None)
         assert not _failures(results)
         assert {r.check_id: r.status for r in results}[f"accounting.{entity.name}"] == Status.PASS

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from lakehouse.core.checks import CheckResult, Status
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.names import TOPICS
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
@@ -64,7 +64,7 @@ def test_a_gap_in_bronze_offsets_is_named_by_partition_and_offset(built, spark_s
 
     get_catalog(built).load_table("bronze.kol_videos_raw").delete(And(EqualTo("kafka_partition", 1),
                                                                       EqualTo("kafka_offset", 7)))
-    check = lineage.bronze_offsets_contiguous(spark_session, get_catalog(built), ENTITIES["videos"])
+    check = lineage.bronze_offsets_contiguous(spark_session, get_catalog(built), entities()["videos"])
     assert check.status == Status.FAIL
     assert "partition 1: 1 offset(s) missing" in check.details and "7..7" in check.details
 

@@ -78,6 +78,19 @@ def test_cli_prints_file_expectation_reason_and_fails(suites_dir, settings):
     assert "1 problem(s)" in out.stdout
 
 
+def test_a_misspelled_type_is_one_line_and_no_gx_traceback_unless_verbose(suites_dir, settings):
+    _write(suites_dir, "silver/kol_profiles.json", _suite(("expect_column_values_to_not_be_nul", {"column": "x"})))
+    command = [sys.executable, "-m", "lakehouse.cli", "suites", "lint", "--dir", str(suites_dir)]
+    out = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+    assert out.returncode == 1 and out.stderr == ""  # GX's own log of the dropped rule is not a crash to read
+    assert out.stdout.splitlines() == [
+        f"{suites_dir / 'silver' / 'kol_profiles.json'}: -: expectation #1 'expect_column_values_to_not_be_nul': "
+        "unknown expectation type or invalid kwargs", "suites lint: 1 file(s), 1 problem(s)"]
+    verbose = subprocess.run([*command[:3], "-v", *command[3:]], capture_output=True, text=True,
+                             env=os.environ.copy())
+    assert "great_expectations: Could not add expectation" in verbose.stderr and "Traceback" in verbose.stderr
+
+
 
 def test_sql_running_expectations_need_the_suites_opt_in_and_a_reviewed_allow_list_entry(suites_dir, catalog):
     """unexpected_rows_expectation runs arbitrary SQL: refused until the file opts in and

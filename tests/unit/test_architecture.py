@@ -49,6 +49,31 @@ def test_the_layers_contract_fails_on_an_upward_import(tmp_path):
     assert result.returncode != 0 and "lakehouse.core.upward -> lakehouse.quality.counts" in result.stdout
 
 
+MYPY = Path(sys.executable).parent / "mypy"
+
+
+def test_the_type_checker_passes_and_fails_on_a_wrong_type(tmp_path):
+    """`make lint`'s mypy run is green on the library; a wrong type in a copy of it makes the same run fail."""
+    result = subprocess.run([str(MYPY)], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:]
+    copy = tmp_path / "src"
+    subprocess.run(["cp", "-r", str(LIBRARY.parent), str(copy)], check=True)
+    checks = copy / "lakehouse" / "core" / "checks.py"
+    checks.write_text(checks.read_text().replace("GATE_MIN_SCORE = 95.0", "GATE_MIN_SCORE: str = 95.0"))
+    (tmp_path / "pyproject.toml").write_text((PROJECT_ROOT / "pyproject.toml").read_text())
+    broken = subprocess.run([str(MYPY), "--no-incremental"], cwd=tmp_path, capture_output=True, text=True)
+    assert broken.returncode == 1 and 'core/checks.py:' in broken.stdout and "[assignment]" in broken.stdout
+
+
+def test_every_catch_all_says_why_it_cannot_hide_a_failure():
+    """A bare ``except Exception`` could swallow an authorization or configuration error: each one that remains
+    says on its line why it cannot (it re-raises, or records what it caught as a check's finding)."""
+    silent = [f"{path.relative_to(LIBRARY)}:{n}" for path in sorted(LIBRARY.rglob("*.py"))
+              for n, line in enumerate(path.read_text().splitlines(), 1)
+              if line.strip().startswith(("except Exception", "except BaseException", "except:")) and "#" not in line]
+    assert not silent, silent
+
+
 def test_no_library_function_is_longer_than_a_reviewer_can_read():
     long = []
     for path in sorted(LIBRARY.rglob("*.py")):

@@ -2,6 +2,10 @@
 
 import json
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from pyiceberg.schema import Schema
@@ -9,17 +13,17 @@ from pyiceberg.types import BooleanType, LongType, NestedField, StringType
 
 from lakehouse.core.checks import OFFENDING_ROWS, Status, offending_rows
 from lakehouse.core.contracts import CONTRACTS_DIR, ContractError, load_contracts, parse_contract
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import contract_problems, entities
 from lakehouse.etl.drift import drift_pattern
 from lakehouse.iceberg.snapshots import schema_change
 from lakehouse.quality.contracts import judge_drift
 
-PROFILES = ENTITIES["profiles"]
+PROFILES = entities()["profiles"]
 
 
 def test_the_entities_are_read_from_the_contract_files():
     contracts = load_contracts(CONTRACTS_DIR)
-    assert {c.topic for c in contracts.values()} == {e.topic for e in ENTITIES.values()}
+    assert {c.topic for c in contracts.values()} == {e.topic for e in entities().values()}
     assert PROFILES.key == ("platform", "kol_id") and PROFILES.contract == contracts["profiles"]
     assert PROFILES.json_schema.startswith("kol_id STRING, platform STRING, username STRING")
     assert "followers_count BIGINT" in PROFILES.json_schema and "verified BOOLEAN" in PROFILES.json_schema
@@ -87,3 +91,38 @@ def test_schema_change_by_field_id():
     assert change.added == ("d",) and change.dropped == ("c",) and change.renamed == ("a -> a2",)
     assert change.retyped == ("b: long -> string",)
     assert not schema_change(old, old)
+
+
+def _broken_contracts(tmp_path) -> Path:
+    """A copy of the contracts directory whose videos contract makes a non-long count non-negative."""
+    broken = tmp_path / "contracts"
+    shutil.copytree(CONTRACTS_DIR, broken)
+    doc = json.loads((broken / "kol-videos-raw.json").read_text())
+    doc["fields"]["title"] = {"type": "string", "non_negative": True}
+    (broken / "kol-videos-raw.json").write_text(json.dumps(doc))
+    return broken
+
+
+def test_a_broken_contract_is_named_by_lint_and_every_dag_file_still_parses(tmp_path, monkeypatch):
+    broken = _broken_contracts(tmp_path)
+    [problem] = contract_problems(broken)
+    assert "kol-videos-raw.json" in problem and "field 'title': only a long can be non_negative" in problem
+    result = subprocess.run([str(Path(sys.executable).parent / "lakehouse"), "contracts", "lint", "--dir",
+                             str(broken)], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stdout.splitlines()[0] == problem and not result.stderr
+    assert contract_problems(CONTRACTS_DIR) == []
+
+    monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(broken))  # the scheduler's DAG processor, as it parses
+    from airflow.dag_processing.dagbag import DagBag
+
+    from lakehouse.orchestration.airflow_env import DAGS_FOLDER
+
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    assert not bag.import_errors and len(bag.dags) == 6
+
+
+def test_the_contracts_are_read_on_first_use_not_at_import():
+    code = ("import sys; import lakehouse.core.entities, lakehouse.quality.lake_checks, lakehouse.etl.gold; "
+            "import lakehouse.core.entities as e; print(e.entities.cache_info().currsize)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0"

@@ -104,6 +104,10 @@ CATALOGUE: tuple[CheckSpec, ...] = (
           "more than `LAKEHOUSE_CONTRACT_MAX_SHARE` of the run's records.",
           "The details name the field, the type seen and three Kafka coordinates.",
           "when the run read nothing of the topic"),
+    _spec("contracts.valid", "bronze", NIGHTLY_TABLES, "FAIL",
+          "Every file in the contracts directory is a valid contract and there is one per topic. A broken "
+          "contract stops every other check of the run (they read the entities it declares).",
+          "The details name each file and the rule it breaks; `lakehouse contracts lint` prints the same."),
     _spec("schema.{table}", "{layer}", AUDIT, "FAIL",
           "The branch's Iceberg schema against `main`'s by field id: an added column WARNs, a dropped, "
           "retyped or renamed column FAILs (readers of `main` would break).",

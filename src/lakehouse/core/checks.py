@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from lakehouse.core.errors import QualityGateError
 
 GATE_MIN_SCORE = 95.0
+Observed = float | int | str | None  # what a check saw: a count, a ratio, a figure like "+27 ~2 -0"
 
 
 class Status(StrEnum):
@@ -24,18 +27,18 @@ class CheckResult:
     layer: str
     table: str
     status: Status
-    observed: float | int | str | None = None
+    observed: Observed = None
     threshold: str = ""
     details: str = ""
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # JSON-able details for the report (a diff, a delta)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["status"] = str(self.status)
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> CheckResult:
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(**{**data, "status": Status(data["status"])})
 
     def line(self) -> str:
@@ -44,10 +47,15 @@ class CheckResult:
                 f"threshold={self.threshold} {self.details}").rstrip()
 
 
+def failed_ids(results: list[CheckResult]) -> list[str]:
+    """The ids of the checks that FAILed (what a task returns for its log and XCom)."""
+    return [r.check_id for r in results if r.status is Status.FAIL]
+
+
 OFFENDING_ROWS = "offending rows: "  # then a JSON list of row keys, in a check's details
 
 
-def offending_rows(details: str) -> list[dict]:
+def offending_rows(details: str) -> list[dict[str, Any]]:
     """The rows a failed check named in its details (written after :data:`OFFENDING_ROWS`), else []."""
     import json
 
@@ -61,10 +69,14 @@ def offending_rows(details: str) -> list[dict]:
     return [r if isinstance(r, dict) else {"value": r} for r in rows] if isinstance(rows, list) else []
 
 
-def compare(check_id: str, layer: str, table: str, observed, expected, *, op: str = "==",
+# The comparisons a check may make; the caller passes values that support them (numbers, or ids for ==).
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {"==": operator.eq, ">=": operator.ge, "<=": operator.le}
+
+
+def compare(check_id: str, layer: str, table: str, observed: Observed, expected: Observed, *, op: str = "==",
             details: str = "", on_fail: Status = Status.FAIL) -> CheckResult:
     """A check of ``observed <op> expected``; ``op`` is one of ==, >=, <=."""
-    ok = {"==": operator.eq, ">=": operator.ge, "<=": operator.le}[op](observed, expected)
+    ok = COMPARISONS[op](observed, expected)
     return CheckResult(check_id, layer, table, Status.PASS if ok else on_fail, observed, f"{op} {expected}", details)
 
 

@@ -6,16 +6,21 @@ It is the one source of :mod:`lakehouse.core.entities` (how Silver parses a
 payload, what it quarantines, which key it upserts by) and of the drift report
 Silver writes per run (new, missing and retyped fields against the contract).
 A contract is reviewed like code: a file that breaks a rule below is refused
-when the package loads, never half-applied.
+(by ``lakehouse contracts lint``, and as a FAIL of the nightly naming the file and
+the rule), never half-applied.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any  # a contract file's JSON, before it is checked
 
-CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"
+# The contracts directory: the setting ``contracts_dir`` of ``lakehouse.config`` reads the same variable.
+CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
+CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"  # the checkout's, the default
 # A contract's JSON types and the Spark types Silver parses them as.
 SPARK_TYPES = {"string": "STRING", "long": "BIGINT", "boolean": "BOOLEAN"}
 CONTRACT_KEYS = {"topic", "entity", "description", "silver_table", "key", "fields"}
@@ -65,7 +70,7 @@ class Contract:
         return ", ".join(f"{f.name} {f.spark_type}" for f in self.fields)
 
 
-def parse_contract(doc: dict, source: str = "") -> Contract:
+def parse_contract(doc: dict[str, Any], source: str = "") -> Contract:
     """A :class:`Contract` from a contract file's JSON; :class:`ContractError` says what is wrong."""
     def refuse(why: str) -> ContractError:
         return ContractError(f"contract {source or doc.get('topic', '?')}: {why}")
@@ -84,6 +89,29 @@ def parse_contract(doc: dict, source: str = "") -> Contract:
     if not contract.key or set(contract.key) - set(contract.required):
         raise refuse(f"the key {list(contract.key)} must name required fields")
     return contract
+
+
+def contracts_dir() -> Path:
+    """Where the contracts are: ``LAKEHOUSE_CONTRACTS_DIR``, else the checkout's ``contracts/``."""
+    return Path(os.environ.get(CONTRACTS_DIR_ENV) or CONTRACTS_DIR).expanduser()
+
+
+def lint_contracts(directory: Path) -> list[str]:
+    """One line per problem of the contract files in ``directory`` (empty: every file is a valid contract)."""
+    problems = []
+    for path in sorted(Path(directory).glob("*.json")):
+        try:
+            doc = json.loads(path.read_text())
+            contract = parse_contract(doc, str(path))
+        except json.JSONDecodeError as exc:
+            problems.append(f"contract {path}: not JSON ({exc})")
+            continue
+        except ContractError as exc:
+            problems.append(str(exc))
+            continue
+        if path.stem != contract.topic:
+            problems.append(f"contract {path}: must be named <topic>.json ({contract.topic}.json)")
+    return problems
 
 
 def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:

@@ -1,23 +1,27 @@
-"""What each raw entity looks like (JSON schema, business key, required and count fields, from its contract);
-quarantine reasons; which tables the layers write."""
+"""What each raw entity looks like (JSON schema, business key, required and count fields, from its contract)
+and why a record is quarantined.
+
+The contracts are read when :func:`entities` is first called, not when this module is imported: a DAG file
+or a command that only needs table names (``lakehouse.core.names``) parses and runs even when a contract file
+is broken, and the broken file is reported as a check and by ``lakehouse contracts lint``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 
-from lakehouse.core.contracts import CONTRACTS_DIR, Contract, ContractError, load_contracts
-from lakehouse.core.names import (
-    BRONZE_TABLES,
-    CHECK_RESULTS_TABLE,
-    COLUMN_METRICS_TABLE,
-    GOLD_SUMMARY_TABLE,
-    LABELS_TABLE,
-    QUARANTINE_TABLE,
-    REGISTRY_TABLE,
-    SCORE_REFERENCE_TABLE,
+from lakehouse.core.contracts import Contract, ContractError, contracts_dir, lint_contracts, load_contracts
+from lakehouse.core.names import (  # noqa: F401 (re-exported: the tables the layers write)
+    MAINTAINED_TABLES,
+    MERGE_ON_READ_TABLES,
+    SILVER_TABLES,
     TOPICS,
+    WAP_TABLES,
     bronze_table_name,
+    silver_table_name,
 )
 
 MAX_PAYLOAD_BYTES = 512 * 1024
@@ -78,22 +82,35 @@ class Entity:
 
 def entity_of(contract: Contract) -> Entity:
     """The :class:`Entity` a contract declares; it must name a known topic and the Silver table of its entity."""
-    if TOPICS.get(contract.entity) != contract.topic or contract.silver_table != f"silver.kol_{contract.entity}":
+    if TOPICS.get(contract.entity) != contract.topic or contract.silver_table != silver_table_name(contract.entity):
         raise ContractError(f"contract {contract.source}: entity {contract.entity!r} reads topic "
                             f"{TOPICS.get(contract.entity)!r} into silver.kol_{contract.entity}")
     return Entity(contract.entity, contract)
 
 
-_CONTRACTS = load_contracts()
-if set(_CONTRACTS) != set(TOPICS):
-    raise ContractError(f"{CONTRACTS_DIR} must hold one contract per topic of {sorted(TOPICS.values())}")
-ENTITIES = {name: entity_of(_CONTRACTS[name]) for name in TOPICS}  # in the topics' order
+def entities_from(directory: Path) -> dict[str, Entity]:
+    """Every entity the contracts in ``directory`` declare, in the topics' order; :class:`ContractError` names
+    the file and the rule it breaks."""
+    contracts = load_contracts(directory)
+    if set(contracts) != set(TOPICS):
+        raise ContractError(f"{directory} must hold one contract per topic of {sorted(TOPICS.values())}")
+    return {name: entity_of(contracts[name]) for name in TOPICS}
 
-SILVER_TABLES = tuple(e.silver_table for e in ENTITIES.values())
-# Every table a transform run writes on its WAP branch (and publishes together).
-WAP_TABLES = (*SILVER_TABLES, QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE)
-# Written by Spark MERGE/UPDATE as merge-on-read: their delete files need rewriting.
-MERGE_ON_READ_TABLES = WAP_TABLES
-# Every table kol_lake_maintenance looks after.
-MAINTAINED_TABLES = (*BRONZE_TABLES.values(), *WAP_TABLES, LABELS_TABLE, REGISTRY_TABLE, CHECK_RESULTS_TABLE,
-                     COLUMN_METRICS_TABLE)
+
+@cache
+def entities() -> dict[str, Entity]:
+    """The platform's entities, read from the contracts directory once per process (on first use)."""
+    return entities_from(contracts_dir())
+
+
+def contract_problems(directory: Path | None = None) -> list[str]:
+    """One line per problem of the contracts (a file's own rules, then the rules across files): what
+    ``lakehouse contracts lint`` prints and the nightly's ``contracts`` check FAILs with."""
+    directory = directory or contracts_dir()
+    problems = lint_contracts(directory)
+    if not problems:
+        try:
+            entities_from(directory)
+        except ContractError as exc:
+            problems.append(str(exc))
+    return problems

@@ -7,6 +7,11 @@ in-process tasks and the spark-submit operator both ask :func:`is_data_breach`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # checks import errors: only the type is needed here
+    from lakehouse.core.checks import CheckResult
+
 
 class DataBreach(RuntimeError):
     """Retrying cannot help: a check failed, bookkeeping disagrees, a gate refused."""
@@ -19,7 +24,7 @@ class QualityGateError(DataBreach):
 class AuditError(DataBreach):
     """A WAP branch failed its audit; ``main`` was not changed and the branch is kept."""
 
-    def __init__(self, branch: str, failed: list):
+    def __init__(self, branch: str, failed: list[CheckResult]):
         self.failed = failed
         lines = [f"audit of branch {branch!r} failed; main was not changed, the branch is kept for inspection:"]
         lines += [f"  FAIL {r.check_id} [{r.table}] observed={r.observed} threshold={r.threshold} {r.details}"
@@ -41,6 +46,15 @@ class SourceChangedError(DataBreach):
 
 class TrainingGateError(DataBreach):
     """A trained model failed a gate and was not promoted."""
+
+
+class MissingUpstreamError(DataBreach):
+    """A table a step reads from has never been written (run its upstream step first): retrying cannot
+    create it."""
+
+
+class InvalidParamsError(DataBreach):
+    """A run's Params do not fit the job's schema: the same Params fail the same way on a retry."""
 
 
 class UnknownSelectionError(DataBreach):

@@ -33,6 +33,14 @@ def bronze_table_name(topic: str) -> str:
 BRONZE_TABLES = {topic: bronze_table_name(topic) for topic in TOPICS.values()}
 QUARANTINE_TABLE = "silver.quarantine"
 GOLD_SUMMARY_TABLE = "gold.kol_summary"
+
+
+def silver_table_name(entity: str) -> str:
+    """``profiles`` -> ``silver.kol_profiles`` (a contract must name this table, see ``core.entities``)."""
+    return f"silver.kol_{entity}"
+
+
+SILVER_TABLES = tuple(silver_table_name(entity) for entity in TOPICS)
 # anomaly baselines compare a run with earlier runs of the same season (lakehouse.quality.baseline)
 BASELINE_SEASONS = ("", "weekday", "hour", "weekday_hour")
 LINEAGE_EVENTS_FILE = "openlineage.jsonl"  # OpenLineage's file transport, under Settings.lineage_dir
@@ -41,10 +49,21 @@ LABELS_TABLE = "ml.kol_labels"
 REGISTRY_TABLE = "ml.model_registry"
 CHECK_RESULTS_TABLE = "audit.check_results"
 COLUMN_METRICS_TABLE = "audit.column_metrics"
+# Every table a transform run writes on its WAP branch (and publishes together).
+WAP_TABLES = (*SILVER_TABLES, QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE)
+# Written by Spark MERGE/UPDATE as merge-on-read: their delete files need rewriting.
+MERGE_ON_READ_TABLES = WAP_TABLES
+# Every table kol_lake_maintenance looks after.
+MAINTAINED_TABLES = (*BRONZE_TABLES.values(), *WAP_TABLES, LABELS_TABLE, REGISTRY_TABLE, CHECK_RESULTS_TABLE,
+                     COLUMN_METRICS_TABLE)
 # A catalog namespace property set by the lake's first publish: before it, the nightly has nothing to judge;
 # after it, a table that is missing existed and vanished.
 FIRST_PUBLISHED = "lakehouse.first-published"
 FIRST_PUBLISHED_NAMESPACE = "gold"
+
+
+# What the nightly can be narrowed to (its Param ``layers``): the data layers, the hot path, the platform.
+NIGHTLY_LAYERS = ("bronze", "silver", "gold", "serving", "health")
 
 
 def layer_of(table: str) -> str:
@@ -84,7 +103,8 @@ def run_properties(dag_id: str, run_id: str) -> dict[str, str]:
     return {AIRFLOW_DAG_ID: dag_id, AIRFLOW_RUN_ID: run_id}
 
 
-def lineage_properties(dag_id: str, run_id: str, *, upstream: dict, stats: dict, **extra) -> dict[str, str]:
+def lineage_properties(dag_id: str, run_id: str, *, upstream: dict[str, int], stats: dict[str, object],
+                       **extra: object) -> dict[str, str]:
     """Summary properties of a Silver or Gold commit: its inputs, its numbers and its run (values as JSON)."""
     props = {LINEAGE_UPSTREAM: json.dumps(upstream, sort_keys=True), STATS: json.dumps(stats, sort_keys=True),
              **run_properties(dag_id, run_id)}

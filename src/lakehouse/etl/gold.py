@@ -22,9 +22,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from lakehouse.config import get_settings
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
+from lakehouse.core.errors import MissingUpstreamError
 from lakehouse.core.names import (
     GOLD_SUMMARY_TABLE,
     MAIN,
@@ -58,6 +60,9 @@ from lakehouse.spark.tables import (
     snapshot_id,
     writing_to,
 )
+
+if TYPE_CHECKING:  # Spark is imported where a job runs, not where this module is imported
+    from pyspark.sql import DataFrame
 
 KEY = ["platform", "kol_id"]
 # What Gold needs of a Silver table that does not exist yet (no such events so far).
@@ -114,13 +119,13 @@ class GoldState:
 def silver_frames(spark, branch: str | None) -> tuple[dict, dict]:
     """``({silver table: snapshot id}, {entity: DataFrame})`` of Silver as this run sees it."""
     upstream, frames = {}, {}
-    for name, entity in ENTITIES.items():
+    for name, entity in entities().items():
         sid = run_snapshot_id(entity.silver_table, branch)
         if sid is None and name in EMPTY_SILVER:
             frames[name] = spark.createDataFrame([], EMPTY_SILVER[name])
             continue
         if sid is None:
-            raise RuntimeError(f"{entity.silver_table} has no snapshot: run bronze_to_silver first")
+            raise MissingUpstreamError(f"{entity.silver_table} has no snapshot: run bronze_to_silver first")
         upstream[entity.silver_table] = sid
         frames[name] = read_snapshot(spark, entity.silver_table, sid)
     return upstream, frames
@@ -185,8 +190,19 @@ def incremental_summary(frames: dict, trust: TrustSource, state: GoldState, chan
     return apply_scores(metrics, state.reference)
 
 
-def summarize(frames: dict, trust: TrustSource, state: GoldState | None, run_id: str, cache):
-    """``(summary, reference or None, as_of, silver KOLs, changed since fit)``; None when no KOL changed.
+class Plan(NamedTuple):
+    """What a Gold run writes: the KOLs' summary rows and, on a refit, the new score reference."""
+
+    summary: DataFrame
+    reference: DataFrame | None  # None: incremental, scored on the kept reference
+    as_of: object  # the reference's Silver watermark (a timestamp)
+    silver_kols: int | None  # KOLs in Silver, counted by a full run only
+    changed_since_fit: int  # KOLs rescored since the reference was fitted (0 after a refit)
+
+
+def summarize(frames: dict[str, DataFrame], trust: TrustSource, state: GoldState | None, run_id: str,
+              cache: Callable[[DataFrame], DataFrame]) -> Plan | None:
+    """The run's :class:`Plan`; None when no KOL changed.
 
     Incremental on the kept scale unless that went stale (too many KOLs rescored since it was fitted):
     then the run refits, i.e. scores everything (full).
@@ -196,10 +212,10 @@ def summarize(frames: dict, trust: TrustSource, state: GoldState | None, run_id:
         if n_changed == 0:
             return None
         if not state.stale_with(n_changed, get_settings().score_refit_fraction):
-            return (cache(incremental_summary(frames, trust, state, changed)), None, state.as_of, None,
-                    state.changed_since_fit + n_changed)
+            return Plan(cache(incremental_summary(frames, trust, state, changed)), None, state.as_of, None,
+                        state.changed_since_fit + n_changed)
     summary_df, reference_df, as_of, silver_kols = full_summary(frames, trust, run_id, cache)
-    return cache(summary_df), reference_df, as_of, silver_kols, 0
+    return Plan(cache(summary_df), reference_df, as_of, silver_kols, 0)
 
 
 def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
@@ -217,21 +233,21 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
         if planned is None:
             return GoldStats("up_to_date", _count_gold(branch), 0, None, upstream,
                              snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN), _since(started))
-        summary_df, reference_df, as_of, silver_kols, changed_since_fit = planned
         with phase("gold.score"):
-            updated = summary_df.count()
-        mode = "full" if reference_df is not None else "incremental"
+            updated = planned.summary.count()
+        mode = "full" if planned.reference is not None else "incremental"
         watermark = _silver_processed_at(upstream) or (state.processed_at if state else None)
         props = lineage_properties(
-            dag_id, run_id, upstream=upstream, stats={"mode": mode, "updated": updated, "silver-kols": silver_kols},
-            **{SILVER_WATERMARK: {"processed_at": str(watermark), "as_of": str(as_of),
-                                  "changed_since_fit": changed_since_fit}, TRUST_MODEL: trust.label},
+            dag_id, run_id, upstream=upstream,
+            stats={"mode": mode, "updated": updated, "silver-kols": planned.silver_kols},
+            **{SILVER_WATERMARK: {"processed_at": str(watermark), "as_of": str(planned.as_of),
+                                  "changed_since_fit": planned.changed_since_fit}, TRUST_MODEL: trust.label},
         )
         with phase("gold.write"):
-            write_gold(spark, summary_df, reference_df, props, branch)
+            write_gold(spark, planned.summary, planned.reference, props, branch)
     with phase("gold.result"):
         rows, head = _count_gold(branch), snapshot_id(spark, GOLD_SUMMARY_TABLE, branch or MAIN)
-    return GoldStats(mode, rows, updated, silver_kols, upstream, head, _since(started))
+    return GoldStats(mode, rows, updated, planned.silver_kols, upstream, head, _since(started))
 
 
 def write_gold(spark, summary_df, reference_df, props: dict, branch: str | None) -> None:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from lakehouse.core.entities import ENTITIES, Entity
+from lakehouse.core.entities import Entity, entities
 from lakehouse.core.errors import DataBreach
 from lakehouse.core.names import (
     CONTRACT_DRIFT,
@@ -64,6 +65,16 @@ class SilverStats:
     silver_snapshot_id: int | None
     seconds: float
     kafka_offsets: dict | None = None  # {partition: [first, last]} of the Bronze increment
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What one pass over the Bronze increment counted, before anything is written."""
+
+    rows: int  # records read
+    bad: int  # of those, quarantined
+    processed_at: str  # the run's stamp on every Silver row (ISO), Gold's watermark
+    drift: dict[str, Any]  # the contract drift report (JSON), kept in the Silver commit's summary
 
 
 @dataclass
@@ -145,12 +156,14 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
     from pyspark.sql import functions as F
 
     started = time.monotonic()
-    entity = ENTITIES[entity_name]
+    entity = entities()[entity_name]
     with phase("silver.plan"):
         inc = plan_increment(entity, branch, full_rebuild)
     if inc.empty:
-        return SilverStats(entity_name, "up_to_date", inc.after, inc.upto, 0, 0, 0, 0, 0, 0, inc.silver_snapshot,
-                           round(time.monotonic() - started, 3))
+        return SilverStats(entity=entity_name, mode="up_to_date", bronze_from_snapshot=inc.after,
+                           bronze_to_snapshot=inc.upto, bronze_rows=0, bronze_rows_expected=0, upserted=0,
+                           inserted=0, duplicates=0, quarantined=0, silver_snapshot_id=inc.silver_snapshot,
+                           seconds=round(time.monotonic() - started, 3))
     classified = with_drift(classify(read_increment(spark, inc), entity), entity.contract).cache()
     latest = None
     try:
@@ -163,7 +176,7 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
         processed_at = datetime.now(UTC)
         latest = (deduplicate(normalize(classified.where("reason IS NULL"), entity), entity)
                   .withColumn("processed_at", F.lit(processed_at)).cache())
-        tally = {"rows": counted.rows, "bad": counted.bad, "processed-at": processed_at.isoformat(), "drift": drift}
+        tally = Tally(counted.rows, counted.bad, processed_at.isoformat(), drift)
         stats = write_silver(spark, inc, latest, quarantine_rows(classified, entity, run_id), tally,
                              dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild)
     finally:
@@ -172,14 +185,14 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
             latest.unpersist()
     return SilverStats(
         entity=entity_name, mode="full_rebuild" if full_rebuild else "incremental", bronze_from_snapshot=inc.after,
-        bronze_to_snapshot=inc.upto, bronze_rows=tally["rows"], bronze_rows_expected=inc.expected_rows,
+        bronze_to_snapshot=inc.upto, bronze_rows=tally.rows, bronze_rows_expected=inc.expected_rows,
         upserted=stats["upserted"], inserted=stats["inserted"], duplicates=stats["duplicates"],
-        quarantined=tally["bad"], silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
+        quarantined=tally.bad, silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
         seconds=round(time.monotonic() - started, 3), kafka_offsets=inc.offsets,
     )
 
 
-def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_id: str, run_id: str,
+def write_silver(spark, inc: Increment, latest, quarantine, tally: Tally, *, dag_id: str, run_id: str,
                  branch: str | None, full_rebuild: bool) -> dict:
     """Quarantine, then Silver, each one MERGE on the run's branch; returns this run's stats."""
     entity = inc.entity
@@ -198,10 +211,10 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_
         totals = {k: int(inc.totals.get(k, 0)) + int(stats[k]) for k in TOTAL_KEYS}
         props = lineage_properties(dag_id, run_id, upstream={entity.bronze_table: inc.upto}, stats=stats,
                                    **{TOTALS: totals, LINEAGE_OFFSETS: {entity.bronze_table: inc.offsets},
-                                      CONTRACT_DRIFT: tally["drift"]})
+                                      CONTRACT_DRIFT: tally.drift})
         # Quarantine first: the Silver commit carries the lineage marker that ends this
         # increment, so a crash in between makes the next run redo it (the MERGE dedups).
-        if tally["bad"]:
+        if tally.bad:
             with phase("silver.merge_quarantine"):
                 merge_quarantine(spark, quarantine, props)
         with phase("silver.merge"):
@@ -209,24 +222,21 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: dict, *, dag_
     return stats
 
 
-def increment_stats(spark, entity: Entity, latest, tally: dict) -> dict:
-    """Upserted, inserted (keys new to Silver), duplicates and quarantined of this increment.
-
-    ``tally``: rows read, rows quarantined (``bad``), the ``processed-at`` stamp and the contract ``drift``
-    of this run.
-    """
+def increment_stats(spark, entity: Entity, latest, tally: Tally) -> dict[str, Any]:
+    """Upserted, inserted (keys new to Silver), duplicates and quarantined of this increment: the JSON of the
+    Silver commit's ``lakehouse.stats`` summary property."""
     from pyspark.sql import functions as F
 
     upserted = latest.count()
     existing = (spark.table(qualified(entity.silver_table)).select(*entity.key)
                 .join(F.broadcast(latest.select(*entity.key)), list(entity.key), "left_semi").count())
     inserted = upserted - existing
-    valid_rows = tally["rows"] - tally["bad"]
+    valid_rows = tally.rows - tally.bad
     return {
-        "bronze-rows": tally["rows"], "upserted": upserted, "inserted": inserted,
+        "bronze-rows": tally.rows, "upserted": upserted, "inserted": inserted,
         # collapsed within the increment + merged into a key Silver already had
-        "duplicates": (valid_rows - upserted) + (upserted - inserted), "quarantined": tally["bad"],
-        "processed-at": tally["processed-at"],
+        "duplicates": (valid_rows - upserted) + (upserted - inserted), "quarantined": tally.bad,
+        "processed-at": tally.processed_at,
     }
 
 

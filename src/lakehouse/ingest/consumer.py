@@ -11,6 +11,7 @@ afterwards, as a hint for lag monitoring only.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from dataclasses import replace
 
@@ -23,6 +24,8 @@ from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.bronze_table import ensure_bronze_table
 from lakehouse.ingest.writer import Batch, IngestError, IngestResult, OrderedWriter
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # Bronze keeps whatever the broker accepted, up to this
 MAX_POLL = 10_000  # messages per consume() call
@@ -131,13 +134,20 @@ def resume_state(recorded: BronzeState, topic: str, cluster_id: str, topic_id: s
 
 
 def _topic_id(topic: str, settings: Settings, client_overrides: dict | None, timeout: float) -> str:
-    """The broker's id of ``topic`` (a UUID that changes when the topic is re-created); empty if not told."""
-    from confluent_kafka import TopicCollection
+    """The broker's id of ``topic`` (a UUID that changes when the topic is re-created); empty when the broker
+    cannot describe topics (an older broker: only the cluster id is compared then).
+
+    Only that is swallowed: an authorization or any other error propagates, since it would silently turn the
+    broker-reset guard off."""
+    from confluent_kafka import KafkaError, KafkaException, TopicCollection
 
     client = kafka.admin(settings, **(client_overrides or {}))  # must outlive the future it answers
     try:
         described = client.describe_topics(TopicCollection([topic]), request_timeout=timeout)[topic].result(timeout)
-    except Exception:  # an older broker without DescribeTopics: only the cluster id is compared
+    except KafkaException as exc:
+        if exc.args[0].code() not in (KafkaError.UNSUPPORTED_VERSION, KafkaError._UNSUPPORTED_FEATURE):
+            raise
+        log.warning("%s: the broker cannot describe topics (%s): only its cluster id guards the offsets", topic, exc)
         return ""
     return str(described.topic_id or "")
 

@@ -151,7 +151,7 @@ class OrderedWriter(threading.Thread):
                 continue  # drain without committing anything after a failure
             try:
                 self._commit(batch)
-            except BaseException as exc:
+            except BaseException as exc:  # kept, and re-raised by the consuming thread (nothing later commits)
                 self.error = exc
 
     def _commit(self, batch: Batch) -> None:

@@ -13,7 +13,7 @@ the lake they read whole.
 from __future__ import annotations
 
 from lakehouse.config import Settings
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.iceberg.bookkeeping import total_rows
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import table_or_none
@@ -27,13 +27,13 @@ def pending_rows(full_rebuild: bool = False) -> int:
     """Bronze rows Silver's ``main`` has not processed yet (all of Bronze on a full rebuild)."""
     from lakehouse.etl.silver import plan_increment
 
-    return sum(plan_increment(entity, None, full_rebuild).expected_rows for entity in ENTITIES.values())
+    return sum(plan_increment(entity, None, full_rebuild).expected_rows for entity in entities().values())
 
 
 def lake_rows(settings: Settings) -> int:
     """Rows in Bronze's ``main`` across topics: what a whole-table job reads at least once."""
     catalog = get_catalog(settings)
-    tables = [table_or_none(catalog, e.bronze_table) for e in ENTITIES.values()]
+    tables = [table_or_none(catalog, e.bronze_table) for e in entities().values()]
     return sum(total_rows(t) for t in tables if t is not None and t.current_snapshot() is not None)
 
 

@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict
 
 from lakehouse.core.checks import Status
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.errors import AuditError
 from lakehouse.etl import gold, silver, wap
 from lakehouse.ml.registry import current_champion
@@ -23,7 +23,7 @@ def build_silver(spark, *, dag_id: str = "", run_id: str = "", branch: str | Non
                  full_rebuild: bool = False, **_) -> dict:
     """Bronze -> Silver for every entity, on the run's branch."""
     stats = [silver.bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id, branch=branch,
-                                     full_rebuild=full_rebuild) for name in ENTITIES]
+                                     full_rebuild=full_rebuild) for name in entities()]
     return {"entities": [asdict(s) for s in stats], "branch": branch,
             "seconds": round(sum(s.seconds for s in stats), 3)}
 

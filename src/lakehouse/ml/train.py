@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.names import LABELS_TABLE
 from lakehouse.ml.features import FEATURES, KEY, kol_features, profile_frame
 from lakehouse.ml.scoring import TRUST_FLOOR, trust_score_column
@@ -54,7 +54,7 @@ def training_frame(spark, branch: str | None = None, labels=None):
     """Silver features joined with the labels (label 1 = authentic)."""
     from pyspark.sql import functions as F
 
-    frames = {name: read_as_of(spark, e.silver_table, branch) for name, e in ENTITIES.items()}
+    frames = {name: read_as_of(spark, e.silver_table, branch) for name, e in entities().items()}
     features = kol_features(frames["profiles"], frames["videos"], frames["comments"])
     labels = labels if labels is not None else spark.table(qualified(LABELS_TABLE))
     labels = labels.select(*KEY, (F.col("label") == "authentic").cast("double").alias("label"))

@@ -20,7 +20,7 @@ def fail_fast_on_breach():
 
     try:
         yield
-    except Exception as exc:
+    except Exception as exc:  # re-raised: only the kind of error is decided here
         if is_data_breach(exc):
             raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
         raise

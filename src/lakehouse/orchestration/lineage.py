@@ -32,7 +32,7 @@ from openlineage.client.facet_v2 import input_statistics_input_dataset as input_
 from openlineage.client.facet_v2 import output_statistics_output_dataset as output_stats
 
 from lakehouse.core.checks import CheckResult, Status
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.names import CATALOG_NAME, GOLD_SUMMARY_TABLE, MAIN, QUARANTINE_TABLE
 
 NAMESPACE = f"iceberg://{CATALOG_NAME}"
@@ -71,7 +71,7 @@ def silver_lineage(result: dict, branch: str) -> OperatorLineage:
     for stats in result.get("entities", []):
         if stats["mode"] == "up_to_date":
             continue
-        entity = ENTITIES[stats["entity"]]
+        entity = entities()[stats["entity"]]
         inputs.append(InputDataset(
             NAMESPACE, entity.bronze_table,
             facets={ICEBERG_FACET: IcebergSnapshotDatasetFacet(

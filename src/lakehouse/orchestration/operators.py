@@ -33,7 +33,8 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         from lakehouse.jobs.sizing import sized_submission
         from lakehouse.orchestration.hooks import apply_connections
 
-        launch, sizing = sized_submission(apply_connections(), self.job, full_rebuild=self._full_rebuild())
+        full_rebuild = (context.get("params") or {}).get("full_rebuild") is True  # a typed Param, never text
+        launch, sizing = sized_submission(apply_connections(), self.job, full_rebuild=full_rebuild)
         self.log.info("%s reads %s rows: %s JIT", self.job, f"{sizing['input_rows']:,}",
                       "C1-only" if sizing["small_input"] else "tiered C2")
         self.conf = {**launch.conf, **(self.conf or {})}
@@ -45,7 +46,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             started = time.monotonic()
             try:
                 super().execute(context)
-            except Exception as exc:
+            except Exception as exc:  # re-raised, as a no-retry failure when the job said so
                 outcome = json.loads(result_file.read_text()) if result_file.exists() else {}
                 if outcome.get("retryable") is False:  # the job said: a data breach (see spark.submit)
                     raise no_retry(f"{self.job}: {outcome['error']}") from exc
@@ -82,9 +83,3 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             return []
         return [c for c in run_results(apply_connections(), task_instance.dag_id, task_instance.run_id)
                 if c.extra.get("source") == AUDIT_SOURCE]
-
-    def _full_rebuild(self) -> bool:
-        """The rendered ``--full-rebuild`` argument (the DAG's Param), false when absent."""
-        args = list(self.application_args or [])
-        value = args[args.index("--full-rebuild") + 1] if "--full-rebuild" in args[:-1] else "false"
-        return str(value).lower() in ("1", "true", "yes")

@@ -12,6 +12,7 @@ from airflow.sdk import task
 
 from lakehouse.core.names import WAP_JOBS
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
+from lakehouse.orchestration.params import job_arguments
 
 REPORT_TASK = "readiness_report"
 GATE_TASK = "quality_gate"
@@ -100,7 +101,7 @@ def publish_branch_task():
     return publish_branch()
 
 
-def wap_chain(full_rebuild: str = "false", train: bool = False) -> list:
+def wap_chain(train: bool = False) -> list:
     """Three Spark jobs on the run's branch ``audit_<run id>`` (write, write, audit), then publish (fast-forward).
 
     ``train``: train (and if its gates pass, promote) the trust model on this run's Silver
@@ -112,9 +113,8 @@ def wap_chain(full_rebuild: str = "false", train: bool = False) -> list:
         if job == PUBLISH_JOB:
             tasks.append(publish_branch_task())
             continue
-        args = ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"]
-        if job == "bronze_to_silver":
-            args += ["--full-rebuild", full_rebuild]
+        # the readiness run's Params (profiles, seed …) describe its dataset, not a model: training keeps its own
+        args = job_arguments(job, with_params=job != TRAIN_JOB)
         tasks.append(LakehouseSparkSubmitOperator(task_id=job, job=job, application_args=args))
     for upstream, downstream in zip(tasks, tasks[1:], strict=False):
         upstream >> downstream

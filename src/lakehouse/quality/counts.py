@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from lakehouse.config import Settings
 from lakehouse.core.checks import CheckResult, Status, compare
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.entities import entities
 from lakehouse.core.names import ADDED_RECORDS, AIRFLOW_RUN_ID, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import newest_json, summary, table_or_none
@@ -74,7 +74,7 @@ def layer_counts(settings: Settings) -> dict:
     catalog = get_catalog(settings)
     quarantine = table_or_none(catalog, QUARANTINE_TABLE)
     out = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "gold": {}}
-    for name, entity in ENTITIES.items():
+    for name, entity in entities().items():
         bronze = table_or_none(catalog, entity.bronze_table)
         silver = table_or_none(catalog, entity.silver_table)
         out["bronze"][name] = total_records(bronze)
@@ -86,7 +86,7 @@ def layer_counts(settings: Settings) -> dict:
 
 
 def bronze_missing(name: str) -> CheckResult:
-    return CheckResult(f"bronze_exists.{name}", "bronze", ENTITIES[name].bronze_table, Status.FAIL,
+    return CheckResult(f"bronze_exists.{name}", "bronze", entities()[name].bronze_table, Status.FAIL,
                        details="table missing")
 
 
@@ -94,7 +94,7 @@ def bronze_vs_produced(bronze, name: str, produced: dict[str, int], run_id: str,
                        rows: int | None = None) -> CheckResult:
     """Rows this run appended to one Bronze table (without a run id: all its rows, ``rows`` if already
     counted) vs messages produced."""
-    entity = ENTITIES[name]
+    entity = entities()[name]
     got = rows_appended_by_run(bronze, run_id) if run_id else (total_records(bronze) if rows is None else rows)
     return compare(f"bronze_vs_produced.{name}", "bronze", entity.bronze_table, got, produced.get(entity.topic, 0),
                    details="rows this run appended vs messages produced")
@@ -104,7 +104,7 @@ def check_bronze_counts(settings: Settings, *, produced: dict[str, int], run_id:
     """Bronze vs produced alone, from metadata: what can be judged as soon as ingest committed."""
     catalog = get_catalog(settings)
     results = []
-    for name, entity in ENTITIES.items():
+    for name, entity in entities().items():
         bronze = table_or_none(catalog, entity.bronze_table)
         results.append(bronze_missing(name) if bronze is None else bronze_vs_produced(bronze, name, produced, run_id))
     return results
@@ -121,7 +121,7 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
     catalog = get_catalog(settings)
     counts = counts or layer_counts(settings)
     results: list[CheckResult] = []
-    for name, entity in ENTITIES.items():
+    for name, entity in entities().items():
         bronze = table_or_none(catalog, entity.bronze_table)
         if bronze is None:
             results.append(bronze_missing(name))

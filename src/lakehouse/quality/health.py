@@ -23,7 +23,7 @@ def probe(check_id: str, table: str, body: Callable[[], CheckResult | list[Check
     """Run one probe; any error becomes a FAIL of ``check_id`` saying what failed."""
     try:
         out = body()
-    except Exception as exc:
+    except Exception as exc:  # a probe's error is its finding: recorded as the check's FAIL, with the error
         return [CheckResult(check_id, LAYER, table, Status.FAIL, None, "reachable",
                             f"{type(exc).__name__}: {str(exc)[:300]}")]
     return out if isinstance(out, list) else [out]

@@ -9,9 +9,11 @@ Data Docs, every result recorded in ``audit.check_results``.
 
 from __future__ import annotations
 
+from functools import cache
+
 from lakehouse.config import get_settings
 from lakehouse.core.checks import CheckResult, Status, compare
-from lakehouse.core.entities import ENTITIES, WAP_TABLES, Entity
+from lakehouse.core.entities import WAP_TABLES, Entity, entities
 from lakehouse.core.names import BRONZE_TABLES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS, layer_of
 from lakehouse.core.scoring import MIN_DISTINCT, TOP_LIST_SIZE, ranking_checks
 from lakehouse.etl.parse import business_keys
@@ -38,21 +40,29 @@ from lakehouse.spark.tables import (
 LAYERS = ("bronze", "silver", "gold")
 # What names an offending row: its key and, where the row came from one record, its Kafka coordinates.
 KAFKA_COORDINATES = ("kafka_partition", "kafka_offset")
-KEY_COLUMNS = {
-    **{e.bronze_table: KAFKA_COORDINATES for e in ENTITIES.values()},
-    **{e.silver_table: (*e.key, *KAFKA_COORDINATES) for e in ENTITIES.values()},
-    QUARANTINE_TABLE: ("source_table", "kafka_partition", "kafka_offset"),
-    GOLD_SUMMARY_TABLE: ("platform", "kol_id"),
-}
+@cache
+def key_columns() -> dict[str, tuple[str, ...]]:
+    """What names an offending row of each table: its key and, where the row came from one record, its Kafka
+    coordinates (from the contracts, read on first use)."""
+    return {
+        **{e.bronze_table: KAFKA_COORDINATES for e in entities().values()},
+        **{e.silver_table: (*e.key, *KAFKA_COORDINATES) for e in entities().values()},
+        QUARANTINE_TABLE: ("source_table", "kafka_partition", "kafka_offset"),
+        GOLD_SUMMARY_TABLE: ("platform", "kol_id"),
+    }
 
-# What identifies a row when a branch is compared with main (lakehouse.quality.branch_diff).
-DIFF_KEYS = {**{e.silver_table: e.key for e in ENTITIES.values()}, QUARANTINE_TABLE: KEY_COLUMNS[QUARANTINE_TABLE],
-             GOLD_SUMMARY_TABLE: KEY_COLUMNS[GOLD_SUMMARY_TABLE]}
+
+@cache
+def diff_keys() -> dict[str, tuple[str, ...]]:
+    """What identifies a row when a branch is compared with main (:mod:`lakehouse.quality.branch_diff`)."""
+    keys = key_columns()
+    return {**{e.silver_table: e.key for e in entities().values()}, QUARANTINE_TABLE: keys[QUARANTINE_TABLE],
+            GOLD_SUMMARY_TABLE: keys[GOLD_SUMMARY_TABLE]}
 
 
 def row_key(table: str) -> tuple[str, ...]:
     """What identifies one row of ``table``: its business key, else its Kafka coordinates (Bronze)."""
-    return tuple(DIFF_KEYS.get(table) or KEY_COLUMNS.get(table, ()))
+    return tuple(diff_keys().get(table) or key_columns().get(table, ()))
 
 
 def selected(table: str, layers=LAYERS, tables=None) -> bool:
@@ -91,7 +101,7 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
     exists = {t: spark.catalog.tableExists(qualified(t)) for t in (*BRONZE_TABLES.values(), *WAP_TABLES)}
     results: list[CheckResult] = []
     silver_rows = {}
-    for name, entity in ENTITIES.items():
+    for name, entity in entities().items():
         if selected(entity.bronze_table, layers, tables) and exists[entity.bronze_table]:
             results.append(lineage.bronze_offsets_contiguous(spark, get_catalog(), entity))
         if not selected(entity.silver_table, layers, tables):
@@ -106,7 +116,7 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
     if selected(GOLD_SUMMARY_TABLE, layers, tables) and exists[GOLD_SUMMARY_TABLE]:
         with phase("checks.gold"):
             results += gold_lake_checks(spark, branch, silver_rows.get("profiles"),
-                                        exists[ENTITIES["profiles"].silver_table])
+                                        exists[entities()["profiles"].silver_table])
     if branch:
         results += change_checks(spark, branch, {t for t in WAP_TABLES if exists[t] and selected(t, layers, tables)})
     suites = discover() if suites is None else suites
@@ -119,11 +129,11 @@ def change_checks(spark, branch: str, tables: set[str]) -> list[CheckResult]:
     """What the branch changes over ``main`` (the audit only): the payloads' drift against each topic's
     contract, the tables' schemas, and the rows publishing would insert, update or delete."""
     catalog, settings = get_catalog(), get_settings()
-    results = [check for entity in ENTITIES.values() if entity.silver_table in tables
+    results = [check for entity in entities().values() if entity.silver_table in tables
                for check in contract_checks(catalog, entity, branch, settings)]
     results += schema_checks(catalog, sorted(tables, key=WAP_TABLES.index), branch)
     with phase("checks.diff"):
-        results += diff_checks(spark, branch, {t: k for t, k in DIFF_KEYS.items() if t in tables}, settings)
+        results += diff_checks(spark, branch, {t: k for t, k in diff_keys().items() if t in tables}, settings)
     return results
 
 
@@ -153,7 +163,7 @@ def gold_lake_checks(spark, branch: str | None, silver_kols: int | None, silver_
     catalog = get_catalog()
     gold_df = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
     if silver_kols is None and silver_exists:
-        silver_kols = read_as_of(spark, ENTITIES["profiles"].silver_table, branch).count()
+        silver_kols = read_as_of(spark, entities()["profiles"].silver_table, branch).count()
     return [gold_check(gold_df.count(), silver_kols or 0), *score_distribution(gold_df),
             *lineage.gold_from_current_silver(spark, catalog, branch),
             lineage.gold_rows_trace_to_bronze(spark, catalog, branch),
@@ -173,7 +183,7 @@ def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, 
                                        details=f"suite {path} names a table that does not exist"))
             continue
         try:
-            suite, keys = load_suite(path), KEY_COLUMNS.get(table, ())
+            suite, keys = load_suite(path), key_columns().get(table, ())
         except SuiteError as exc:  # the run says which file, and judges every other suite
             results.append(CheckResult(f"suite.{table}", layer, table, Status.FAIL, details=str(exc)))
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from lakehouse.core.checks import CheckResult, Status, compare
-from lakehouse.core.entities import ENTITIES, Entity
+from lakehouse.core.entities import Entity, entities
 from lakehouse.core.names import GOLD_SUMMARY_TABLE, KAFKA_NEXT_OFFSETS, LINEAGE_UPSTREAM
 from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.snapshots import (
@@ -58,7 +58,7 @@ def gold_from_current_silver(spark, catalog, branch: str | None) -> list[CheckRe
     """Gold was built from Silver as it is now: the same data snapshot (maintenance commits do not count)."""
     upstream = upstream_of(catalog, GOLD_SUMMARY_TABLE, run_snapshot_id(GOLD_SUMMARY_TABLE, branch))
     out = []
-    for entity in ENTITIES.values():
+    for entity in entities().values():
         silver = table_or_none(catalog, entity.silver_table)  # none yet: no such events, Gold read none
         recorded = upstream.get(entity.silver_table)
         if recorded is not None and silver is not None and silver.snapshot_by_id(recorded) is not None:
@@ -148,7 +148,7 @@ def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = 
     """
     from pyspark.sql import functions as F
 
-    entity = ENTITIES["profiles"]
+    entity = entities()["profiles"]
     check_id = "lineage.gold_row_traces_to_bronze"
     gold = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
     picked = gold.select("platform", "kol_id").orderBy(F.xxhash64("platform", "kol_id", F.lit(seed))).limit(sample)

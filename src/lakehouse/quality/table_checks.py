@@ -10,22 +10,23 @@ Their Spark-side half is :func:`lakehouse.quality.lake_checks.run_lake_checks`.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lakehouse.config import Settings, get_settings
-from lakehouse.core.checks import CheckResult
-from lakehouse.core.entities import ENTITIES
+from lakehouse.core.checks import CheckResult, Status
+from lakehouse.core.entities import contract_problems, entities
 from lakehouse.core.errors import UnknownSelectionError
-from lakehouse.core.names import GOLD_SUMMARY_TABLE, QUARANTINE_TABLE
+from lakehouse.core.names import GOLD_SUMMARY_TABLE, NIGHTLY_LAYERS, QUARANTINE_TABLE
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import table_or_none
 from lakehouse.quality.counts import layer_counts
-from lakehouse.quality.lake_checks import LAYERS, selected
+from lakehouse.quality.lake_checks import selected
 from lakehouse.quality.reconcile import bronze_vs_kafka_offsets
 from lakehouse.quality.serving import hot_path_checks
 from lakehouse.quality.store import record
 from lakehouse.quality.suites import discover
 from lakehouse.quality.volume import table_freshness, volume_checks
 
-NIGHTLY_LAYERS = (*LAYERS, "serving", "health")  # health: lakehouse.quality.health
 LAKE_CHECKS_SOURCE = "lake_checks"
 TABLE_CHECKS_SOURCE = "table_checks"
 
@@ -56,10 +57,16 @@ def checkable_tables(settings: Settings) -> set[str]:
     return existing | set(discover(settings.expectations_dir))
 
 
+def contracts_check(problems: list[str], directory: Path) -> CheckResult:
+    """``contracts.valid``: FAIL naming each broken file and the rule it breaks."""
+    return CheckResult("contracts.valid", "bronze", str(directory), Status.FAIL, len(problems), "0 problems",
+                       "; ".join(problems))
+
+
 def table_totals(counts: dict) -> dict[str, tuple[str, int]]:
     """``{table: (layer, rows)}`` from :func:`lakehouse.quality.counts.layer_counts`."""
     out = {}
-    for name, entity in ENTITIES.items():
+    for name, entity in entities().items():
         out[entity.bronze_table] = ("bronze", counts["bronze"][name])
         out[entity.silver_table] = ("silver", counts["silver"][name])
     out[QUARANTINE_TABLE] = ("silver", sum(counts["quarantine"].values()))
@@ -69,14 +76,21 @@ def table_totals(counts: dict) -> dict[str, tuple[str, int]]:
 
 def table_checks(*, dag_id: str, run_id: str, params: dict | None = None, counts: dict | None = None,
                  settings: Settings | None = None) -> list[CheckResult]:
-    """Offsets, freshness and volume of the selected tables (and Redis); recorded under ``table_checks``."""
+    """Offsets, freshness and volume of the selected tables (and Redis); recorded under ``table_checks``.
+
+    Broken contract files come first: every other check reads the entities they declare, so the run records
+    one FAIL naming each file and rule instead."""
     settings = settings or get_settings()
+    if problems := contract_problems(settings.contracts_dir):
+        results = [contracts_check(problems, settings.contracts_dir)]
+        record(settings, dag_id=dag_id, run_id=run_id, source=TABLE_CHECKS_SOURCE, results=results)
+        return results
     layers, tables = scope(params, settings)
     catalog = get_catalog(settings)
     counts = counts or layer_counts(settings)
     totals = {t: v for t, v in table_totals(counts).items() if selected(t, layers, tables)}
     results = [bronze_vs_kafka_offsets(table_or_none(catalog, e.bronze_table), e.bronze_table, e.topic)
-               for e in ENTITIES.values() if selected(e.bronze_table, layers, tables)]
+               for e in entities().values() if selected(e.bronze_table, layers, tables)]
     results += [table_freshness(table_or_none(catalog, t), t, layer, settings.freshness_max_age_hours)
                 for t, (layer, _) in totals.items()]
     results += volume_checks(settings, dag_id, totals, run_id=run_id, k=settings.volume_mad_k,

@@ -231,7 +231,7 @@ class ServiceManager:
             return False
         try:
             return spec.answers()
-        except Exception:
+        except Exception:  # not up yet, whatever the client says: polled until the start timeout, which names the log
             return False
 
     def down(self, log=print) -> None:

@@ -41,7 +41,7 @@ def with_commit_properties(spark, properties: Mapping[str, str], fn: Callable[[]
         gateway.jvm.org.apache.iceberg.spark.CommitMetadata.withCommitProperties(
             jprops, callback, gateway.jvm.java.lang.Class.forName("java.lang.Exception")
         )
-    except Exception:
+    except Exception:  # py4j wraps the Python callback's error: re-raise that one, else the JVM's
         if callback.error is not None:
             raise callback.error from None
         raise

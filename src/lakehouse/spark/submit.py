@@ -16,6 +16,7 @@ from pathlib import Path
 
 from lakehouse.core.errors import is_data_breach
 from lakehouse.core.names import run_branch
+from lakehouse.core.params import validated
 from lakehouse.spark.phases import PROFILE, phase
 from lakehouse.spark.session import get_session
 
@@ -28,7 +29,6 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     parser.add_argument("--run-id", default="")
     parser.add_argument("--result-file", default="", help="write the JSON result here too")
     parser.add_argument("--branch", default="", help="WAP branch; default: audit_<run id>, 'main' to write main")
-    parser.add_argument("--full-rebuild", default="false", help="true: rebuild Silver from all of Bronze")
     parser.add_argument("--params", default="{}", help="JSON object of the DAG run's Params for the job")
     args = parser.parse_args(argv)
 
@@ -38,10 +38,10 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     try:
         try:
             with phase("job"):
+                params = validated(app_name, json.loads(args.params or "{}"))  # the DAG's Params' own schema
                 result = body(spark, dag_id=args.dag_id, run_id=args.run_id, branch=branch,
-                              full_rebuild=args.full_rebuild.lower() in ("1", "true", "yes"),
-                              params=json.loads(args.params or "{}"))
-        except Exception as exc:
+                              full_rebuild=params.get("full_rebuild") is True, params=params)
+        except Exception as exc:  # re-raised after telling the operator whether a retry can help
             if args.result_file:  # tell the operator whether a retry can help
                 Path(args.result_file).write_text(json.dumps(
                     {"error": str(exc), "kind": type(exc).__name__,

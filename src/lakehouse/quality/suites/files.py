@@ -6,10 +6,15 @@ suites by path. A suite GX would load with a rule silently dropped is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 from lakehouse.config import get_settings
+
+log = logging.getLogger(__name__)
 
 COLUMN_KWARGS = ("column", "column_A", "column_B")
 
@@ -24,6 +29,35 @@ def discover(directory: Path | None = None) -> dict[str, Path]:
     return {f"{p.parent.name}.{p.stem}": p for p in sorted(directory.glob("*/*.json"))}
 
 
+class _Collector(logging.Handler):
+    """Keeps the records it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _gx_log_to_debug() -> Iterator[None]:
+    """GX logs an expectation it drops with a 30-line traceback; :func:`load_suite` reports the same as one
+    line naming the file and the expectation, so GX's records go to this module's DEBUG log (``lakehouse -v``
+    shows them) instead of stderr."""
+    gx_log = logging.getLogger("great_expectations")
+    handler = _Collector()
+    propagate, gx_log.propagate = gx_log.propagate, False
+    gx_log.addHandler(handler)
+    try:
+        yield
+    finally:
+        gx_log.removeHandler(handler)
+        gx_log.propagate = propagate
+        for record in handler.records:
+            log.debug("great_expectations: %s", record.getMessage(), exc_info=record.exc_info)
+
+
 def load_suite(path: Path):
     import great_expectations as gx
 
@@ -35,8 +69,9 @@ def load_suite(path: Path):
         raise SuiteError(f"{path}: not an ExpectationSuite (needs 'name' and an 'expectations' list)")
     data.setdefault("name", f"{path.parent.name}.{path.stem}")
     try:
-        suite = gx.ExpectationSuite(**data)
-    except Exception as exc:  # bad kwargs
+        with _gx_log_to_debug():
+            suite = gx.ExpectationSuite(**data)
+    except Exception as exc:  # GX raises its own and pydantic's errors for bad kwargs: each is reported
         raise SuiteError(f"{path}: {type(exc).__name__}: {exc}") from exc
     # GX logs an unknown expectation type and drops it: a typo would silently remove a rule.
     loaded = [e.expectation_type for e in suite.expectations]
