@@ -18,7 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "docs" / "benchmarks"
 API_MODULES = ("lakehouse.core.checks", "lakehouse.core.catalogue", "lakehouse.core.errors", "lakehouse.core.names",
-               "lakehouse.core.contracts", "lakehouse.core.offsets", "lakehouse.core.scoring", "lakehouse.config",
+               "lakehouse.core.contracts", "lakehouse.core.entities", "lakehouse.core.params",
+               "lakehouse.core.offsets", "lakehouse.core.scoring", "lakehouse.config",
                "lakehouse.iceberg.snapshots", "lakehouse.iceberg.retention", "lakehouse.etl.wap",
                "lakehouse.quality.store", "lakehouse.serving.redis_publish", "lakehouse.orchestration.lease")
 

@@ -126,6 +126,14 @@ def test_every_command_a_reader_is_shown_exists(page):
             build_parser().parse_args([*command.split()[1:], *words[len(command.split()) - 1:]])
 
 
+@pytest.mark.parametrize("page", [README, ROOT / "CHANGELOG.md", ROOT / "ARCHITECTURE.md"], ids=lambda p: p.name)
+def test_every_relative_link_of_a_repository_page_exists(page):
+    """The README is read on the repository's web page, outside the site: its links are files of the checkout."""
+    links = [link.split("#")[0] for link in re.findall(r"\]\(([^)\s]+)\)", page.read_text())
+             if not link.startswith(("http://", "https://", "#", "mailto:"))]
+    assert all((page.parent / link).exists() for link in links), [link for link in links if not (page.parent / link).exists()]
+
+
 def test_the_readme_is_a_front_door():
     lines = README.read_text().splitlines()
     assert len(lines) <= 250
