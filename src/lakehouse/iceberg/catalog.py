@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pyiceberg and pyarrow load with the first catalog, not with this module
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.schema import Schema
+    from pyiceberg.table import Table
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import CATALOG_NAME, FIRST_PUBLISHED, FIRST_PUBLISHED_NAMESPACE, MAIN, NAMESPACES
@@ -17,7 +24,7 @@ def catalog_properties(settings: Settings) -> dict[str, str]:
 
 
 @lru_cache(maxsize=8)
-def _catalog(uri: str, user: str, password: str, warehouse: str, s3_endpoint: str):
+def _catalog(uri: str, user: str, password: str, warehouse: str, s3_endpoint: str) -> Catalog:
     from pyiceberg.catalog.sql import SqlCatalog
 
     settings = Settings(catalog_uri=uri, catalog_user=user, catalog_password=password, warehouse=warehouse,
@@ -25,7 +32,7 @@ def _catalog(uri: str, user: str, password: str, warehouse: str, s3_endpoint: st
     return SqlCatalog(CATALOG_NAME, **catalog_properties(settings))
 
 
-def get_catalog(settings: Settings | None = None):
+def get_catalog(settings: Settings | None = None) -> Catalog:
     """Open (and cache per location and credentials) the pyiceberg SqlCatalog; creates its tables if new."""
     settings = settings or get_settings()
     return _catalog(settings.catalog_sqlalchemy_uri, settings.catalog_user, settings.catalog_password,
@@ -46,7 +53,8 @@ METADATA_RETENTION = {
 NO_BLIND_RETRY = {"commit.retry.num-retries": "0"}
 
 
-def ensure_table(catalog, name: str, schema, properties: dict | None = None):
+def ensure_table(catalog: Catalog, name: str, schema: pa.Schema | Schema,
+                 properties: dict[str, str] | None = None) -> Table:
     """The table ``name`` (``<namespace>.<table>``), created with ``schema`` and its namespace if missing."""
     catalog.create_namespace_if_not_exists(name.split(".", 1)[0])
     return catalog.create_table_if_not_exists(
@@ -118,7 +126,7 @@ def reset_lake(settings: Settings) -> None:
     warehouse.mkdir(parents=True, exist_ok=True)
 
 
-def mark_first_publish(catalog, published_by: str) -> None:
+def mark_first_publish(catalog: Catalog, published_by: str) -> None:
     """Record on the catalog, once, that the lake has published (``published_by``: what published, and when).
 
     A namespace property, so it outlives any table: a table dropped after this is a table that vanished."""
@@ -132,7 +140,7 @@ def mark_first_publish(catalog, published_by: str) -> None:
     catalog.update_namespace_properties(FIRST_PUBLISHED_NAMESPACE, updates={FIRST_PUBLISHED: published_by})
 
 
-def first_publish(catalog, tables: tuple[str, ...] = ()) -> str | None:
+def first_publish(catalog: Catalog, tables: tuple[str, ...] = ()) -> str | None:
     """What :func:`mark_first_publish` recorded, or None when the lake has never published.
 
     A lake that published before the mark existed is recognised by a ``main`` snapshot on any of ``tables``."""
@@ -143,7 +151,7 @@ def first_publish(catalog, tables: tuple[str, ...] = ()) -> str | None:
     except NoSuchNamespaceError:
         return None
     if marked:
-        return marked
+        return str(marked)
     for name in tables:
         try:
             if MAIN in catalog.load_table(name).refs():

@@ -11,6 +11,12 @@ so retention needs no history of its own.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
 from lakehouse.core.names import KAFKA_NEXT_OFFSETS, LINEAGE_UPSTREAM, TOTALS
 from lakehouse.iceberg.snapshots import newest_json, newest_with, table_or_none
@@ -19,7 +25,7 @@ from lakehouse.iceberg.snapshots import newest_json, newest_with, table_or_none
 BOOKKEEPING_KEYS = (KAFKA_NEXT_OFFSETS, LINEAGE_UPSTREAM, TOTALS)
 
 
-def protected_snapshots(catalog, tables) -> dict[str, set[int]]:
+def protected_snapshots(catalog: Catalog, tables: Iterable[str]) -> dict[str, set[int]]:
     """``{table: snapshot ids}`` that must survive expiry: per ref, the newest commit of each
     bookkeeping key, and every upstream snapshot a ref's newest lineage names."""
     keep: dict[str, set[int]] = defaultdict(set)
@@ -37,7 +43,7 @@ def protected_snapshots(catalog, tables) -> dict[str, set[int]]:
     return dict(keep)
 
 
-def expire_before_ms(table, protected: set[int], cutoff_ms: int) -> int:
+def expire_before_ms(table: Table, protected: set[int], cutoff_ms: int) -> int:
     """The ``older_than`` for ``expire_snapshots``: the age cutoff, moved back to the oldest protected
     snapshot so it and everything after it stay (ancestry walks and incremental reads need them)."""
     stamps = [s.timestamp_ms for s in table.snapshots() if s.snapshot_id in protected]

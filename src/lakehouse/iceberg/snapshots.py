@@ -13,14 +13,19 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyiceberg.table.snapshots import Snapshot, ancestors_between_ids, ancestors_of, is_ancestor_of
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.schema import Schema
+    from pyiceberg.table import Table
 
 from lakehouse.core.names import MAIN, TOTAL_DATA_FILES, TOTAL_POSITION_DELETES, TOTAL_RECORDS
 
 
-def table_or_none(catalog, name: str):
+def table_or_none(catalog: Catalog, name: str) -> Table | None:
     """The pyiceberg table, or None when it does not exist yet."""
     from pyiceberg.exceptions import NoSuchTableError
 
@@ -35,12 +40,12 @@ def summary(snapshot: Snapshot | None) -> dict[str, str]:
     return dict(snapshot.summary.additional_properties) if snapshot is not None and snapshot.summary else {}
 
 
-def run_ref(table, branch: str | None) -> str:
+def run_ref(table: Table, branch: str | None) -> str:
     """The ref a run reads: its branch if ``table`` has it, else ``main`` (a table the run did not write)."""
     return branch if branch and table is not None and branch in table.refs() else MAIN
 
 
-def ref_snapshot_id(table, ref: str = MAIN) -> int | None:
+def ref_snapshot_id(table: Table, ref: str = MAIN) -> int | None:
     """Snapshot id ``ref`` points at; None when the table or the ref does not exist."""
     if table is None:
         return None
@@ -48,24 +53,24 @@ def ref_snapshot_id(table, ref: str = MAIN) -> int | None:
     return head.snapshot_id if head is not None else None
 
 
-def ancestry(table, snapshot_id: int | None) -> Iterable[Snapshot]:
+def ancestry(table: Table, snapshot_id: int | None) -> Iterable[Snapshot]:
     """``snapshot_id`` and its ancestors, newest first (nothing for None)."""
     if snapshot_id is None:
         return iter(())
     return ancestors_of(table.snapshot_by_id(snapshot_id), table.metadata)
 
 
-def commits_between(table, from_exclusive: int | None, to_inclusive: int) -> Iterable[Snapshot]:
+def commits_between(table: Table, from_exclusive: int | None, to_inclusive: int) -> Iterable[Snapshot]:
     """The commits after ``from_exclusive`` up to and including ``to_inclusive``, newest first."""
     return ancestors_between_ids(from_exclusive, to_inclusive, table.metadata)
 
 
-def is_in_history(table, snapshot_id: int, of_snapshot_id: int) -> bool:
+def is_in_history(table: Table, snapshot_id: int, of_snapshot_id: int) -> bool:
     """Is ``snapshot_id`` ``of_snapshot_id`` itself or one of its ancestors?"""
     return is_ancestor_of(of_snapshot_id, snapshot_id, table.metadata)
 
 
-def data_files(table, snapshot_id: int | None) -> set[str]:
+def data_files(table: Table, snapshot_id: int | None) -> set[str]:
     """Paths of the data files live at ``snapshot_id`` (none for None), from its manifests alone.
 
     On the lake's merge-on-read tables, the files one snapshot has and an older one lacks hold exactly
@@ -77,7 +82,7 @@ def data_files(table, snapshot_id: int | None) -> set[str]:
     return set(table.inspect.data_files(snapshot_id=snapshot_id).column("file_path").to_pylist())
 
 
-def live_rows(table, snapshot_id: int | None) -> int:
+def live_rows(table: Table, snapshot_id: int | None) -> int:
     """Rows live at ``snapshot_id``: records in data files minus position deletes (Spark's merge-on-read
     deletes each row once), from the snapshot summary."""
     props = summary(table.snapshot_by_id(snapshot_id)) if snapshot_id is not None else {}
@@ -88,7 +93,7 @@ def live_rows(table, snapshot_id: int | None) -> int:
 class BranchFiles:
     """A WAP branch's head and ``main`` of one table; their data files are read (from manifests) when asked."""
 
-    table: object
+    table: Table
     head: int
     base: int | None
 
@@ -106,14 +111,13 @@ class BranchFiles:
         return set() if self.head == self.base else self.head_files - self.base_files
 
 
-def branch_files(table, branch: str) -> BranchFiles | None:
+def branch_files(table: Table, branch: str) -> BranchFiles | None:
     """``branch`` against ``main`` in ``table`` (None when the table has no such branch)."""
-    if run_ref(table, branch) != branch:
-        return None
-    return BranchFiles(table, ref_snapshot_id(table, branch), ref_snapshot_id(table, MAIN))
+    head = ref_snapshot_id(table, branch) if run_ref(table, branch) == branch else None
+    return None if head is None else BranchFiles(table, head, ref_snapshot_id(table, MAIN))
 
 
-def data_snapshot_id(table, snapshot_id: int | None) -> int | None:
+def data_snapshot_id(table: Table, snapshot_id: int | None) -> int | None:
     """The newest commit in the history of ``snapshot_id`` that changed data: maintenance commits
     (operation ``replace``: compaction, delete-file and manifest rewrites) change files, not rows."""
     from pyiceberg.table.snapshots import Operation
@@ -124,7 +128,7 @@ def data_snapshot_id(table, snapshot_id: int | None) -> int | None:
     return snapshot_id
 
 
-def newest_with(table, snapshot_id: int | None, key: str) -> Snapshot | None:
+def newest_with(table: Table, snapshot_id: int | None, key: str) -> Snapshot | None:
     """The newest commit in the history of ``snapshot_id`` that recorded summary property ``key``.
 
     Maintenance commits (compaction ``replace``, delete-file rewrites) record none of
@@ -137,12 +141,12 @@ def newest_with(table, snapshot_id: int | None, key: str) -> Snapshot | None:
     return None
 
 
-def newest_property(table, snapshot_id: int | None, key: str) -> str | None:
+def newest_property(table: Table, snapshot_id: int | None, key: str) -> str | None:
     """The newest value of summary property ``key`` in the history of ``snapshot_id``."""
     return summary(newest_with(table, snapshot_id, key)).get(key)
 
 
-def newest_json(table, snapshot_id: int | None, key: str, default: Any = None) -> Any:
+def newest_json(table: Table, snapshot_id: int | None, key: str, default: Any = None) -> Any:
     """:func:`newest_property` parsed as JSON (``default`` when no commit recorded it)."""
     value = newest_property(table, snapshot_id, key)
     return json.loads(value) if value is not None else default
@@ -161,7 +165,7 @@ class SchemaChange:
         return bool(self.added or self.dropped or self.retyped or self.renamed)
 
 
-def schema_of(table, snapshot_id: int | None):
+def schema_of(table: Table, snapshot_id: int | None) -> Schema:
     """The schema ``snapshot_id`` was written with (the table's current one when the snapshot names none)."""
     snapshot = table.snapshot_by_id(snapshot_id) if snapshot_id is not None else None
     if snapshot is None or snapshot.schema_id is None:
@@ -169,7 +173,7 @@ def schema_of(table, snapshot_id: int | None):
     return table.schemas()[snapshot.schema_id]
 
 
-def schema_change(old, new) -> SchemaChange:
+def schema_change(old: Schema, new: Schema) -> SchemaChange:
     """Top-level columns of ``new`` added, dropped, retyped or renamed over ``old`` (pyiceberg schemas)."""
     before = {f.field_id: f for f in old.fields}
     after = {f.field_id: f for f in new.fields}
