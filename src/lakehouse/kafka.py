@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import TOPICS
 
+if TYPE_CHECKING:  # confluent-kafka loads with the first client, not with this module
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient
 
-def client_config(settings: Settings | None = None, **overrides) -> dict:
+# librdkafka settings: strings, numbers and booleans, as librdkafka's own configuration takes them
+ClientConfig = dict[str, Any]
+
+
+def client_config(settings: Settings | None = None, **overrides: Any) -> ClientConfig:
     settings = settings or get_settings()
-    conf = {
+    conf: ClientConfig = {
         "bootstrap.servers": settings.kafka_bootstrap,
         "security.protocol": settings.kafka_security_protocol,
     }
@@ -22,7 +31,7 @@ def client_config(settings: Settings | None = None, **overrides) -> dict:
     return conf
 
 
-def producer(settings: Settings | None = None, **overrides):
+def producer(settings: Settings | None = None, **overrides: Any) -> Producer:
     from confluent_kafka import Producer
 
     conf = client_config(
@@ -39,7 +48,7 @@ def producer(settings: Settings | None = None, **overrides):
     return Producer(conf)
 
 
-def consumer(group_id: str, settings: Settings | None = None, **overrides):
+def consumer(group_id: str, settings: Settings | None = None, **overrides: Any) -> Consumer:
     from confluent_kafka import Consumer
 
     conf = client_config(
@@ -55,16 +64,17 @@ def consumer(group_id: str, settings: Settings | None = None, **overrides):
     return Consumer(conf)
 
 
-def admin(settings: Settings | None = None, **overrides):
+def admin(settings: Settings | None = None, **overrides: Any) -> AdminClient:
     from confluent_kafka.admin import AdminClient
 
     return AdminClient(client_config(settings, **overrides))
 
 
-def ensure_topics(settings: Settings | None = None, topics=None, timeout: float = 30.0) -> list[str]:
+def ensure_topics(settings: Settings | None = None, topics: Iterable[str] | None = None,
+                  timeout: float = 30.0) -> list[str]:
     """Create the platform's topics if missing; returns the ones created."""
     from confluent_kafka import KafkaError, KafkaException
-    from confluent_kafka.admin import NewTopic
+    from confluent_kafka.admin import NewTopic  # type: ignore[attr-defined]  # re-exported at run time
 
     settings = settings or get_settings()
     client = admin(settings)
@@ -106,10 +116,11 @@ def backlog(settings: Settings, topic: str, positions: dict[int, int], limit: in
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic}: no end of partition {sorted(open_partitions)} within {timeout}s")
             for message in client.consume(1000, timeout=1.0):
-                if message.error() and message.error().code() == KafkaError._PARTITION_EOF:
+                error = message.error()
+                if error is not None and error.code() == KafkaError._PARTITION_EOF:
                     open_partitions.discard(message.partition())
-                elif message.error():
-                    raise RuntimeError(f"{topic}: {message.error()}")
+                elif error is not None:
+                    raise RuntimeError(f"{topic}: {error}")
                 else:
                     count += 1
         return count, not open_partitions
@@ -117,7 +128,7 @@ def backlog(settings: Settings, topic: str, positions: dict[int, int], limit: in
         client.close()
 
 
-def kcat_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
+def kcat_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment to run Debian's ``kcat`` against the embedded broker.
 
     Debian's kcat links librdkafka 2.0.2, whose ApiVersions request tansu 0.6

@@ -11,10 +11,16 @@ compacting files loses nothing a reader needs.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 
 from lakehouse.core.names import bronze_table_name
 from lakehouse.iceberg.catalog import NO_BLIND_RETRY, ensure_table
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
 
 ARROW_SCHEMA = pa.schema([
     pa.field("topic", pa.string(), nullable=False),
@@ -31,7 +37,7 @@ ARROW_SCHEMA = pa.schema([
 ])
 
 
-def ensure_bronze_table(catalog, topic: str):
+def ensure_bronze_table(catalog: Catalog, topic: str) -> Table:
     """Create the Bronze table for ``topic`` if missing (Bronze never parses: bytes in, bytes kept)."""
     table = ensure_table(catalog, bronze_table_name(topic), ARROW_SCHEMA, {
         # A concurrent writer must fail loudly, never be re-applied on top of

@@ -13,7 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from lakehouse import kafka
 from lakehouse.config import Settings
@@ -24,8 +26,14 @@ from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.bronze_table import ensure_bronze_table
 from lakehouse.ingest.writer import Batch, IngestError, IngestResult, OrderedWriter
+from lakehouse.kafka import ClientConfig
 
 log = logging.getLogger(__name__)
+Log = Callable[[str], object]  # where a run's progress lines go (print, or a task's logger)
+
+if TYPE_CHECKING:  # confluent-kafka and pyiceberg load where a task ingests, not with this module
+    from confluent_kafka import Consumer, KafkaError
+    from pyiceberg.catalog import Catalog
 
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # Bronze keeps whatever the broker accepted, up to this
 MAX_POLL = 10_000  # messages per consume() call
@@ -44,9 +52,9 @@ def ingest_topic(
     rebaseline: bool = False,
     dag_id: str = "",
     run_id: str = "",
-    catalog=None,
-    client_overrides: dict | None = None,
-    log=print,
+    catalog: Catalog | None = None,
+    client_overrides: ClientConfig | None = None,
+    log: Log = print,
 ) -> IngestResult:
     """Consume ``topic`` from the table's recorded offsets to the end of each partition (or a bound).
 
@@ -90,7 +98,8 @@ def ingest_topic(
         consumer.close()
 
 
-def _open_consumer(topic: str, settings: Settings, connect_timeout: float, client_overrides: dict | None):
+def _open_consumer(topic: str, settings: Settings, connect_timeout: float,
+                   client_overrides: ClientConfig | None) -> Consumer:
     return kafka.consumer(
         f"lakehouse-bronze-{topic}",
         settings,
@@ -107,7 +116,7 @@ def _open_consumer(topic: str, settings: Settings, connect_timeout: float, clien
 
 
 def resume_state(recorded: BronzeState, topic: str, cluster_id: str, topic_id: str, *, rebaseline: bool,
-                 log=print) -> BronzeState:
+                 log: Log = print) -> BronzeState:
     """The bookkeeping to resume from, after checking the broker log is the one it was recorded against.
 
     A table written before ids were recorded adopts the current ones. A changed id
@@ -133,7 +142,7 @@ def resume_state(recorded: BronzeState, topic: str, cluster_id: str, topic_id: s
                        rows_before=recorded.rows())
 
 
-def _topic_id(topic: str, settings: Settings, client_overrides: dict | None, timeout: float) -> str:
+def _topic_id(topic: str, settings: Settings, client_overrides: ClientConfig | None, timeout: float) -> str:
     """The broker's id of ``topic`` (a UUID that changes when the topic is re-created); empty when the broker
     cannot describe topics (an older broker: only the cluster id is compared then).
 
@@ -152,7 +161,7 @@ def _topic_id(topic: str, settings: Settings, client_overrides: dict | None, tim
     return str(described.topic_id or "")
 
 
-def _partitions(consumer, topic: str, settings: Settings, connect_timeout: float) -> tuple[list[int], str]:
+def _partitions(consumer: Consumer, topic: str, settings: Settings, connect_timeout: float) -> tuple[list[int], str]:
     from confluent_kafka import KafkaException
 
     try:
@@ -167,7 +176,7 @@ def _partitions(consumer, topic: str, settings: Settings, connect_timeout: float
     return sorted(topic_md.partitions), str(metadata.cluster_id or "")
 
 
-def _start_offsets(consumer, topic: str, partitions: list[int], recorded: dict[int, int],
+def _start_offsets(consumer: Consumer, topic: str, partitions: list[int], recorded: dict[int, int],
                    connect_timeout: float) -> dict[int, int]:
     """Next offset to take per partition: the table's record, else the broker's earliest.
 
@@ -188,7 +197,7 @@ def _start_offsets(consumer, topic: str, partitions: list[int], recorded: dict[i
     return expected
 
 
-def _commit_group_offsets(consumer, topic: str, result: IngestResult) -> None:
+def _commit_group_offsets(consumer: Consumer, topic: str, result: IngestResult) -> None:
     from confluent_kafka import TopicPartition
 
     if result.batches:
@@ -200,7 +209,7 @@ def _commit_group_offsets(consumer, topic: str, result: IngestResult) -> None:
 class _ConsumeLoop:
     """Takes messages in offset order into batches until every partition ends, or a bound is hit."""
 
-    def __init__(self, consumer, topic: str, expected: dict[int, int], partitions: list[int], writer: OrderedWriter,
+    def __init__(self, consumer: Consumer, topic: str, expected: dict[int, int], partitions: list[int], writer: OrderedWriter,
                  result: IngestResult, *, batch_size: int, max_batch_bytes: int, epoch: int,
                  max_records: int | None, stall_timeout: float, connect_timeout: float):
         self.consumer, self.topic, self.expected, self.epoch = consumer, topic, expected, epoch
@@ -270,7 +279,7 @@ class _ConsumeLoop:
             nbytes += len(msg)
         self.taken, self.batch.nbytes = taken, nbytes
 
-    def _on_error(self, p: int, err) -> None:
+    def _on_error(self, p: int, err: KafkaError) -> None:
         from confluent_kafka import KafkaError
 
         if err.code() == KafkaError._PARTITION_EOF:
@@ -283,14 +292,16 @@ class _ConsumeLoop:
             )
         raise IngestError(f"{self.topic}[{p}]: consume error {err}")
 
-    def _out_of_order(self, p: int, offset: int) -> None:
-        """Not the offset expected next: a redelivery is skipped and counted, a gap raises."""
-        if offset < self.expected[p]:  # duplicate delivery of something already taken
+    def _out_of_order(self, p: int, offset: int | None) -> None:
+        """Not the offset expected next: a redelivery is skipped and counted, a gap raises (a message without an
+        offset, which a consumer never receives, raises too)."""
+        if offset is not None and offset < self.expected[p]:  # duplicate delivery of something already taken
             self.result.redelivered += 1
             return
         raise IngestError(
             f"{self.topic}[{p}]: expected offset {self.expected[p]} but the broker delivered {offset}: "
-            f"offsets {self.expected[p]}..{offset - 1} are missing (broker reset or data deleted?)"
+            f"offsets {self.expected[p]}..{offset - 1 if offset is not None else '?'} are missing (broker reset or "
+            f"data deleted?)"
         )
 
     def _room_by_bytes(self) -> int:

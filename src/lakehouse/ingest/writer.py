@@ -6,8 +6,10 @@ import json
 import queue
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -20,6 +22,10 @@ from lakehouse.core.names import (
 )
 from lakehouse.core.offsets import BronzeState
 from lakehouse.ingest.bronze_table import ARROW_SCHEMA
+
+if TYPE_CHECKING:
+    from confluent_kafka import Message
+    from pyiceberg.table import Table
 
 # 9999-12-31T23:59:59.999Z: a larger CreateTime (or a negative one) is kept raw, the timestamp is null
 MAX_TIMESTAMP_MS = 253_402_300_799_999
@@ -45,7 +51,7 @@ class IngestResult:
     stopped_because: str = ""
     seconds: float = 0.0
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -55,12 +61,12 @@ class Batch:
     def __init__(self, topic: str, epoch: int = 0):
         self.topic, self.epoch = topic, epoch
         self.batch_id = uuid.uuid4().hex
-        self.msgs: list = []
+        self.msgs: list[Message] = []
         self.nbytes = 0  # payload bytes, a second bound on the batch besides its length
         self.first: dict[int, int] = {}  # partition -> first offset in this batch
         self.next: dict[int, int] = {}  # partition -> next offset after this batch (cumulative)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.msgs)
 
     def ranges(self) -> dict[int, list[int]]:
@@ -109,11 +115,12 @@ class OrderedWriter(threading.Thread):
 
     _DONE = object()
 
-    def __init__(self, table, result: IngestResult, state: BronzeState, dag_id: str, run_id: str, log):
+    def __init__(self, table: Table, result: IngestResult, state: BronzeState, dag_id: str, run_id: str,
+                 log: Callable[[str], object]):
         super().__init__(name=f"bronze-writer-{result.table}", daemon=True)
         self.table, self.result, self.dag_id, self.run_id, self.log = table, result, dag_id, run_id, log
         self.state = state  # as of the last commit
-        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[Batch | object] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
 
     def submit(self, batch: Batch) -> None:
@@ -145,7 +152,7 @@ class OrderedWriter(threading.Thread):
     def run(self) -> None:
         while True:
             batch = self.queue.get()
-            if batch is self._DONE:
+            if not isinstance(batch, Batch):  # the end marker
                 return
             if self.error is not None:
                 continue  # drain without committing anything after a failure
@@ -171,7 +178,9 @@ class OrderedWriter(threading.Thread):
         result.rows += len(batch)
         result.batches += 1
         result.next_offsets = dict(batch.next)
-        result.snapshot_ids.append(self.table.current_snapshot().snapshot_id)
+        committed = self.table.current_snapshot()
+        assert committed is not None  # the append above committed one
+        result.snapshot_ids.append(committed.snapshot_id)
         for p, (first, last) in batch.ranges().items():
             result.ranges.setdefault(p, [first, last])[1] = last
         self.log(f"{result.table}: committed {len(batch)} rows, offsets {summary[KAFKA_RANGES]}")
