@@ -214,7 +214,7 @@ def _bench_rows():
          lambda d: f"GX {d['ratio_gx_over_hand']} ×; metrics {d['column_metrics']['ratio_with_over_without']} × (floor "
          f"{d['column_metrics']['floor']['ratio_reading_the_other_columns']} ×)"),
         ("serving", "make bench serving", "Redis publish of 100,000 and 1,000,000 Gold profiles", "100k < 2 s",
-         lambda d: f"100k {d['publish_100k_s']} s, 1M {d['publish_1m_s']} s"),
+         lambda d: f"100k {d['publish_100k_s']} s, 1M {d['publish_1000k_s']} s"),
         ("maintenance", "make bench maintenance", "one Bronze commit at 5,000 vs 100 snapshots, after maintenance",
          "≤ 1.2 ×", ratio("ratio_commit_after_maintenance_largest_over_smallest")),
         ("e2e", "make bench e2e", "kol_platform_e2e end to end at 100k and 1M profiles", "100k < 5 min, 1M < 20 min",

@@ -72,3 +72,22 @@ def test_old_reports_and_gx_validation_results_are_pruned_and_the_rest_stays(tmp
                     "gx/uncommitted/validations/silver/kol_profiles/run_2/x.json",
                     "gx/uncommitted/data_docs/local_site/index.html", "gx/expectations/silver/kol_profiles.json"}
     assert not (tmp_path / "gx/uncommitted/validations/silver/kol_profiles/run_1").exists()  # no empty dirs left
+
+
+def test_a_check_that_did_not_pass_shows_what_the_catalogue_says_to_look_at_first():
+    from lakehouse.core.catalogue import first_look
+    from lakehouse.quality.report import render_terminal
+
+    checks = [CheckResult("freshness.silver.kol_videos", "silver", "silver.kol_videos", Status.FAIL, None, "<= 26h"),
+              CheckResult("accounting.profiles", "silver", "silver.kol_profiles", Status.PASS, 10, "== 10")]
+    report = build_report(dag_id="d", run_id="r", counts={}, timings={}, checks=checks)
+    hint = first_look("freshness.silver.kol_videos")
+    assert hint and hint.count("`") == 0 and html_hint_count(render_html(report)) == 1  # the FAIL only
+    assert f"look at: {hint}" in render_terminal(report)
+    assert "Look at: Run <code>lakehouse suites lint</code>" in render_html(build_report(
+        dag_id="d", run_id="r", counts={}, timings={},
+        checks=[CheckResult("suite.gold.x", "gold", "gold.x", Status.FAIL, details="no such table")]))
+
+
+def html_hint_count(html: str) -> int:
+    return html.count("<div class=hint>")

@@ -8,6 +8,7 @@ table's row count over the last runs.
 from __future__ import annotations
 
 import os
+import re
 from html import escape
 from pathlib import Path
 
@@ -187,7 +188,8 @@ def _checks(checks: list[dict], link, offending: dict | None = None) -> list[str
 def _hint(check: dict) -> str:
     """The check catalogue's first thing to look at, under a check that did not pass."""
     hint = first_look(check["check_id"]) if check["status"] in ("FAIL", "WARN") else ""
-    return f"<div class=hint>Look at: {_cell(hint)}</div>" if hint else ""
+    code = re.sub(r"`([^`]+)`", r"<code>\1</code>", _cell(hint))  # the catalogue writes code as `…`
+    return f"<div class=hint>Look at: {code}</div>" if hint else ""
 
 
 def _rows_link(entry) -> str:
