@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 import hiredis
 import orjson
@@ -52,6 +54,14 @@ import pyarrow.compute as pc
 from lakehouse.config import Settings
 from lakehouse.core.names import GOLD_SUMMARY_TABLE
 from lakehouse.iceberg.catalog import get_catalog
+
+if TYPE_CHECKING:  # redis loads with the first client
+    from redis import Redis
+    from redis.connection import AbstractConnection
+
+# What a Gold row or a published entry holds: JSON values (strings, numbers, null), by field name.
+Row = dict[str, Any]
+Source = dict[str, int | None]  # the Gold snapshot a version was built from: gold_snapshot_id, gold_sequence
 
 LIST_FIELDS = (
     "kol_id", "username", "followers_count", "favorites_count",
@@ -113,7 +123,7 @@ def list_key(platform: str, version: int | None = None) -> str:
     return versioned(version, key) if version is not None else key
 
 
-def redis_client(settings: Settings, **kwargs):
+def redis_client(settings: Settings, **kwargs: Any) -> Redis:
     import redis
 
     return redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5,
@@ -121,22 +131,22 @@ def redis_client(settings: Settings, **kwargs):
                                 password=settings.redis_password or None, **kwargs)
 
 
-def current_version(client) -> int | None:
+def current_version(client: Redis) -> int | None:
     raw = client.get(POINTER)
     return int(raw) if raw is not None else None
 
 
-def read_gold(settings: Settings) -> tuple[pa.Table, dict]:
+def read_gold(settings: Settings) -> tuple[pa.Table, Source]:
     """Gold of the current ``main`` snapshot (the published fields), and that snapshot's id and sequence number."""
     table = get_catalog(settings).load_table(GOLD_SUMMARY_TABLE)
     snap = table.current_snapshot()
     fields = [f for f in dict.fromkeys(HASH_FIELDS) if f in {c.name for c in table.schema().fields}]
-    source = {"gold_snapshot_id": snap.snapshot_id if snap else None,
+    source: Source = {"gold_snapshot_id": snap.snapshot_id if snap else None,
               "gold_sequence": snap.sequence_number if snap else 0}
     return table.scan(selected_fields=tuple(fields)).to_arrow(), source
 
 
-def _rounded(column):
+def _rounded(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.round(column, 6) if pa.types.is_floating(column.type) else column
 
 
@@ -144,7 +154,8 @@ def _as_text(table: pa.Table, field: str) -> list[str]:
     """A column as the strings Redis stores ('' for null, floats to 6 decimals)."""
     if field not in table.column_names:
         return [""] * table.num_rows
-    return pc.fill_null(pc.cast(_rounded(table.column(field)), pa.string()), "").to_pylist()
+    texts: list[str] = pc.fill_null(pc.cast(_rounded(table.column(field)), pa.string()), "").to_pylist()
+    return texts
 
 
 def _listing(table: pa.Table, size: int) -> bytes:
@@ -156,14 +167,15 @@ def _listing(table: pa.Table, size: int) -> bytes:
     return orjson.dumps(pa.table(columns).to_pylist())
 
 
-def _active(table: pa.Table) -> pa.Array:
+def _active(table: pa.Table) -> pa.Array | pa.ChunkedArray:
     """Which rows have a trending score of their own (no ``trending_reason``)."""
     if "trending_reason" not in table.column_names:
         return pa.array([True] * table.num_rows)
     return pc.is_null(table.column("trending_reason"))
 
 
-def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_000, source: dict | None = None) -> dict:
+def publish(rows: list[Row] | pa.Table, settings: Settings, *, chunk: int = 2_000,
+            source: Source | None = None) -> dict[str, Any]:
     """Write Gold rows as a new version and flip the pointer, holding the publish lock; counts and seconds.
 
     ``source``: what the rows are (``gold_snapshot_id``, ``gold_sequence``), kept in ``kol:meta``.
@@ -173,25 +185,28 @@ def publish(rows: list[dict] | pa.Table, settings: Settings, *, chunk: int = 2_0
         return _publish_locked(client, rows, chunk=chunk, source=source or {}, list_size=settings.serving_list_size)
 
 
-def _publish_locked(client, rows: list[dict] | pa.Table, *, chunk: int, source: dict, list_size: int) -> dict:
+def _publish_locked(client: Redis, rows: list[Row] | pa.Table, *, chunk: int, source: Source,
+                    list_size: int) -> dict[str, Any]:
     started = time.monotonic()
     table = rows if isinstance(rows, pa.Table) else pa.Table.from_pylist(rows)
     previous = current_version(client)
     version = int(client.incr(SEQUENCE))
-    counts, active = {}, {}
+    counts: dict[str, int] = {}
+    active: dict[str, int] = {}
     connection = client.connection_pool.get_connection()
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="redis-publish") as sender:
             # first, while the first chunk is encoded: drop what no reader can be using any more
             # (all but the current version; the one before it goes now, one publish after its switch)
-            sent = [sender.submit(drop_versions, client, {previous, version})]
+            sent: list[Future[Any]] = [sender.submit(drop_versions, client, {previous, version})]
             for platform in pc.unique(table.column("platform")).to_pylist():
                 part = table.filter(pc.equal(table.column("platform"), platform))
                 counts[platform] = part.num_rows
                 active[platform] = pc.sum(_active(part)).as_py() or 0
                 for packed in _packed_chunks(part, platform, version, chunk):
                     sent.append(sender.submit(_send, connection, *packed))
-                listing = hiredis.pack_command(("SET", list_key(platform, version), _listing(part, list_size)))
+                command = ("SET", list_key(platform, version), _listing(part, list_size))
+                listing = hiredis.pack_command(command)  # type: ignore[arg-type]  # hiredis' stub: a 1-tuple
                 sent.append(sender.submit(_send, connection, listing, 1))
             for future in sent:
                 future.result()  # the first error (e.g. Redis gone) fails the publish before the switch
@@ -208,14 +223,14 @@ def _publish_locked(client, rows: list[dict] | pa.Table, *, chunk: int, source: 
             "seconds": round(time.monotonic() - started, 3)}
 
 
-def _switch(client, version: int, previous: int | None, counts: dict, source: dict) -> bool:
+def _switch(client: Redis, version: int, previous: int | None, counts: dict[str, int], source: Source) -> bool:
     """Point readers at ``version`` in one MULTI/EXEC, unless a newer Gold snapshot is already published.
 
     WATCH on ``kol:meta`` makes the comparison and the switch one atomic step.
     Returns False (nothing switched) when the published Gold is newer than ``source``'s.
     """
     with client.pipeline(transaction=True) as switch:
-        switch.watch(META)
+        switch.watch(META)  # type: ignore[no-untyped-call]  # redis-py leaves Pipeline.watch untyped
         published_seq = switch.hget(META, "gold_sequence")
         if published_seq is not None and int(json.loads(published_seq)) > int(source.get("gold_sequence") or 0):
             return False
@@ -232,7 +247,7 @@ def _switch(client, version: int, previous: int | None, counts: dict, source: di
     return True
 
 
-def _packed_chunks(part: pa.Table, platform: str, version: int, chunk: int):
+def _packed_chunks(part: pa.Table, platform: str, version: int, chunk: int) -> Iterator[tuple[bytes, int]]:
     """``(protocol bytes, commands)`` per chunk: an HSET per KOL, a ZADD of their final scores and one of
     the active KOLs' trending scores."""
     kol_ids = part.column("kol_id").to_pylist()
@@ -254,21 +269,21 @@ def _packed_chunks(part: pa.Table, platform: str, version: int, chunk: int):
         yield b"".join(commands), len(commands)
 
 
-def _send(connection, packed: bytes, commands: int) -> None:
+def _send(connection: AbstractConnection, packed: bytes, commands: int) -> None:
     """Write protocol bytes and read every reply; a Redis error reply raises."""
-    connection.send_packed_command([packed])
+    connection.send_packed_command([packed])  # type: ignore[no-untyped-call]  # untyped in redis-py
     for _ in range(commands):
         connection.read_response()
 
 
-def _published_platforms(client, version: int | None) -> list[str]:
+def _published_platforms(client: Redis, version: int | None) -> list[str]:
     if version is None:
         return []
     raw = client.hget(META, "counts")
     return list(json.loads(raw)) if raw else []
 
 
-def drop_versions(client, keep: set) -> int:
+def drop_versions(client: Redis, keep: set[int | None]) -> int:
     """Unlink every ``kol:v{N}:*`` key whose N is not in ``keep`` (old and half-written versions).
 
     Runs server-side one SCAN page at a time: no key names travel to the client.
@@ -283,7 +298,7 @@ def drop_versions(client, keep: set) -> int:
             return removed
 
 
-def read_published(settings: Settings, platform: str) -> tuple[int | None, list[dict]]:
+def read_published(settings: Settings, platform: str) -> tuple[int | None, list[Row]]:
     """What a reader sees: resolve the pointer once, then read that version's list."""
     client = redis_client(settings)
     version = current_version(client)
@@ -294,7 +309,7 @@ def read_published(settings: Settings, platform: str) -> tuple[int | None, list[
 
 
 def read_ranked(settings: Settings, platform: str, *, by: str = "final", start: int = 0,
-                count: int = 50) -> list[dict]:
+                count: int = 50) -> list[dict[str, str]]:
     """One page of a ranking as published: ranks ``start`` .. ``start + count - 1`` (0 = highest) of the
     ``by`` sorted set (``final``: every KOL; ``trending``: active KOLs), each KOL's hash, in rank order.
 
@@ -305,7 +320,8 @@ def read_ranked(settings: Settings, platform: str, *, by: str = "final", start: 
     version = current_version(client)
     if version is None:
         return []
-    kol_ids = [k.decode() for k in client.zrevrange(RANKINGS[by](platform, version), start, start + count - 1)]
+    ranked = client.zrevrange(RANKINGS[by](platform, version), start, start + count - 1)
+    kol_ids = [k.decode() if isinstance(k, bytes) else str(k) for k in ranked]
     with client.pipeline(transaction=False) as pipe:
         for kol_id in kol_ids:
             pipe.hgetall(profile_key(platform, kol_id, version))
@@ -313,7 +329,7 @@ def read_ranked(settings: Settings, platform: str, *, by: str = "final", start: 
     return [{k.decode(): v.decode() for k, v in h.items()} for h in hashes]
 
 
-def top_kols(settings: Settings, platforms, n: int = 15) -> dict[str, list[dict]]:
+def top_kols(settings: Settings, platforms: Iterable[str], n: int = 15) -> dict[str, list[Row]]:
     """The dashboard's "Top 15": highest final scores per platform, as published, with the breakdown."""
     out = {}
     for platform in platforms:
@@ -322,7 +338,7 @@ def top_kols(settings: Settings, platforms, n: int = 15) -> dict[str, list[dict]
     return out
 
 
-def published_counts(settings: Settings, platforms) -> dict[str, dict[str, int]]:
+def published_counts(settings: Settings, platforms: Iterable[str]) -> dict[str, dict[str, int]]:
     """What readers can see per platform under the current version: list length, sorted set, hashes."""
     client = redis_client(settings)
     version = current_version(client)
@@ -339,13 +355,13 @@ def published_counts(settings: Settings, platforms) -> dict[str, dict[str, int]]
     return out
 
 
-def publish_gold(settings: Settings) -> dict:
+def publish_gold(settings: Settings) -> dict[str, Any]:
     """Publish the current Gold ``main`` snapshot (also what ``lakehouse redis restore`` runs)."""
     rows, source = read_gold(settings)
     return {**publish(rows, settings, source=source), **source}
 
 
-def published_source(settings: Settings) -> dict:
+def published_source(settings: Settings) -> Source:
     """What ``kol:meta`` says the published version was built from (empty before any publish)."""
     raw = redis_client(settings).hgetall(META)
     return {k.decode(): json.loads(v) for k, v in raw.items() if k in (b"gold_snapshot_id", b"gold_sequence")}
