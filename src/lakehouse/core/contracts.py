@@ -96,34 +96,36 @@ def contracts_dir() -> Path:
     return Path(os.environ.get(CONTRACTS_DIR_ENV) or CONTRACTS_DIR).expanduser()
 
 
+def read_contract(path: Path) -> Contract:
+    """The contract in one file; :class:`ContractError` names the file and the rule it breaks (not JSON, a
+    rule of :func:`parse_contract`, not named after its topic)."""
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"contract {path}: not JSON ({exc})") from None
+    contract = parse_contract(doc, str(path))
+    if path.stem != contract.topic:
+        raise ContractError(f"contract {path}: must be named <topic>.json, one per entity")
+    return contract
+
+
 def lint_contracts(directory: Path) -> list[str]:
     """One line per problem of the contract files in ``directory`` (empty: every file is a valid contract)."""
     problems = []
     for path in sorted(Path(directory).glob("*.json")):
         try:
-            doc = json.loads(path.read_text())
-            contract = parse_contract(doc, str(path))
-        except json.JSONDecodeError as exc:
-            problems.append(f"contract {path}: not JSON ({exc})")
-            continue
+            read_contract(path)
         except ContractError as exc:
             problems.append(str(exc))
-            continue
-        if path.stem != contract.topic:
-            problems.append(f"contract {path}: must be named <topic>.json ({contract.topic}.json)")
     return problems
 
 
 def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
     """Every ``<topic>.json`` in ``directory``, by entity; a file must be named after its topic."""
-    contracts = {}
+    contracts: dict[str, Contract] = {}
     for path in sorted(Path(directory).glob("*.json")):
-        try:
-            doc = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ContractError(f"contract {path}: not JSON ({exc})") from None
-        contract = parse_contract(doc, str(path))
-        if path.stem != contract.topic or contract.entity in contracts:
+        contract = read_contract(path)
+        if contract.entity in contracts:
             raise ContractError(f"contract {path}: must be named <topic>.json, one per entity")
         contracts[contract.entity] = contract
     return contracts
