@@ -120,23 +120,30 @@ def reset_lake(settings: Settings) -> None:
     for ns in catalog.list_namespaces():
         for identifier in catalog.list_tables(ns):
             catalog.drop_table(identifier)
-    if FIRST_PUBLISHED in catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE):  # a fresh lake again
+    if _first_publish_mark(catalog) is not None:  # a fresh lake again
         catalog.update_namespace_properties(FIRST_PUBLISHED_NAMESPACE, removals={FIRST_PUBLISHED})
     shutil.rmtree(warehouse, ignore_errors=True)
     warehouse.mkdir(parents=True, exist_ok=True)
+
+
+def _first_publish_mark(catalog: Catalog) -> str | None:
+    """The namespace property :func:`mark_first_publish` set, or None (no mark, or no namespace yet)."""
+    from pyiceberg.exceptions import NoSuchNamespaceError
+
+    try:
+        marked = catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE).get(FIRST_PUBLISHED)
+    except NoSuchNamespaceError:
+        return None
+    return str(marked) if marked else None
 
 
 def mark_first_publish(catalog: Catalog, published_by: str) -> None:
     """Record on the catalog, once, that the lake has published (``published_by``: what published, and when).
 
     A namespace property, so it outlives any table: a table dropped after this is a table that vanished."""
-    from pyiceberg.exceptions import NoSuchNamespaceError
-
-    try:
-        if FIRST_PUBLISHED in catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE):
-            return
-    except NoSuchNamespaceError:
-        catalog.create_namespace_if_not_exists(FIRST_PUBLISHED_NAMESPACE)
+    if _first_publish_mark(catalog) is not None:
+        return
+    catalog.create_namespace_if_not_exists(FIRST_PUBLISHED_NAMESPACE)
     catalog.update_namespace_properties(FIRST_PUBLISHED_NAMESPACE, updates={FIRST_PUBLISHED: published_by})
 
 
@@ -144,14 +151,10 @@ def first_publish(catalog: Catalog, tables: tuple[str, ...] = ()) -> str | None:
     """What :func:`mark_first_publish` recorded, or None when the lake has never published.
 
     A lake that published before the mark existed is recognised by a ``main`` snapshot on any of ``tables``."""
-    from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+    from pyiceberg.exceptions import NoSuchTableError
 
-    try:
-        marked = catalog.load_namespace_properties(FIRST_PUBLISHED_NAMESPACE).get(FIRST_PUBLISHED)
-    except NoSuchNamespaceError:
-        return None
-    if marked:
-        return str(marked)
+    if (marked := _first_publish_mark(catalog)) is not None:
+        return marked
     for name in tables:
         try:
             if MAIN in catalog.load_table(name).refs():

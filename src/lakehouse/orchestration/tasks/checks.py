@@ -19,7 +19,7 @@ from lakehouse.quality.store import row_count_trend, run_results
 def lake_published(settings: Settings | None = None) -> bool:
     """Whether the lake has ever published (the nightly's short-circuit): before the first publish there is
     nothing to judge, and a missing table is not a vanished one."""
-    from lakehouse.core.entities import WAP_TABLES
+    from lakehouse.core.names import WAP_TABLES
     from lakehouse.iceberg.catalog import first_publish, get_catalog
 
     published = first_publish(get_catalog(settings or get_settings()), WAP_TABLES)
