@@ -13,7 +13,9 @@ import dataclasses
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = ROOT / "docs" / "benchmarks"
@@ -26,6 +28,12 @@ API_MODULES = ("lakehouse.core.checks", "lakehouse.core.catalogue", "lakehouse.c
 
 def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """A Markdown table's lines: the header, its rule, one line per row (cells already formatted)."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+            *("| " + " | ".join(row) + " |" for row in rows)]
 
 
 SETTINGS_NOTES = """## Connections and secrets
@@ -69,8 +77,8 @@ def settings_page() -> str:
         if isinstance(default, Path):
             default = str(default).replace(str(ROOT), "<project>").replace(str(Path.home()), "~")
         type_name = f.type if isinstance(f.type, str) else f.type.__name__
-        rows.append(f"| `{f.metadata['env']}` | {type_name} | {'**secret**' if secret else f'`{_cell(default)}`'} "
-                    f"| {_cell(f.metadata['doc'])} |")
+        rows.append([f"`{f.metadata['env']}`", type_name, "**secret**" if secret else f"`{_cell(default)}`",
+                     _cell(f.metadata["doc"])])
     return "\n".join([
         "# Settings", "",
         "Every setting is an environment variable, read into one `Settings` object (`lakehouse.config`). "
@@ -78,7 +86,7 @@ def settings_page() -> str:
         "endpoints. Secrets never appear in `repr()`, logs, `lakehouse airflow-env` or reports; a URL that "
         "carries a password is refused, naming the variable the password belongs in.", "",
         "This page is generated from the code.", "",
-        "| variable | type | default | what it does |", "|---|---|---|---|", *rows, "", SETTINGS_NOTES, ""])
+        *_table(("variable", "type", "default", "what it does"), rows), "", SETTINGS_NOTES, ""])
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: str = "lakehouse"):
@@ -101,6 +109,12 @@ def command_lines() -> list[str]:
     return [line for line, _, _ in _commands(build_parser())]
 
 
+def _option_row(opt: argparse.Action) -> list[str]:
+    name = ", ".join(opt.option_strings) or opt.dest
+    default = "" if opt.default in (None, "", False, argparse.SUPPRESS) else f"`{opt.default}`"
+    return [f"`{name}`", default, _cell(opt.help or "")]
+
+
 def cli_page() -> str:
     from lakehouse.cli import build_parser
 
@@ -112,12 +126,7 @@ def cli_page() -> str:
         if line == "lakehouse kcat":
             out += ["Every argument is passed to Debian's kcat, with `-b <the configured broker>` added.", ""]
         if options:
-            out += ["| option | default | meaning |", "|---|---|---|"]
-            for opt in options:
-                name = ", ".join(opt.option_strings) or opt.dest
-                default = "" if opt.default in (None, "", False, argparse.SUPPRESS) else f"`{opt.default}`"
-                out.append(f"| `{name}` | {default} | {_cell(opt.help or '')} |")
-            out.append("")
+            out += [*_table(("option", "default", "meaning"), (_option_row(opt) for opt in options)), ""]
     return "\n".join(out)
 
 
@@ -135,8 +144,8 @@ def checks_page() -> str:
                f"`{{{name}}}` {regex.replace('|', ' or ')}" for name, regex in PARTS.items()
                if "[" not in regex) + "; `{table}` a table such as `silver.kol_profiles`; `{rule}` an "
            "expectation type and its column, e.g. `expect_column_values_to_not_be_null.username`.", "",
-           "| check id | layer | on breach |", "|---|---|---|"]
-    out += [f"| [`{s.pattern}`](#{s.anchor}) | {s.layer} | {s.breach} |" for s in CATALOGUE]
+           *_table(("check id", "layer", "on breach"),
+                   ([f"[`{s.pattern}`](#{s.anchor})", s.layer, s.breach] for s in CATALOGUE))]
     for s in CATALOGUE:
         out += ["", f"## `{s.pattern}` {{#{s.anchor}}}", "", s.means, "",
                 f"- **Recorded by:** {s.recorded_by}", f"- **On breach:** {s.breach}",
@@ -167,6 +176,12 @@ def _schedule(dag) -> str:
     return "an update of any of " + ", ".join(f"`{n}`" for n in names) + " (and the UI)"
 
 
+def _param_row(name: str, param: Any) -> list[str]:
+    schema = {k: v for k, v in param.schema.items() if k != "description"}
+    return [f"`{name}`", f"`{json.dumps(param.value)}`", f"`{_cell(json.dumps(schema))}`",
+            _cell(param.description or "")]
+
+
 def dags_page() -> str:
     bag = _dag_bag()
     out = ["# DAGs", "", "Generated from each DAG's `doc_md`, schedule and Params.", ""]
@@ -176,13 +191,8 @@ def dags_page() -> str:
         out += [f"## `{dag_id}`", "", f"**Schedule:** {_schedule(dag)} · **tasks:** "
                 + ", ".join(f"`{t}`" for t in dag.task_ids), "", "### " + doc, ""]
         if dag.params:
-            out += ["**Params**", "", "| param | default | schema | description |", "|---|---|---|---|"]
-            for name in dag.params:
-                param = dag.params.get_param(name)
-                schema = {k: v for k, v in param.schema.items() if k != "description"}
-                out.append(f"| `{name}` | `{json.dumps(param.value)}` | `{_cell(json.dumps(schema))}` "
-                           f"| {_cell(param.description or '')} |")
-            out.append("")
+            rows = (_param_row(name, dag.params.get_param(name)) for name in dag.params)
+            out += ["**Params**", "", *_table(("param", "default", "schema", "description"), rows), ""]
     return "\n".join(out)
 
 
@@ -232,19 +242,19 @@ def benchmarks_page(directory: Path = BENCH_DIR) -> str:
            "tests. Each row is rendered from `docs/benchmarks/<name>.json`, the JSON its command wrote to "
            "`bench/results/<name>.json` in the run shown (copy it there to update this page). A row whose JSON "
            "carries `recorded_from` was transcribed from the run named there, before benchmark JSON was kept "
-           "in the repository.", "",
-           "| command | measures | target | latest figure | date | machine |", "|---|---|---|---|---|---|"]
+           "in the repository.", ""]
+    rows = []
     for name, command, measures, target, figure in _bench_rows():
         path = directory / f"{name}.json"
         if not path.is_file():
-            out.append(f"| `{command}` | {measures} | {target} | not run yet | | |")
+            rows.append([f"`{command}`", measures, target, "not run yet", "", ""])
             continue
         data = json.loads(path.read_text())
         machine = data.get("machine", {})
         note = f" ({data['recorded_from']})" if data.get("recorded_from") else ""
-        out.append(f"| `{command}` | {measures} | {target} | {_cell(figure(data))}{_cell(note)} "
-                   f"| {data['at'][:10]} | {machine.get('cpus', '?')} cores, Python {machine.get('python', '?')} |")
-    return "\n".join(out) + "\n"
+        rows.append([f"`{command}`", measures, target, _cell(figure(data)) + _cell(note), data["at"][:10],
+                     f"{machine.get('cpus', '?')} cores, Python {machine.get('python', '?')}"])
+    return "\n".join([*out, *_table(("command", "measures", "target", "latest figure", "date", "machine"), rows)]) + "\n"
 
 
 PAGES = {"reference/settings.md": settings_page, "reference/cli.md": cli_page, "reference/checks.md": checks_page,
