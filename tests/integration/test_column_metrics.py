@@ -63,7 +63,7 @@ def test_metrics_are_exact_and_measured_in_the_suite_pass(lake, spark_session):
     # larger than the sample, a uniform sample of it, measured on the driver
     assert jobs["profiled.sketch"] == jobs["sampled.sketch"] == 1, jobs
     assert jobs["profiled"] == jobs["sampled"] == jobs["plain"] + 1, jobs
-    # GX's aggregate comes in a stable order (suites.engine), so a suite's second run reuses the Spark
+    # GX's aggregate comes in a stable order (suites.adapter), so a suite's second run reuses the Spark
     # code its first compiled (a profiled table's aggregate is ~100 KB of Java)
     assert compiles == {"plain": 0, "profiled": 0, "sampled": 0}, compiles
     sampled = {(m.column, m.metric): m.value for m in runners["sampled"].metrics}
@@ -139,4 +139,4 @@ def test_a_suite_stored_by_an_earlier_version_still_loads(lake, spark_session, t
     checks = runner.validate(_profiles(spark_session, seed=40), TABLE, load_suite(discover()[TABLE]), layer="silver")
     assert checks and all(c.status == Status.PASS for c in checks), checks
     assert {m.column for m in runner.metrics} >= {"username", "followers_count"}
-    assert runner.build_docs()[TABLE].endswith(".html")
+    assert runner.docs_pages()[TABLE].endswith(".html")

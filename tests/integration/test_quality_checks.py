@@ -54,7 +54,7 @@ def test_a_consistent_lake_passes_every_check_kind(built, spark_session, tmp_pat
                  "suite.bronze.kol_profiles_raw.expect_compound_columns_to_be_unique.kafka_partition+kafka_offset"):
         assert kind in ids, kind
     assert "kol-profiles-raw[" in ids["lineage.gold_row_traces_to_bronze"].details
-    docs = runner.build_docs()
+    docs = runner.docs_pages()
     assert set(docs) >= {"bronze.kol_profiles_raw", "silver.kol_profiles", "gold.kol_summary"}
     assert all(p.endswith(".html") and (tmp_path / "reports").as_posix() in p for p in docs.values())
 

@@ -1,5 +1,5 @@
 """Sample values and offending keys of failed rules, fetched for failures alone and kept where users read
-them: the check's details, the stored GX result and its Data Docs page."""
+them: the check's details, the stored GX result of the failures and its Data Docs page."""
 
 import json
 from pathlib import Path
@@ -40,8 +40,6 @@ def test_passing_rules_fetch_no_samples_and_a_failure_keeps_its_samples_in_check
         lake, spark_session, tmp_path):
     import great_expectations as gx
 
-    from lakehouse.quality.suites.runner import _result_id
-
     suite, clean, broken = load_suite(discover()[TABLE]), _profiles(spark_session), _profiles(spark_session, 3)
     runner = SuiteRunner(tmp_path / "gx", run_name="samples")
     runner.validate(clean, TABLE, suite, layer="silver", key_columns=KEYS)  # warm: GX's first run plans more
@@ -57,13 +55,15 @@ def test_passing_rules_fetch_no_samples_and_a_failure_keeps_its_samples_in_check
     assert sorted(r["kol_id"] for r in offending_rows(failed.details)) == ["k0", "k1", "k2"]
     assert all(c.status == Status.PASS for k, c in checks.items() if k != RULE)
 
-    # what GX stored (and Data Docs render) is the first pass with the failure's samples merged in
-    stored = gx.get_context(mode="file", project_root_dir=str(tmp_path / "gx")).validation_results_store.get(
-        _result_id(runner.validated[TABLE], runner.run_id))
-    [result] = [r for r in stored.results if not r.success]
+    # GX stored (and its checkpoint's Data Docs action rendered) the table's counts and, beside them, the
+    # failures with their samples: the offending-rows validation
+    store = gx.get_context(mode="file", project_root_dir=str(tmp_path / "gx")).validation_results_store
+    counts = store.get(runner.validated[TABLE])
+    assert [r.success for r in counts.results].count(False) == 1
+    [result] = [r for r in store.get(runner.validated[f"{TABLE}.offending"]).results if not r.success]
     assert result.result["partial_unexpected_list"] == [-5, -5, -5]
     assert sorted(r["kol_id"] for r in result.result["partial_unexpected_index_list"]) == ["k0", "k1", "k2"]
-    page = runner.build_docs()[TABLE]
+    page = runner.docs_pages()[f"{TABLE}.offending"]
     html = Path(page).read_text()
     assert '<div class="show-scrollbars">-5</div>' in html  # the sample-values table of the FAIL
 

@@ -109,3 +109,57 @@ def test_the_plugin_loader_loads_no_library_module_and_stays_light():
     assert not {"bronze", "gold", "kafka", "__init__"} & set(loaded["top"])
     heavy = {"numpy", "pyarrow", "pyspark", "hiredis", "great_expectations"} & set(loaded["top"])
     assert not heavy, f"the plugin load imported {sorted(heavy)}"
+
+
+CODE_DIRS = (LIBRARY, PROJECT_ROOT / "dags", PROJECT_ROOT / "plugins", PROJECT_ROOT / "spark_jobs")
+
+
+def _third_party_names(tree: ast.Module) -> set[str]:
+    """Names a module binds to a third-party module or class (``import redis``, ``from x import Y``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bound = [(a.name, (a.asname or a.name).split(".")[0]) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            bound = [(node.module, a.asname or a.name) for a in node.names]
+        else:
+            continue
+        names |= {name for module, name in bound
+                  if module.split(".")[0] not in ("lakehouse", "__future__", *sys.stdlib_module_names)}
+    return names
+
+
+def _root(node: ast.expr) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def monkeypatches(source: str) -> list[str]:
+    """Assignments to an attribute of an imported third-party module or class, by ``=`` or ``setattr``."""
+    tree = ast.parse(source)
+    imported, found = _third_party_names(tree), []
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr"):
+            targets = [ast.Attribute(value=node.args[0], attr="?")] if node.args else []
+        for target in targets:
+            if isinstance(target, ast.Attribute) and _root(target.value) in imported:
+                found.append(f"line {node.lineno}: {ast.unparse(target)}")
+    return found
+
+
+def test_no_third_party_class_or_module_is_patched():
+    """Extending a library goes through its public seams (subclasses, registries, config); the one GX
+    adjustment is a subclass in quality/suites/adapter.py, not an assignment."""
+    assert monkeypatches("from great_expectations.execution_engine import SparkDFExecutionEngine\n"
+                         "SparkDFExecutionEngine.resolve_metric_bundle = lambda self, b: b\n")
+    assert monkeypatches("import great_expectations as gx\nsetattr(gx.core, 'x', 1)\n")
+    assert not monkeypatches("import json\njson.x = 1\nfrom pyspark.sql import DataFrame\ndf = DataFrame\n")
+    found = {str(path): hits for directory in CODE_DIRS for path in sorted(directory.rglob("*.py"))
+             if (hits := monkeypatches(path.read_text()))}
+    assert not found, found

@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from lakehouse.quality.suites.engine import bundle_key
+from lakehouse.quality.suites.adapter import bundle_key
 
 
 def _computation(name: str, batch: str, column: str, **values):

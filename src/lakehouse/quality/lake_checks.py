@@ -82,7 +82,7 @@ def run_lake_checks(spark, *, dag_id: str, run_id: str, source: str, branch: str
               if run_id else None)
     results = lake_checks(spark, branch, layers=layers, tables=tables, runner=runner)
     with phase("checks.data_docs"):
-        data_docs = runner.build_docs() if runner else {}
+        data_docs = runner.docs_pages() if runner else {}
     if run_id:
         with phase("checks.record"):
             results += metric_checks(settings, dag_id=dag_id, run_id=run_id, metrics=runner.metrics)

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.checks import OFFENDING_ROWS, CheckResult, Status
 from lakehouse.quality.column_metrics import ColumnMetric, from_profile
 from lakehouse.quality.suites.files import referenced_columns
 from lakehouse.spark.phases import phase
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
 
 PROFILED_LAYERS = ("silver", "gold")  # the layers whose columns get metrics (Bronze holds raw payloads)
 RESULT_FORMAT = "BASIC"  # counts and percent; sample values and keys of offending rows for failures only
@@ -22,7 +27,8 @@ SAMPLE_FIELDS = ("partial_unexpected_list", "partial_unexpected_counts", "partia
 MAX_OFFENDING_ROWS = 20
 
 
-def severity_status(expectation) -> Status:
+def severity_status(expectation: Any) -> Status:  # Any: a GX Expectation or ExpectationConfiguration
+    """FAIL or WARN for a failed ``expectation`` (see the module doc)."""
     meta = (expectation.meta or {}).get("severity")
     if meta:
         return Status.FAIL if str(meta).lower() in ("error", "critical", "fail") else Status.WARN
@@ -33,9 +39,9 @@ def severity_status(expectation) -> Status:
 class SuiteRunner:
     """Runs suites on Spark DataFrames and keeps GX validation results and Data Docs under ``root``.
 
-    ``root`` is a GX file project (``<reports dir>/gx``): each validation is
-    stored by GX's own ValidationDefinition, and :meth:`build_docs` renders the
-    Data Docs site for this run's results. ``root=None`` validates without
+    ``root`` is a GX file project (``<reports dir>/gx``): each table is validated by GX's public route, a
+    Validation Definition run by a Checkpoint whose actions store the result and update Data Docs
+    (:meth:`_checkpoint_run`); :meth:`docs_pages` names the page of each. ``root=None`` validates without
     storing anything (benchmarks, quick checks).
 
     ``metrics_sample_rows`` > 0 also profiles every column of the Silver and
@@ -43,16 +49,15 @@ class SuiteRunner:
     (:mod:`lakehouse.quality.suites.profile`), into :attr:`metrics`.
     """
 
-    def __init__(self, root: Path | None = None, run_name: str = "manual", *, metrics_sample_rows: int = 0):
+    def __init__(self, root: Path | None = None, run_name: str = "manual", *, metrics_sample_rows: int = 0) -> None:
         import logging
 
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
 
         from lakehouse.quality.suites import profile  # noqa: F401  registers the profile metric and expectation
-        from lakehouse.quality.suites.engine import sort_spark_bundles
+        from lakehouse.quality.suites.adapter import lake_source
 
-        sort_spark_bundles()  # the same suite, the same Spark code: compiled once per session, not per run
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.root = root
         if root is None:
@@ -61,36 +66,33 @@ class SuiteRunner:
             root.mkdir(parents=True, exist_ok=True)
             self.context = gx.get_context(mode="file", project_root_dir=str(root))
         self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-        # persist=False: GX would cache the whole batch first; each metric's own pruned Parquet
-        # scan is cheaper, and nothing stale stays cached in a long-lived session.
-        self.source = self.context.data_sources.add_or_update_spark(name="lake", persist=False)
+        self.source = lake_source(self.context)  # the same suite, the same Spark code: compiled once per session
         self.run_id = RunIdentifier(run_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", run_name))
-        self.validated: dict[str, object] = {}  # table -> ValidationResultIdentifier
+        self.validated: dict[str, Any] = {}  # validation name -> the ValidationResultIdentifier GX stored it under
         self.metrics_sample_rows = metrics_sample_rows
         self.metrics: list[ColumnMetric] = []
 
-    def _batch_definition(self, table: str):
+    def _batch_definition(self, name: str) -> Any:  # Any: GX's BatchDefinition
         try:
-            asset = self.source.get_asset(table)
+            asset = self.source.get_asset(name)
         except LookupError:
-            asset = self.source.add_dataframe_asset(name=table)
+            asset = self.source.add_dataframe_asset(name=name)
         try:
             return asset.get_batch_definition("whole")
         except KeyError:
             return asset.add_batch_definition_whole_dataframe("whole")
 
-    def validate(self, df, table: str, suite, *, layer: str, key_columns=(), scope: str = "") -> list[CheckResult]:
+    def validate(self, df: DataFrame, table: str, suite: Any, *, layer: str, key_columns: Sequence[str] = (),
+                 scope: str = "") -> list[CheckResult]:
         """One CheckResult per expectation; for failed ones, up to 20 offending rows by key.
 
         ``scope`` names a part of the table judged on its own (``increment``: the rows a WAP branch
         wrote); its results and its Data Docs page are kept apart from the whole table's.
 
         The first pass asks for counts alone (one pruned scan per metric); sample values and offending keys
-        are looked up for the failed expectations alone, since samples cost a scan per rule and an
-        index-column result several times the validation itself.
+        are looked up for the failed expectations alone (:meth:`_offending`), since samples cost a scan per
+        rule and an index-column result several times the validation itself.
         """
-        import great_expectations as gx
-
         from lakehouse.quality.suites.profile import profile_expectations
 
         profiling = self.metrics_sample_rows > 0 and layer in PROFILED_LAYERS
@@ -98,62 +100,55 @@ class SuiteRunner:
             suite = suite_of(suite.name, [e.configuration for e in (*suite.expectations, *profile_expectations(df))])
         df = project(df, suite, key_columns)
         name = f"{table}.{scope}" if scope else table
-        batch_def = self._batch_definition(name)
-        params = {"dataframe": df}
-        result_format = {"result_format": RESULT_FORMAT, "partial_unexpected_count": 0}
-        if self.root is None:
-            validation = batch_def.get_batch(batch_parameters=params).validate(suite, result_format=result_format)
-        else:
-            suite = self._store_suite(suite)
-            definition = self.context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=name, data=batch_def, suite=suite))
-            validation = definition.run(batch_parameters=params, result_format=result_format, run_id=self.run_id)
-            self.validated[name] = validation
-        failed = [r for r in validation.results if not r.success]
-        if failed:
-            self._sample_failures(validation, failed, batch_def.get_batch(batch_parameters=params), suite.name,
-                                  key_columns)
+        counts = {"result_format": RESULT_FORMAT, "partial_unexpected_count": 0}
+        validation = self._run(name, suite, df, counts)
+        failed = [r.expectation_config for r in validation.results if not r.success]
+        samples = self._offending(name, suite.name, df, failed, key_columns) if failed else {}
         if profiling:
             self.metrics += self._column_metrics(validation, df, table, scope)
-        return _check_results(validation, table, layer, scope)
+        return _check_results(validation, table, layer, scope, samples)
 
-    def _store_suite(self, suite):
-        """``suite`` as GX's stored copy, which validations and Data Docs refer to.
+    def _run(self, name: str, suite: Any, df: DataFrame, result_format: dict[str, Any]) -> Any:
+        """GX's validation result of ``suite`` on ``df`` (stored, with its Data Docs page, under a root)."""
+        batch_definition, parameters = self._batch_definition(name), {"dataframe": df}
+        if self.root is None:
+            return batch_definition.get_batch(batch_parameters=parameters).validate(suite, result_format=result_format)
+        return self._checkpoint_run(name, batch_definition, suite, parameters, result_format)
 
-        GX reads the stored copy before replacing it. One an earlier version of this code wrote may no longer
-        read (a custom expectation's fields changed), and the copy is only that: the suite file and the
-        runner make it anew each run. So an unreadable copy is removed and the suite stored fresh, as GX's
-        own ``suites.all()`` passes over such copies, rather than failing every audit after an upgrade.
+    def _checkpoint_run(self, name: str, batch_definition: Any, suite: Any, parameters: dict[str, Any],
+                        result_format: dict[str, Any]) -> Any:
+        """Validate by GX's public production route: the suite and a Validation Definition stored, run by a
+        Checkpoint whose actions store the result and update the Data Docs site."""
+        import great_expectations as gx
+        from great_expectations.checkpoint import UpdateDataDocsAction
+
+        from lakehouse.quality.suites.adapter import store_suite
+
+        definition = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch_definition, suite=store_suite(self.context, suite)))
+        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
+            name=name, validation_definitions=[definition], result_format=result_format,
+            actions=[UpdateDataDocsAction(name="update_data_docs")]))
+        [(result_id, validation)] = checkpoint.run(batch_parameters=parameters, run_id=self.run_id).run_results.items()
+        self.validated[name] = result_id
+        return validation
+
+    def _offending(self, name: str, suite_name: str, df: DataFrame, failed: list[Any],
+                   key_columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Sample values and offending keys of the ``failed`` expectations, by :func:`_config_key`.
+
+        A validation of its own (``<name>.offending``, stored with its Data Docs page beside the table's):
+        GX fetches sample values with one more scan per rule, for passing rules too, where it finds none
+        (5 of the 14 Spark jobs of a suite on 1M Silver rows), so the first pass asks for counts only.
         """
-        from great_expectations.compatibility.pydantic import ValidationError
-
-        try:
-            return self.context.suites.add_or_update(suite)
-        except ValidationError:
-            store = self.context.expectations_store
-            store.remove_key(store.get_key(name=suite.name, id=None))
-            return self.context.suites.add(suite)
-
-    def _sample_failures(self, validation, failed: list, batch, suite_name: str, key_columns) -> None:
-        """Sample values and offending keys of the ``failed`` results, merged into them and so into
-        ``validation`` (and its stored copy, which Data Docs render).
-
-        The first pass asks for counts only: GX fetches sample values with one more scan per rule, for
-        passing rules too, where it finds none (5 of the 14 Spark jobs of a suite on 1M Silver rows).
-        """
-        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_OFFENDING_ROWS}
+        result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": MAX_OFFENDING_ROWS}
         if key_columns:
             result_format["unexpected_index_column_names"] = list(key_columns)
-        retry = batch.validate(suite_of(f"{suite_name}.offending", [r.expectation_config for r in failed]),
-                               result_format=result_format)
-        samples = {_config_key(r.expectation_config): r.result or {} for r in retry.results}
-        for r in failed:
-            sample = samples.get(_config_key(r.expectation_config), {})
-            r.result = {**(r.result or {}), **{k: sample[k] for k in SAMPLE_FIELDS if k in sample}}
-        if self.root is not None:
-            self.context.validation_results_store.set(key=_result_id(validation, self.run_id), value=validation)
+        retry = self._run(f"{name}.offending", suite_of(f"{suite_name}.offending", failed), df, result_format)
+        return {_config_key(r.expectation_config): {k: v for k, v in (r.result or {}).items() if k in SAMPLE_FIELDS}
+                for r in retry.results}
 
-    def _column_metrics(self, validation, df, table: str, scope: str) -> list[ColumnMetric]:
+    def _column_metrics(self, validation: Any, df: DataFrame, table: str, scope: str) -> list[ColumnMetric]:
         """The profiles the suite pass observed, with distinct ratios and quantiles measured on the batch (or
         a sample of it) by one more Spark job."""
         from lakehouse.quality.suites.profile import is_profile, sketch
@@ -168,20 +163,17 @@ class SuiteRunner:
         return [m for column, values in observed.items()
                 for m in from_profile(table, scope, column, {"rows": rows, **values}, sketches.get(column, {}))]
 
-    def build_docs(self) -> dict[str, str]:
-        """Render Data Docs for this run's validations; ``{table: path of its page}``."""
-        if self.root is None or not self.validated:
-            return {}
-        ids = {table: _result_id(r, self.run_id) for table, r in self.validated.items()}
-        self.context.build_data_docs(resource_identifiers=list(ids.values()))
-        return {table: self.context.get_docs_sites_urls(resource_identifier=rid)[0]["site_url"].removeprefix("file://")
-                for table, rid in ids.items()}
+    def docs_pages(self) -> dict[str, str]:
+        """``{validation name: path of its Data Docs page}`` for this run's validations (the Checkpoints'
+        ``UpdateDataDocsAction`` rendered them); a table's failures have a ``<name>.offending`` page too."""
+        return {name: self.context.get_docs_sites_urls(resource_identifier=result_id)[0]["site_url"]
+                .removeprefix("file://") for name, result_id in self.validated.items()}
 
 
 WHOLE_TABLE_TYPES = ("expect_table_columns", "expect_table_column_count", "expect_column_to_exist")
 
 
-def project(df, suite, key_columns=()):
+def project(df: DataFrame, suite: Any, key_columns: Sequence[str] = ()) -> DataFrame:
     """Only the columns the suite reads (plus the keys that name offending rows).
 
     GX persists the batch and scans it once per metric: on a wide table,
@@ -195,7 +187,7 @@ def project(df, suite, key_columns=()):
     return df.select(*columns)
 
 
-def suite_of(name: str, configurations) -> object:
+def suite_of(name: str, configurations: Iterable[Any]) -> Any:  # Any: GX's ExpectationSuite
     """A new suite of copies of ``configurations``: an expectation belongs to one suite, and one a stored
     suite gave an id to is refused by any other."""
     import great_expectations as gx
@@ -206,22 +198,16 @@ def suite_of(name: str, configurations) -> object:
     return gx.ExpectationSuite(name=name, expectations=expectations)
 
 
-def _result_id(validation, run_id):
-    """The key GX stored ``validation`` under (a run's result per suite and batch)."""
-    from great_expectations.data_context.types.resource_identifiers import (
-        ExpectationSuiteIdentifier,
-        ValidationResultIdentifier,
-    )
-
-    return ValidationResultIdentifier(ExpectationSuiteIdentifier(name=validation.suite_name), run_id,
-                                      validation.batch_id)
+def _config_key(config: Any) -> str:
+    """What an expectation checks, whichever batch (and so ``batch_id`` kwarg) it ran on."""
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return json.dumps([config.type, kwargs], sort_keys=True, default=str)
 
 
-def _config_key(config) -> str:
-    return json.dumps([config.type, config.kwargs], sort_keys=True, default=str)
-
-
-def _check_results(validation, table: str, layer: str, scope: str = "") -> list[CheckResult]:
+def _check_results(validation: Any, table: str, layer: str, scope: str = "",
+                   samples: dict[str, dict[str, Any]] | None = None) -> list[CheckResult]:
+    """GX's results as check rows (observed value, threshold, and for failures their offending rows from
+    ``samples``); ids are ``suite.<table>[.<scope>].<type>.<column>``, numbered when a rule repeats."""
     from lakehouse.quality.suites.profile import is_profile
 
     out = []
@@ -234,20 +220,22 @@ def _check_results(validation, table: str, layer: str, scope: str = "") -> list[
         column = cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []) or []) or "table"
         base = f"{prefix}.{cfg.type}.{column}"
         seen[base] = seen.get(base, 0) + 1
-        check_id = base if seen[base] == 1 else f"{base}.{seen[base]}"
-        res = r.result or {}
+        res = {**(r.result or {}), **(samples or {}).get(_config_key(cfg), {})}
         observed = res.get("unexpected_percent", res.get("observed_value"))
         threshold = {k: v for k, v in cfg.kwargs.items() if k not in ("column", "batch_id")}
-        details = ""
-        if not r.success:
-            rows = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
-            unexpected = res.get("unexpected_count")
-            details = (f"{unexpected} unexpected; " if unexpected is not None else "") + (
-                f"{OFFENDING_ROWS}{json.dumps(rows[:MAX_OFFENDING_ROWS], default=str)}" if rows else "")
-            if r.exception_info and r.exception_info.get("raised_exception"):
-                details += f" error: {r.exception_info.get('exception_message')}"
-        status = Status.PASS if r.success else severity_status(cfg)
-        out.append(CheckResult(check_id, layer, table, status,
+        out.append(CheckResult(base if seen[base] == 1 else f"{base}.{seen[base]}", layer, table,
+                               Status.PASS if r.success else severity_status(cfg),
                                round(observed, 4) if isinstance(observed, float) else observed,
-                               json.dumps(threshold, default=str), details.strip()))
+                               json.dumps(threshold, default=str), "" if r.success else _failure_details(r, res)))
     return out
+
+
+def _failure_details(result: Any, res: dict[str, Any]) -> str:
+    """``<n> unexpected; offending rows: [...]`` and GX's error, if the rule raised one."""
+    rows = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
+    unexpected = res.get("unexpected_count")
+    details = (f"{unexpected} unexpected; " if unexpected is not None else "") + (
+        f"{OFFENDING_ROWS}{json.dumps(rows[:MAX_OFFENDING_ROWS], default=str)}" if rows else "")
+    if result.exception_info and result.exception_info.get("raised_exception"):
+        details += f" error: {result.exception_info.get('exception_message')}"
+    return details.strip()
