@@ -74,7 +74,9 @@ def settings_page() -> str:
     for f in dataclasses.fields(Settings):
         secret = f.metadata.get("secret", False)
         default = "" if secret else f.default
-        if isinstance(default, Path):
+        if "under_project" in f.metadata:
+            default = f"<project>/{f.metadata['under_project']}".rstrip("/")
+        elif isinstance(default, Path):
             default = str(default).replace(str(ROOT), "<project>").replace(str(Path.home()), "~")
         type_name = f.type if isinstance(f.type, str) else f.type.__name__
         rows.append([f"`{f.metadata['env']}`", type_name, "**secret**" if secret else f"`{_cell(default)}`",

@@ -142,10 +142,10 @@ def load_dag(airflow_db):
     """Parse one file of dags/ with Airflow's DagBag and return its DAG (no import errors allowed)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from lakehouse.orchestration.airflow_env import DAGS_FOLDER
+    from lakehouse.config import get_settings
 
     def _load(dag_id: str):
-        bag = DagBag(dag_folder=str(DAGS_FOLDER / f"{dag_id}.py"))
+        bag = DagBag(dag_folder=str(get_settings().dags_dir / f"{dag_id}.py"))
         assert not bag.import_errors, bag.import_errors
         return bag.get_dag(dag_id)
 

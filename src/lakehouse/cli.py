@@ -10,6 +10,7 @@ import sys
 import time
 
 from lakehouse.config import get_settings
+from lakehouse.core.project import ProjectNotFoundError
 
 
 def cmd_setup(args) -> int:
@@ -365,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # a command prints one line per problem it found; libraries' own logs (with their tracebacks) only with -v
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(name)s: %(message)s")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ProjectNotFoundError as exc:  # run outside a project: one line saying where it looked
+        print(f"lakehouse: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -15,11 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from lakehouse.core.contracts import CONTRACTS_DIR, CONTRACTS_DIR_ENV
+from lakehouse.core.contracts import CONTRACTS_DIR_ENV
 from lakehouse.core.names import BASELINE_SEASONS
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_ROOT = PACKAGE_DIR.parents[1]
+from lakehouse.core.project import PROJECT_DIR_ENV, find_project_dir
 
 
 def spark_home() -> Path:
@@ -38,6 +36,13 @@ def _env(name: str, default: Any, doc: str) -> Any:
     return field(default=default, metadata={"env": name, "doc": doc})
 
 
+def _project_path(name: str, relative: str, doc: str) -> Any:
+    """A path setting whose default is ``relative`` under the project directory, found when the settings are
+    built (:func:`~lakehouse.core.project.find_project_dir`), never at import."""
+    return field(default_factory=lambda: find_project_dir() / relative,
+                 metadata={"env": name, "doc": doc, "under_project": relative})
+
+
 def _secret_env(name: str, doc: str) -> Any:
     """A secret setting (default empty): never in repr(), so never in logs, and marked in the reference."""
     return field(default="", metadata={"env": name, "doc": doc, "secret": True}, repr=False)
@@ -51,8 +56,11 @@ def _under_state_dir(name: str, doc: str) -> property:
 class Settings:
     """Runtime settings. Build with :meth:`from_env`; derive variants with :meth:`replace`."""
 
-    state_dir: Path = _env("LAKEHOUSE_STATE_DIR", PROJECT_ROOT / ".state",
-                           "Everything the embedded default keeps: catalog, warehouse, reports, logs, Airflow home.")
+    project_dir: Path = _project_path(PROJECT_DIR_ENV, "", "The project: its `dags/`, `spark_jobs/`, `contracts/`, "
+                                      "`expectations/` and `plugins/` (default: found from the working directory, "
+                                      "else `AIRFLOW_HOME`, else the source checkout).")
+    state_dir: Path = _project_path("LAKEHOUSE_STATE_DIR", ".state", "Everything the embedded default keeps: "
+                                    "catalog, warehouse, reports, logs, Airflow home.")
     kafka_bootstrap: str = _env("LAKEHOUSE_KAFKA_BOOTSTRAP", "127.0.0.1:19092",
                                 "Kafka bootstrap servers (in Airflow, the `kafka_default` connection wins).")
     kafka_security_protocol: str = _env("LAKEHOUSE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT",
@@ -109,10 +117,10 @@ class Settings:
                                           "Extra JVM flags for the driver (in local mode also the executor).")
     spark_small_input_rows: int = _env("LAKEHOUSE_SPARK_SMALL_INPUT_ROWS", 500_000,
                                        "A submitted job reading at most this many rows runs with the C1-only JIT.")
-    expectations_dir: Path = _env("LAKEHOUSE_EXPECTATIONS_DIR", PROJECT_ROOT / "expectations",
-                                  "Where suite files live (`<layer>/<table>.json`).")
-    contracts_dir: Path = _env(CONTRACTS_DIR_ENV, CONTRACTS_DIR,
-                               "Where the data contracts live (`<topic>.json`), read when an entity is first used.")
+    expectations_dir: Path = _project_path("LAKEHOUSE_EXPECTATIONS_DIR", "expectations",
+                                           "Where suite files live (`<layer>/<table>.json`).")
+    contracts_dir: Path = _project_path(CONTRACTS_DIR_ENV, "contracts", "Where the data contracts live "
+                                        "(`<topic>.json`), read when an entity is first used.")
     freshness_max_age_hours: float = _env("LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS", 26.0,
                                           "`freshness.*` FAILs when a table's newest commit is older.")
     volume_mad_k: float = _env("LAKEHOUSE_VOLUME_MAD_K", 3.0, "`volume.*` WARNs outside median ± k·MAD.")
@@ -185,6 +193,10 @@ class Settings:
             if raw is None or raw == "":
                 continue
             values[f.name] = _coerce(f.type, raw, f.metadata["env"])
+        project = values.get("project_dir") or find_project_dir(env)
+        for f in dataclasses.fields(cls):
+            if "under_project" in f.metadata and f.name not in values:
+                values[f.name] = project / f.metadata["under_project"]
         return cls(**values)
 
     def replace(self, **changes: Any) -> Settings:
@@ -211,6 +223,10 @@ class Settings:
         return [address.strip() for address in self.alert_emails.split(",") if address.strip()]
 
     # ---- derived locations ----------------------------------------------
+    dags_dir = property(lambda self: self.project_dir / "dags", doc="``<project>/dags``: the DAG files")
+    plugins_dir = property(lambda self: self.project_dir / "plugins", doc="``<project>/plugins``: Airflow plugins")
+    spark_jobs_dir = property(lambda self: self.project_dir / "spark_jobs",
+                              doc="``<project>/spark_jobs``: the scripts spark-submit runs")
     run_dir = _under_state_dir("run", "pid files of the embedded services")
     log_dir = _under_state_dir("logs", "service and demo logs")
     reports_dir = _under_state_dir("reports", "readiness reports, GX results and Data Docs")

@@ -34,10 +34,10 @@ def _refs(settings, table):
 
 def test_a_new_failing_suite_fails_the_audit_and_main_is_untouched(bronze_loaded, transform_dag, tmp_path,
                                                                    monkeypatch):
-    from lakehouse.config import PROJECT_ROOT
+    from lakehouse.core.project import find_project_dir
 
     suites = tmp_path / "expectations"
-    shutil.copytree(PROJECT_ROOT / "expectations", suites)
+    shutil.copytree(find_project_dir() / "expectations", suites)
     strict = json.loads((suites / "gold" / "kol_summary.json").read_text())
     strict["expectations"].append({"type": "expect_column_values_to_be_between",
                                    "kwargs": {"column": "trending_score", "max_value": 50}, "meta": {}})

@@ -38,12 +38,12 @@ def test_a_broken_contract_fails_the_nightly_naming_the_file_and_its_rule(catalo
     import json
     import shutil
 
-    from lakehouse.core.contracts import CONTRACTS_DIR
+    from lakehouse.core.contracts import contracts_dir
     from lakehouse.quality.store import run_results
     from lakehouse.quality.table_checks import table_checks
 
     broken = tmp_path / "contracts"
-    shutil.copytree(CONTRACTS_DIR, broken)
+    shutil.copytree(contracts_dir(), broken)
     (broken / "kol-comments-raw.json").write_text(json.dumps({"topic": "kol-comments-raw"}))
     [check] = table_checks(dag_id="kol_quality_nightly", run_id="r1", settings=settings.replace(contracts_dir=broken))
     assert (check.check_id, check.status) == ("contracts.valid", Status.FAIL)

@@ -12,8 +12,10 @@ import tomllib
 from pathlib import Path
 
 import lakehouse
-from lakehouse.config import PROJECT_ROOT
-from lakehouse.orchestration.airflow_env import PLUGINS_FOLDER, airflow_env
+from lakehouse.core.project import find_project_dir
+from lakehouse.orchestration.airflow_env import airflow_env
+
+PROJECT_ROOT = find_project_dir()
 
 LIBRARY = Path(lakehouse.__file__).parent
 MAX_FUNCTION_LINES = 60
@@ -96,7 +98,7 @@ def test_the_plugin_loader_loads_no_library_module_and_stays_light():
         "print(json.dumps({'top': top, 'errors': plugins_manager.get_import_errors(), 'plugins': names}))\n"
     )
     env = {k: v for k, v in airflow_env(lakehouse.config.Settings()).items() if not k.startswith("LAKEHOUSE_")}
-    env = {**os.environ, **env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER)}
+    env = {**os.environ, **env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins")}
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])

@@ -2,7 +2,7 @@ import os
 import subprocess
 import sys
 
-from lakehouse.orchestration.airflow_env import DAGS_FOLDER
+from lakehouse.config import Settings
 
 
 def _cli(*args, env=None):
@@ -13,7 +13,7 @@ def _cli(*args, env=None):
 def test_airflow_env_points_airflow_at_the_project_without_printing_secrets(tmp_path):
     out = _cli("airflow-env", env={"LAKEHOUSE_STATE_DIR": str(tmp_path), "LAKEHOUSE_CATALOG_PASSWORD": "s3cr3t-pw"})
     exports = dict(line.removeprefix("export ").split("=", 1) for line in out.splitlines())
-    assert exports["AIRFLOW__CORE__DAGS_FOLDER"] == str(DAGS_FOLDER)
+    assert exports["AIRFLOW__CORE__DAGS_FOLDER"] == str(Settings.from_env().dags_dir)
     assert exports["LAKEHOUSE_STATE_DIR"] == str(tmp_path)
     assert "AIRFLOW_CONN_SPARK_DEFAULT" in exports
     assert "s3cr3t-pw" not in out

@@ -2,7 +2,33 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.config import PROJECT_ROOT, Settings
+from lakehouse.config import Settings
+from lakehouse.core.project import PROJECT_DIR_ENV, ProjectNotFoundError, find_project_dir
+
+PROJECT_ROOT = find_project_dir()
+
+
+def _project(root: Path) -> Path:
+    for folder in ("dags", "spark_jobs", "contracts", "expectations"):
+        (root / folder).mkdir(parents=True)
+    return root
+
+
+def test_the_project_is_found_from_the_env_the_working_directory_or_airflow_home(tmp_path):
+    project, elsewhere = _project(tmp_path / "proj"), tmp_path / "elsewhere"
+    (project / "dags" / "sub").mkdir()
+    elsewhere.mkdir()
+    assert find_project_dir({PROJECT_DIR_ENV: str(project)}, cwd=elsewhere, checkout=None) == project
+    assert find_project_dir({}, cwd=project / "dags" / "sub", checkout=None) == project  # from a subdirectory
+    airflow_home = {"AIRFLOW_HOME": str(project / ".state" / "airflow")}  # the embedded default's layout
+    assert find_project_dir(airflow_home, cwd=elsewhere, checkout=None) == project
+    assert find_project_dir({}, cwd=elsewhere) == PROJECT_ROOT  # an editable install: its checkout
+    with pytest.raises(ProjectNotFoundError, match=PROJECT_DIR_ENV):
+        find_project_dir({}, cwd=elsewhere, checkout=None)
+    settings = Settings.from_env({PROJECT_DIR_ENV: str(project)})
+    assert (settings.state_dir, settings.expectations_dir, settings.contracts_dir, settings.spark_jobs_dir) == (
+        project / ".state", project / "expectations", project / "contracts", project / "spark_jobs")
+    assert Settings.from_env({PROJECT_DIR_ENV: str(project), "LAKEHOUSE_STATE_DIR": "/s"}).state_dir == Path("/s")
 
 
 def test_defaults_live_under_the_state_dir():

@@ -12,7 +12,7 @@ from pyiceberg.schema import Schema
 from pyiceberg.types import BooleanType, LongType, NestedField, StringType
 
 from lakehouse.core.checks import OFFENDING_ROWS, Status, offending_rows
-from lakehouse.core.contracts import CONTRACTS_DIR, ContractError, load_contracts, parse_contract
+from lakehouse.core.contracts import ContractError, contracts_dir, load_contracts, parse_contract
 from lakehouse.core.entities import contract_problems, entities
 from lakehouse.etl.drift import drift_pattern
 from lakehouse.iceberg.snapshots import schema_change
@@ -22,7 +22,7 @@ PROFILES = entities()["profiles"]
 
 
 def test_the_entities_are_read_from_the_contract_files():
-    contracts = load_contracts(CONTRACTS_DIR)
+    contracts = load_contracts(contracts_dir())
     assert {c.topic for c in contracts.values()} == {e.topic for e in entities().values()}
     assert PROFILES.key == ("platform", "kol_id") and PROFILES.contract == contracts["profiles"]
     assert PROFILES.json_schema.startswith("kol_id STRING, platform STRING, username STRING")
@@ -96,7 +96,7 @@ def test_schema_change_by_field_id():
 def _broken_contracts(tmp_path) -> Path:
     """A copy of the contracts directory whose videos contract makes a non-long count non-negative."""
     broken = tmp_path / "contracts"
-    shutil.copytree(CONTRACTS_DIR, broken)
+    shutil.copytree(contracts_dir(), broken)
     doc = json.loads((broken / "kol-videos-raw.json").read_text())
     doc["fields"]["title"] = {"type": "string", "non_negative": True}
     (broken / "kol-videos-raw.json").write_text(json.dumps(doc))
@@ -110,14 +110,14 @@ def test_a_broken_contract_is_named_by_lint_and_every_dag_file_still_parses(tmp_
     result = subprocess.run([str(Path(sys.executable).parent / "lakehouse"), "contracts", "lint", "--dir",
                              str(broken)], capture_output=True, text=True)
     assert result.returncode == 1 and result.stdout.splitlines()[0] == problem and not result.stderr
-    assert contract_problems(CONTRACTS_DIR) == []
+    assert contract_problems(contracts_dir()) == []
 
-    monkeypatch.setenv("LAKEHOUSE_CONTRACTS_DIR", str(broken))  # the scheduler's DAG processor, as it parses
+    monkeypatch.setenv("LAKEHOUSE_contracts_dir()", str(broken))  # the scheduler's DAG processor, as it parses
     from airflow.dag_processing.dagbag import DagBag
 
-    from lakehouse.orchestration.airflow_env import DAGS_FOLDER
+    from lakehouse.config import Settings
 
-    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    bag = DagBag(dag_folder=str(Settings.from_env().dags_dir))
     assert not bag.import_errors and len(bag.dags) == 6
 
 

@@ -5,7 +5,9 @@ import sys
 
 import pytest
 
-from lakehouse.orchestration.airflow_env import DAGS_FOLDER
+from lakehouse.config import Settings
+
+DAGS_FOLDER = Settings.from_env().dags_dir
 
 DAG_FILES = sorted(p for p in DAGS_FOLDER.glob("*.py") if not p.name.startswith("_"))
 

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lakehouse.config import PROJECT_ROOT, Settings
+from lakehouse.config import Settings
+from lakehouse.core.project import find_project_dir
+
+PROJECT_ROOT = find_project_dir()
 
 TEXT = (PROJECT_ROOT / "docker-compose.yml").read_text()
 COMPOSE = yaml.safe_load(TEXT)

@@ -25,9 +25,11 @@ def test_checks_are_grouped_by_layer_in_pipeline_order_and_escaped():
 def test_data_docs_links_are_relative_to_the_page_and_trend_is_drawn(tmp_path):
     docs = tmp_path / "gx" / "uncommitted" / "data_docs" / "local_site" / "validations" / "gold.html"
     trend = {"gold.kol_summary": [{"run_id": f"r{i}", "recorded_at": "", "rows": 100 * i} for i in range(1, 5)]}
-    html = render_html(_report(data_docs={"gold.kol_summary": str(docs)}, trend=trend),
-                       tmp_path / "d" / "r.json")
-    assert 'href="../gx/uncommitted/data_docs/local_site/validations/gold.html"' in html
+    offending = docs.with_name("gold-offending.html")
+    html = render_html(_report(data_docs={"gold.kol_summary": str(docs), "gold.kol_summary.offending": str(offending)},
+                               trend=trend), tmp_path / "d" / "r.json")
+    assert 'href="../gx/uncommitted/data_docs/local_site/validations/gold.html">Data Docs' in html
+    assert 'href="../gx/uncommitted/data_docs/local_site/validations/gold-offending.html">offending rows' in html
     assert html.count("<circle") == 4 and "r4: 400 rows" in html
     assert Path(str(docs)).name in html
 

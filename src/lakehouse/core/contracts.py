@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any  # a contract file's JSON, before it is checked
 
+from lakehouse.core.project import find_project_dir
+
 # The contracts directory: the setting ``contracts_dir`` of ``lakehouse.config`` reads the same variable.
 CONTRACTS_DIR_ENV = "LAKEHOUSE_CONTRACTS_DIR"
-CONTRACTS_DIR = Path(__file__).resolve().parents[3] / "contracts"  # the checkout's, the default
 # A contract's JSON types and the Spark types Silver parses them as.
 SPARK_TYPES = {"string": "STRING", "long": "BIGINT", "boolean": "BOOLEAN"}
 CONTRACT_KEYS = {"topic", "entity", "description", "silver_table", "key", "fields"}
@@ -92,8 +93,11 @@ def parse_contract(doc: dict[str, Any], source: str = "") -> Contract:
 
 
 def contracts_dir() -> Path:
-    """Where the contracts are: ``LAKEHOUSE_CONTRACTS_DIR``, else the checkout's ``contracts/``."""
-    return Path(os.environ.get(CONTRACTS_DIR_ENV) or CONTRACTS_DIR).expanduser()
+    """Where the contracts are: ``LAKEHOUSE_CONTRACTS_DIR``, else the project's ``contracts/``
+    (:func:`~lakehouse.core.project.find_project_dir`)."""
+    if os.environ.get(CONTRACTS_DIR_ENV):
+        return Path(os.environ[CONTRACTS_DIR_ENV]).expanduser()
+    return find_project_dir() / "contracts"
 
 
 def read_contract(path: Path) -> Contract:
@@ -120,10 +124,11 @@ def lint_contracts(directory: Path) -> list[str]:
     return problems
 
 
-def load_contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
-    """Every ``<topic>.json`` in ``directory``, by entity; a file must be named after its topic."""
+def load_contracts(directory: Path | None = None) -> dict[str, Contract]:
+    """Every ``<topic>.json`` in ``directory`` (default: :func:`contracts_dir`), by entity; a file must be
+    named after its topic."""
     contracts: dict[str, Contract] = {}
-    for path in sorted(Path(directory).glob("*.json")):
+    for path in sorted(Path(directory or contracts_dir()).glob("*.json")):
         contract = read_contract(path)
         if contract.entity in contracts:
             raise ContractError(f"contract {path}: must be named <topic>.json, one per entity")

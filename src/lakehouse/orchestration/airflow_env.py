@@ -11,11 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from lakehouse.config import PROJECT_ROOT, Settings
+from lakehouse.config import Settings
 from lakehouse.core.names import LINEAGE_EVENTS_FILE
-
-DAGS_FOLDER = PROJECT_ROOT / "dags"
-PLUGINS_FOLDER = PROJECT_ROOT / "plugins"  # real Airflow plugins only; the library is an installed package
 
 
 def venv_bin() -> str:
@@ -33,8 +30,8 @@ def airflow_env(settings: Settings, base: dict | None = None) -> dict[str, str]:
     else:
         env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", settings.airflow_db_sqlalchemy_uri)
     env.update({
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.dags_dir),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(settings.plugins_dir),  # real Airflow plugins; the library is a package
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": env.get("AIRFLOW__CORE__UNIT_TEST_MODE", "False"),
         "PATH": venv_bin() + os.pathsep + env.get("PATH", ""),

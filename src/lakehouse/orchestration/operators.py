@@ -10,22 +10,22 @@ from pathlib import Path
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from lakehouse.orchestration.errors import no_retry
-from lakehouse.spark.launch import SPARK_JOBS
 
 
 class LakehouseSparkSubmitOperator(SparkSubmitOperator):
     """Submit ``spark_jobs/<job>.py`` through the ``spark_default`` connection.
 
-    Jars and Spark conf come from ``lakehouse.spark.session`` at run time (so
-    settings are read where the task runs, not where the DAG is parsed). The
-    job's JSON result is returned, i.e. pushed to XCom.
+    Jars, Spark conf and the job's script (under the project's ``spark_jobs/``) come
+    from ``lakehouse.spark.launch`` at run time (so settings are read where the task
+    runs, not where the DAG is parsed). The job's JSON result is returned, i.e.
+    pushed to XCom.
     """
 
     def __init__(self, *, job: str, **kwargs):
         kwargs.setdefault("conn_id", "spark_default")
         kwargs.setdefault("name", f"lakehouse-{job}")
         kwargs.setdefault("application_args", ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"])
-        super().__init__(application=str(SPARK_JOBS / f"{job}.py"), **kwargs)
+        super().__init__(application=f"spark_jobs/{job}.py", **kwargs)  # resolved in the project at run time
         self.job = job
         self._result: dict = {}  # the job's result, for the OpenLineage hooks below
 
@@ -37,6 +37,7 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
         launch, sizing = sized_submission(apply_connections(), self.job, full_rebuild=full_rebuild)
         self.log.info("%s reads %s rows: %s JIT", self.job, f"{sizing['input_rows']:,}",
                       "C1-only" if sizing["small_input"] else "tiered C2")
+        self.application = str(launch.application)
         self.conf = {**launch.conf, **(self.conf or {})}
         self.jars = launch.jars
         with tempfile.TemporaryDirectory(prefix="lakehouse-job-") as tmp:

@@ -74,15 +74,14 @@ def render_html(report: dict, out_path: Path | None = None) -> str:
 
 
 def _docs_links(report: dict, out_path: Path | None):
-    """``link(table)``: an HTML link to the table's Data Docs page, relative to the report ('' for none)."""
+    """``link(table)``: HTML links to the table's Data Docs page and, when its rules failed, to the page of
+    their offending rows (``<table>.offending``), relative to the report ('' for none)."""
     docs = report.get("data_docs") or {}
 
     def link(table: str) -> str:
-        target = docs.get(table)
-        if not target:
-            return ""
-        href = os.path.relpath(target, out_path.parent) if out_path else target
-        return f' <a href="{escape(href)}">Data Docs</a>'
+        pages = (("Data Docs", docs.get(table)), ("offending rows", docs.get(f"{table}.offending")))
+        return "".join(f' <a href="{escape(os.path.relpath(target, out_path.parent) if out_path else target)}">'
+                       f"{label}</a>" for label, target in pages if target)
 
     return link
 

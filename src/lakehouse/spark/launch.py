@@ -12,10 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakehouse.config import PROJECT_ROOT, Settings
+from lakehouse.config import Settings
 from lakehouse.spark.session import driver_jvm_options, spark_conf, spark_jars
-
-SPARK_JOBS = PROJECT_ROOT / "spark_jobs"
 
 
 @dataclass(frozen=True)
@@ -26,10 +24,7 @@ class Submission:
     conf: dict[str, str]
     jars: str
     env: dict[str, str]
-
-    @property
-    def application(self) -> Path:
-        return SPARK_JOBS / f"{self.job}.py"
+    application: Path  # the project's spark_jobs/<job>.py
 
     def command(self, master: str, args: list[str]) -> list[str]:
         """The ``spark-submit`` command line SparkSubmitHook builds for a ``spark`` connection to ``master``."""
@@ -60,4 +55,4 @@ def submission(settings: Settings, job: str, small_input: bool = False) -> Submi
         conf["spark.driver.extraJavaOptions"] = driver_jvm_options(settings, SMALL_INPUT_JIT)
         if settings.spark_master.startswith("spark://"):  # executors are JVMs of their own there
             conf["spark.executor.extraJavaOptions"] = SMALL_INPUT_JIT
-    return Submission(job, conf, ",".join(spark_jars(settings)), env)
+    return Submission(job, conf, ",".join(spark_jars(settings)), env, settings.spark_jobs_dir / f"{job}.py")
