@@ -13,7 +13,7 @@ from lakehouse.config import get_settings
 from lakehouse.core.project import ProjectNotFoundError
 
 
-def cmd_setup(args) -> int:
+def cmd_setup(args: argparse.Namespace) -> int:
     """Provision jars, the Iceberg catalog and the Airflow metadata DB (safe to re-run)."""
     from lakehouse.iceberg.catalog import init_catalog
     from lakehouse.orchestration.airflow_env import airflow_env, ensure_pools
@@ -42,7 +42,7 @@ def cmd_setup(args) -> int:
     return 0
 
 
-def cmd_setup_catalog(args) -> int:
+def cmd_setup_catalog(args: argparse.Namespace) -> int:
     """Create the Iceberg catalog tables and namespaces only (full stack: run once by airflow-init)."""
     from lakehouse.iceberg.catalog import init_catalog
 
@@ -52,7 +52,7 @@ def cmd_setup_catalog(args) -> int:
     return 0
 
 
-def cmd_airflow_env(args) -> int:
+def cmd_airflow_env(args: argparse.Namespace) -> int:
     """Print `export` lines that point a shell's Airflow at this project (eval "$(lakehouse airflow-env)").
 
     No line holds a secret: passwords stay where they already are (the environment), and a metadata DB URL
@@ -73,27 +73,27 @@ def cmd_airflow_env(args) -> int:
     return 0
 
 
-def cmd_airflow_db_url(args) -> int:
+def cmd_airflow_db_url(args: argparse.Namespace) -> int:
     """Airflow's metadata DB URL with its password, for ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD`` only."""
     print(get_settings().airflow_db_connect_uri())
     return 0
 
 
-def cmd_up(args) -> int:
+def cmd_up(args: argparse.Namespace) -> int:
     from lakehouse.services.manager import ServiceManager
 
     ServiceManager(get_settings()).up()
     return cmd_status(args)
 
 
-def cmd_down(args) -> int:
+def cmd_down(args: argparse.Namespace) -> int:
     from lakehouse.services.manager import ServiceManager
 
     ServiceManager(get_settings()).down()
     return 0
 
 
-def cmd_status(args) -> int:
+def cmd_status(args: argparse.Namespace) -> int:
     from lakehouse.services.manager import ServiceManager
 
     statuses = ServiceManager(get_settings()).status()
@@ -103,7 +103,7 @@ def cmd_status(args) -> int:
     return 0 if all(s.running for s in statuses) or not getattr(args, "strict", False) else 1
 
 
-def cmd_doctor(args) -> int:
+def cmd_doctor(args: argparse.Namespace) -> int:
     """Probe the platform (broker, topics, consumer lag, catalog, warehouse, Redis, Spark, Airflow DB);
     exit 1 on any FAIL."""
     from lakehouse.core.checks import Status
@@ -118,7 +118,7 @@ def cmd_doctor(args) -> int:
     return 1 if failed else 0
 
 
-def cmd_publish_branch(args) -> int:
+def cmd_publish_branch(args: argparse.Namespace) -> int:
     """Fast-forward main of every table to an audited branch and drop it (what the publish_branch task does)."""
     import json
 
@@ -133,7 +133,7 @@ def cmd_publish_branch(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
+def cmd_demo(args: argparse.Namespace) -> int:
     """Start services, run kol_platform_e2e with `airflow dags test`, print the report, stop services."""
     from lakehouse.iceberg.catalog import reset_lake
     from lakehouse.orchestration.airflow_env import airflow_env
@@ -169,7 +169,7 @@ def cmd_demo(args) -> int:
     return code
 
 
-def cmd_serve(args) -> int:
+def cmd_serve(args: argparse.Namespace) -> int:
     """Run the platform as a service: the embedded broker + Redis, then `airflow standalone` (API server and
     UI, scheduler, DAG processor, triggerer, LocalExecutor) until Ctrl-C; stops the services it started."""
     from lakehouse.orchestration.airflow_env import admin_password_file, airflow_env, service_env
@@ -198,7 +198,7 @@ def cmd_serve(args) -> int:
             manager.down()
 
 
-def cmd_suites_lint(args) -> int:
+def cmd_suites_lint(args: argparse.Namespace) -> int:
     """Check every suite in expectations/ against the GX registry and the tables' Iceberg schemas."""
     from pathlib import Path
 
@@ -217,7 +217,7 @@ def cmd_suites_lint(args) -> int:
     return 1 if problems else 0
 
 
-def cmd_contracts_lint(args) -> int:
+def cmd_contracts_lint(args: argparse.Namespace) -> int:
     """Check every data contract in the contracts directory: one line per problem (file: rule); exit 1 on any."""
     from pathlib import Path
 
@@ -231,7 +231,7 @@ def cmd_contracts_lint(args) -> int:
     return 1 if problems else 0
 
 
-def cmd_suites_suggest(args) -> int:
+def cmd_suites_suggest(args: argparse.Namespace) -> int:
     """Profile a table's main and write a draft suite (every rule a warning) to expectations/<layer>/<table>.json."""
     from pathlib import Path
 
@@ -258,7 +258,7 @@ def cmd_suites_suggest(args) -> int:
     return 0
 
 
-def cmd_report(args) -> int:
+def cmd_report(args: argparse.Namespace) -> int:
     from lakehouse.quality.report import render_terminal
 
     path = get_settings().reports_dir / args.dag_id / "latest.json"
@@ -287,7 +287,7 @@ def cmd_kcat(kcat_args: list[str]) -> int:
     return 0  # not reached
 
 
-def cmd_redis_restore(args) -> int:
+def cmd_redis_restore(args: argparse.Namespace) -> int:
     """Rebuild the Redis hot path from the current Gold snapshot (the backup/restore drill)."""
     from lakehouse.core.checks import Status
     from lakehouse.core.names import PLATFORMS

@@ -199,7 +199,7 @@ class Settings:
                 values[f.name] = project / f.metadata["under_project"]
         return cls(**values)
 
-    def replace(self, **changes: Any) -> Settings:
+    def replace(self, **changes: Any) -> Settings:  # Any: each field's own type, checked by the dataclass
         return dataclasses.replace(self, **changes)
 
     def to_env(self, secrets: bool = True) -> dict[str, str]:

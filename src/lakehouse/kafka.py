@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # confluent-kafka loads with the first client, not with this 
 ClientConfig = dict[str, Any]
 
 
-def client_config(settings: Settings | None = None, **overrides: Any) -> ClientConfig:
+def client_config(settings: Settings | None = None, **overrides: Any) -> ClientConfig:  # Any: librdkafka values
     settings = settings or get_settings()
     conf: ClientConfig = {
         "bootstrap.servers": settings.kafka_bootstrap,
@@ -31,7 +31,7 @@ def client_config(settings: Settings | None = None, **overrides: Any) -> ClientC
     return conf
 
 
-def producer(settings: Settings | None = None, **overrides: Any) -> Producer:
+def producer(settings: Settings | None = None, **overrides: Any) -> Producer:  # Any: librdkafka values
     from confluent_kafka import Producer
 
     conf = client_config(
@@ -48,7 +48,7 @@ def producer(settings: Settings | None = None, **overrides: Any) -> Producer:
     return Producer(conf)
 
 
-def consumer(group_id: str, settings: Settings | None = None, **overrides: Any) -> Consumer:
+def consumer(group_id: str, settings: Settings | None = None, **overrides: Any) -> Consumer:  # Any: librdkafka
     from confluent_kafka import Consumer
 
     conf = client_config(
@@ -64,7 +64,7 @@ def consumer(group_id: str, settings: Settings | None = None, **overrides: Any) 
     return Consumer(conf)
 
 
-def admin(settings: Settings | None = None, **overrides: Any) -> AdminClient:
+def admin(settings: Settings | None = None, **overrides: Any) -> AdminClient:  # Any: librdkafka values
     from confluent_kafka.admin import AdminClient
 
     return AdminClient(client_config(settings, **overrides))

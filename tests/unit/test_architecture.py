@@ -165,3 +165,45 @@ def test_no_third_party_class_or_module_is_patched():
     found = {str(path): hits for directory in CODE_DIRS for path in sorted(directory.rglob("*.py"))
              if (hits := monkeypatches(path.read_text()))}
     assert not found, found
+
+
+def _signatures(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """Module-level functions and methods: what other modules call. (Nested functions are local: a FastAPI
+    route or an Airflow @task body is wired by its framework, which reads its annotations at runtime.)"""
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    functions += [m for c in tree.body if isinstance(c, ast.ClassDef)
+                  for m in c.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef)]
+    return [f for f in functions if not f.name.startswith("_") or f.name == "__init__"]
+
+
+def unannotated(source: str) -> list[str]:
+    """Public functions with a parameter or a return type not annotated."""
+    found = []
+    for f in _signatures(ast.parse(source)):
+        args = [a for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs, f.args.vararg, f.args.kwarg)
+                if a is not None and a.arg not in ("self", "cls")]
+        if f.returns is None or any(a.annotation is None for a in args):
+            found.append(f"line {f.lineno}: {f.name}")
+    return found
+
+
+def unexplained_any(source: str) -> list[str]:
+    """Public functions taking or returning a bare ``Any`` without a comment on their signature saying why."""
+    lines, found = source.splitlines(), []
+    for f in _signatures(ast.parse(source)):
+        annotations = [a.annotation for a in (*f.args.posonlyargs, *f.args.args, *f.args.kwonlyargs, f.args.kwarg)
+                       if a is not None] + [f.returns]
+        signature = "\n".join(lines[f.lineno - 1:f.body[0].lineno - 1])
+        if any(isinstance(a, ast.Name) and a.id == "Any" for a in annotations) and "#" not in signature:
+            found.append(f"line {f.lineno}: {f.name}")
+    return found
+
+
+def test_every_public_function_of_the_library_is_annotated_and_says_why_it_takes_any():
+    assert unannotated("def f(x) -> int:\n    return 1\nclass C:\n    def g(self, y: int):\n        pass\n") == [
+        "line 1: f", "line 4: g"]
+    assert unexplained_any("from typing import Any\ndef f(x: Any) -> int:\n    return 1\n") == ["line 2: f"]
+    assert not unexplained_any("def f(x: Any) -> int:  # Any: JSON\n    return 1\n")
+    problems = {str(p.relative_to(LIBRARY)): found for p in sorted(LIBRARY.rglob("*.py"))
+                if (found := unannotated(p.read_text()) + unexplained_any(p.read_text()))}
+    assert not problems, problems

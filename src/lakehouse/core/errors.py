@@ -24,7 +24,7 @@ class QualityGateError(DataBreach):
 class AuditError(DataBreach):
     """A WAP branch failed its audit; ``main`` was not changed and the branch is kept."""
 
-    def __init__(self, branch: str, failed: list[CheckResult]):
+    def __init__(self, branch: str, failed: list[CheckResult]) -> None:
         self.failed = failed
         lines = [f"audit of branch {branch!r} failed; main was not changed, the branch is kept for inspection:"]
         lines += [f"  FAIL {r.check_id} [{r.table}] observed={r.observed} threshold={r.threshold} {r.details}"

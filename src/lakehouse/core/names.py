@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 CATALOG_NAME = "lake"
 NAMESPACES = ("bronze", "silver", "gold", "ml", "audit")
@@ -103,7 +104,7 @@ def run_properties(dag_id: str, run_id: str) -> dict[str, str]:
     return {AIRFLOW_DAG_ID: dag_id, AIRFLOW_RUN_ID: run_id}
 
 
-def lineage_properties(dag_id: str, run_id: str, *, upstream: dict[str, int], stats: dict[str, object],
+def lineage_properties(dag_id: str, run_id: str, *, upstream: Mapping[str, int | None], stats: Mapping[str, object],
                        **extra: object) -> dict[str, str]:
     """Summary properties of a Silver or Gold commit: its inputs, its numbers and its run (values as JSON)."""
     props = {LINEAGE_UPSTREAM: json.dumps(upstream, sort_keys=True), STATS: json.dumps(stats, sort_keys=True),

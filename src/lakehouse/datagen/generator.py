@@ -70,7 +70,7 @@ class Dataset:
         entities = [entity] if entity else list(self.records)
         return Counter(r.fault for e in entities for r in self.records[e] if r.fault)
 
-    def all_records(self):
+    def all_records(self) -> Iterator[Record]:
         for records in self.records.values():
             yield from records
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from lakehouse.config import Settings
 from lakehouse.datagen.generator import Record
 from lakehouse.kafka import producer
+
+if TYPE_CHECKING:
+    from confluent_kafka import KafkaError, Message
 
 
 class ProduceError(RuntimeError):
@@ -23,7 +27,7 @@ def produce_records(records: Iterable[Record], settings: Settings, timeout: floa
     delivered: Counter = Counter()
     failures: list[str] = []
 
-    def on_delivery(err, msg):
+    def on_delivery(err: KafkaError | None, msg: Message) -> None:
         if err is None:
             delivered[msg.topic()] += 1
         elif len(failures) < 20:

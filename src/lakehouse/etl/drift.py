@@ -17,8 +17,15 @@ reads ``123`` into a string field as ``"123"``, and each failed conversion costs
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.contracts import Contract
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from lakehouse.core.contracts import Field
 
 SAMPLES = 3
 MAX_FINDINGS = 20  # per run and topic, the most frequent first: a summary property stays small
@@ -31,7 +38,7 @@ OBSERVED = {'"': "string", "t": "boolean", "f": "boolean", "{": "object", "[": "
 
 def drift_pattern(contract: Contract) -> str:
     """Matches ``"<undeclared key>":`` and ``"<field>": <first character>`` where a value has the wrong type."""
-    def names(fields) -> str:
+    def names(fields: Iterable[Field]) -> str:
         return "|".join(re.escape(f.name) for f in fields)
 
     wrong = [f'(?:{names(fs)})"\\s*+:\\s*+(?:{start})' for json_type, start in WRONG_START.items()
@@ -40,7 +47,7 @@ def drift_pattern(contract: Contract) -> str:
     return f'"(?:{"|".join([undeclared, *wrong])})'
 
 
-def with_drift(classified, contract: Contract):
+def with_drift(classified: DataFrame, contract: Contract) -> DataFrame:
     """``classified`` with a ``drift`` column: each record's ``(field, kind, observed)`` findings.
 
     ``classified``: the increment's Bronze rows as :func:`lakehouse.etl.parse.classify` left them (``payload``,
@@ -58,14 +65,14 @@ def with_drift(classified, contract: Contract):
             .drop("wrong"))
 
 
-def drifted():
+def drifted() -> Column:
     """An aggregate: how many records have findings (0 on a clean increment: no grouping job to run)."""
     from pyspark.sql import functions as F
 
     return F.count_if(F.size("drift") > 0)
 
 
-def drift_findings(with_drift_rows, drifted_records: int) -> list[dict]:
+def drift_findings(with_drift_rows: DataFrame, drifted_records: int) -> list[dict[str, Any]]:
     """``[{field, kind, observed, count, samples}]`` of one increment, the most frequent first.
 
     ``with_drift_rows``: the cached output of :func:`with_drift`; ``drifted_records``: its :func:`drifted`
@@ -85,19 +92,19 @@ def drift_findings(with_drift_rows, drifted_records: int) -> list[dict]:
              "samples": [list(s) for s in r.samples]} for r in rows]
 
 
-def findings_of(contract: Contract):
+def findings_of(contract: Contract) -> Column:
     """A column: the ``(field, kind, observed)`` findings of one parsed record, an empty array when it is clean."""
     from pyspark.sql import functions as F
 
     none = F.lit(None).cast("string")
 
-    def finding(field, kind, observed):
+    def finding(field: Column, kind: str, observed: Column) -> Column:
         return F.struct(field.alias("field"), F.lit(kind).alias("kind"), observed.alias("observed"))
 
-    def field_of(match):  # '"username": 1' -> username
+    def field_of(match: Column) -> Column:  # '"username": 1' -> username
         return F.substring_index(F.substring(match, 2, 1 << 16), '"', 1)
 
-    def observed_of(match):
+    def observed_of(match: Column) -> Column:
         last = F.substring(match, -1, 1)
         return F.coalesce(*(F.when(last == c, t) for c, t in OBSERVED.items()), F.lit("number"))
 
@@ -109,6 +116,6 @@ def findings_of(contract: Contract):
     return F.filter(F.flatten(F.array(*out)), lambda x: x.isNotNull())
 
 
-def starts_with(prefix: str):
+def starts_with(prefix: str) -> Callable[[Column], Column]:
     """A one-argument lambda for Spark's higher-order functions (which count a default argument as one)."""
     return lambda m: m.startswith(prefix)

@@ -18,10 +18,12 @@ job wires in the champion model), so this module knows nothing of training.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from lakehouse.config import get_settings
@@ -62,7 +64,10 @@ from lakehouse.spark.tables import (
 )
 
 if TYPE_CHECKING:  # Spark is imported where a job runs, not where this module is imported
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, Row, SparkSession
+
+Frames = dict[str, "DataFrame"]  # Silver as a run reads it, by entity
+Cache = Callable[["DataFrame"], "DataFrame"]  # caches a frame for the run (spark.tables.cached_frames)
 
 KEY = ["platform", "kol_id"]
 # What Gold needs of a Silver table that does not exist yet (no such events so far).
@@ -78,10 +83,10 @@ class TrustSource:
     """Where trust scores come from: a model version and a function of the Silver frames, or neither."""
 
     version: int | None = None
-    scores: Callable[[dict], object] | None = None  # frames -> DataFrame(platform, kol_id, trust_score)
+    scores: Callable[[Frames], DataFrame] | None = None  # frames -> DataFrame(platform, kol_id, trust_score)
 
     @property
-    def label(self):
+    def label(self) -> int | str:
         return self.version if self.version is not None else "none"
 
 
@@ -91,7 +96,7 @@ class GoldStats:
     rows: int
     updated: int
     silver_kols: int | None
-    upstream: dict
+    upstream: dict[str, int]  # {silver table: snapshot id} this Gold was built from
     gold_snapshot_id: int | None
     seconds: float
 
@@ -102,8 +107,8 @@ class GoldState:
 
     processed_at: str
     as_of: str
-    reference: list
-    trust_model: object
+    reference: list[Row]  # gold.score_reference as of the run
+    trust_model: int | str  # the model version the scores used, or "none"
     changed_since_fit: int = 0  # KOLs rescored incrementally since the reference was fitted
 
     @property
@@ -116,9 +121,10 @@ class GoldState:
         return self.changed_since_fit + changed > refit_fraction * max(self.population, 1)
 
 
-def silver_frames(spark, branch: str | None) -> tuple[dict, dict]:
+def silver_frames(spark: SparkSession, branch: str | None) -> tuple[dict[str, int], Frames]:
     """``({silver table: snapshot id}, {entity: DataFrame})`` of Silver as this run sees it."""
-    upstream, frames = {}, {}
+    upstream: dict[str, int] = {}
+    frames: Frames = {}
     for name, entity in entities().items():
         sid = run_snapshot_id(entity.silver_table, branch)
         if sid is None and name in EMPTY_SILVER:
@@ -131,7 +137,7 @@ def silver_frames(spark, branch: str | None) -> tuple[dict, dict]:
     return upstream, frames
 
 
-def gold_state(spark, branch: str | None) -> GoldState | None:
+def gold_state(spark: SparkSession, branch: str | None) -> GoldState | None:
     """The state of the Gold this run builds on; None when there is none (then the run is full)."""
     gold = table_or_none(get_catalog(), GOLD_SUMMARY_TABLE)
     if gold is None or not spark.catalog.tableExists(qualified(SCORE_REFERENCE_TABLE)):
@@ -145,7 +151,7 @@ def gold_state(spark, branch: str | None) -> GoldState | None:
                      newest_json(gold, head, TRUST_MODEL, "none"), int(watermark.get("changed_since_fit", 0)))
 
 
-def with_trust(metrics, frames: dict, trust: TrustSource):
+def with_trust(metrics: DataFrame, frames: Frames, trust: TrustSource) -> DataFrame:
     """``metrics`` plus ``trust_score`` and ``trust_model_version`` (nulls without a model)."""
     from pyspark.sql import functions as F
 
@@ -156,31 +162,31 @@ def with_trust(metrics, frames: dict, trust: TrustSource):
             .withColumn("trust_model_version", F.lit(trust.version).cast("int")))
 
 
-def full_summary(frames: dict, trust: TrustSource, run_id: str, cache):
+def full_summary(frames: Frames, trust: TrustSource, run_id: str,
+                 cache: Cache) -> tuple[DataFrame, DataFrame, datetime | None, int]:
     """Every KOL scored against a freshly fitted reference: ``(summary, reference_df, as_of, silver_kols)``."""
     from pyspark.sql import functions as F
 
     silver_kols = frames["profiles"].select(*KEY).distinct().count()
-    as_of = frames["videos"].agg(F.max("published_at")).first()[0]
+    [[as_of]] = frames["videos"].agg(F.max("published_at")).collect()
     metrics = cache(with_trust(build_metrics(frames["profiles"], frames["videos"], frames["comments"], as_of),
                                frames, trust))
     reference_df = cache(fit_reference(metrics, run_id))
     return apply_scores(metrics, reference_df.collect()), reference_df, as_of, silver_kols
 
 
-def changed_kols(frames: dict, processed_at: str, cache):
+def changed_kols(frames: Frames, processed_at: str, cache: Cache) -> tuple[DataFrame, int]:
     """``(keys, count)`` of the KOLs with Silver rows processed after ``processed_at`` (the watermark)."""
     from pyspark.sql import functions as F
 
-    changed = None
-    for df in frames.values():
-        keys = df.where(F.col("processed_at") > F.lit(processed_at).cast("timestamp")).select(*KEY)
-        changed = keys if changed is None else changed.unionByName(keys)
+    since = F.lit(processed_at).cast("timestamp")
+    changed = functools.reduce(lambda a, b: a.unionByName(b),
+                               (df.where(F.col("processed_at") > since).select(*KEY) for df in frames.values()))
     changed = cache(changed.distinct())
     return changed, changed.count()
 
 
-def incremental_summary(frames: dict, trust: TrustSource, state: GoldState, changed):
+def incremental_summary(frames: Frames, trust: TrustSource, state: GoldState, changed: DataFrame) -> DataFrame:
     """Only the ``changed`` KOLs, scored on the kept reference."""
     from pyspark.sql import functions as F
 
@@ -195,13 +201,12 @@ class Plan(NamedTuple):
 
     summary: DataFrame
     reference: DataFrame | None  # None: incremental, scored on the kept reference
-    as_of: object  # the reference's Silver watermark (a timestamp)
+    as_of: datetime | str | None  # the reference's newest video time (a timestamp, or as the watermark kept it)
     silver_kols: int | None  # KOLs in Silver, counted by a full run only
     changed_since_fit: int  # KOLs rescored since the reference was fitted (0 after a refit)
 
 
-def summarize(frames: dict[str, DataFrame], trust: TrustSource, state: GoldState | None, run_id: str,
-              cache: Callable[[DataFrame], DataFrame]) -> Plan | None:
+def summarize(frames: Frames, trust: TrustSource, state: GoldState | None, run_id: str, cache: Cache) -> Plan | None:
     """The run's :class:`Plan`; None when no KOL changed.
 
     Incremental on the kept scale unless that went stale (too many KOLs rescored since it was fitted):
@@ -218,7 +223,7 @@ def summarize(frames: dict[str, DataFrame], trust: TrustSource, state: GoldState
     return Plan(cache(summary_df), reference_df, as_of, silver_kols, 0)
 
 
-def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+def silver_to_gold(spark: SparkSession, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
                    full_rebuild: bool = False, trust: TrustSource = TrustSource()) -> GoldStats:
     """Bring ``gold.kol_summary`` up to date with Silver as of ``branch`` (this run's Silver), on the branch."""
     started = time.monotonic()
@@ -250,7 +255,8 @@ def silver_to_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | N
     return GoldStats(mode, rows, updated, planned.silver_kols, upstream, head, _since(started))
 
 
-def write_gold(spark, summary_df, reference_df, props: dict, branch: str | None) -> None:
+def write_gold(spark: SparkSession, summary_df: DataFrame, reference_df: DataFrame | None, props: dict[str, str],
+               branch: str | None) -> None:
     """One snapshot replacing the whole summary (full, with its reference), or one MERGE (incremental)."""
     from pyspark.sql import functions as F
 
@@ -276,7 +282,7 @@ def write_gold(spark, summary_df, reference_df, props: dict, branch: str | None)
         reference_df.writeTo(qualified(SCORE_REFERENCE_TABLE)).overwrite(F.lit(True))
 
 
-def _silver_processed_at(upstream: dict) -> str | None:
+def _silver_processed_at(upstream: dict[str, int]) -> str | None:
     """Newest ``processed-at`` the Silver snapshots Gold reads were written with (summary, no scan)."""
     catalog = get_catalog()
     stamps = []

@@ -6,8 +6,16 @@ composes them and tests can call them on hand-made frames.
 
 from __future__ import annotations
 
+import functools
+import operator
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from lakehouse.core.entities import MAX_CLOCK_SKEW_HOURS, MAX_PAYLOAD_BYTES, MIN_EVENT_TIME, Entity, Reason
 from lakehouse.core.names import PLATFORMS
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
 
 # A key's versions in log order: the broker log (epoch), then the offset within the key's partition
 # (the partition only breaks ties between partitions). A producer's clock never decides.
@@ -16,7 +24,7 @@ LOG_ORDER = ("kafka_epoch", "kafka_offset", "kafka_partition")
 LINEAGE_COLUMNS = ("kafka_partition", "kafka_offset", "kafka_timestamp", "batch_id", "kafka_epoch", "processed_at")
 
 
-def classify(df, entity: Entity):
+def classify(df: DataFrame, entity: Entity) -> DataFrame:
     """Add ``doc`` (typed struct) and ``reason`` (null when valid) to raw Bronze rows."""
     from pyspark.sql import functions as F
 
@@ -26,14 +34,8 @@ def classify(df, entity: Entity):
         "doc", F.from_json(raw, schema, {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt_record"})
     )
     doc = F.col("doc")
-    missing = None
-    for name in entity.required:
-        cond = doc[name].isNull() | (F.trim(doc[name]) == "")
-        missing = cond if missing is None else missing | cond
-    negative = None
-    for name in entity.counts:
-        cond = F.coalesce(doc[name], F.lit(0)) < 0
-        negative = cond if negative is None else negative | cond
+    missing = _any_of(doc[name].isNull() | (F.trim(doc[name]) == "") for name in entity.required)
+    negative = _any_of(F.coalesce(doc[name], F.lit(0)) < 0 for name in entity.counts)
     ts = F.col("kafka_timestamp")
     absurd_time = ((ts.isNull() & F.col("kafka_timestamp_ms").isNotNull())
                    | (ts < F.lit(MIN_EVENT_TIME).cast("timestamp"))
@@ -50,7 +52,12 @@ def classify(df, entity: Entity):
     return df.withColumn("reason", reason)
 
 
-def normalize(df, entity: Entity):
+def _any_of(conditions: Iterable[Column]) -> Column:
+    """``c1 | c2 | ...`` (an entity names at least one required field and one count)."""
+    return functools.reduce(operator.or_, conditions)
+
+
+def normalize(df: DataFrame, entity: Entity) -> DataFrame:
     """Typed, trimmed, lower-cased, UTC Silver columns for valid rows."""
     from pyspark.sql import functions as F
 
@@ -99,7 +106,7 @@ def normalize(df, entity: Entity):
     return df.select(*cols, *lineage)
 
 
-def deduplicate(df, entity: Entity):
+def deduplicate(df: DataFrame, entity: Entity) -> DataFrame:
     """Keep the newest row per business key by its place in the log (:data:`LOG_ORDER`)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -108,7 +115,7 @@ def deduplicate(df, entity: Entity):
     return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
 
-def business_keys(df, entity: Entity):
+def business_keys(df: DataFrame, entity: Entity) -> DataFrame:
     """The business key of each raw record, parsed from its payload and normalized as Silver does.
 
     What "distinct Bronze keys" means: a producer may key Kafka messages by event
@@ -122,7 +129,7 @@ def business_keys(df, entity: Entity):
     return df.select(*cols).dropna()
 
 
-def quarantine_rows(df, entity: Entity, run_id: str):
+def quarantine_rows(df: DataFrame, entity: Entity, run_id: str) -> DataFrame:
     from pyspark.sql import functions as F
 
     return df.where(F.col("reason").isNotNull()).select(

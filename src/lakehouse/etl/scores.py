@@ -27,8 +27,20 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.scoring import TIERS, TOP_TIER, final_score
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    import pandas as pd
+    from pyspark.sql import Column, DataFrame, Row
+
+    FloatArray = npt.NDArray[np.float64]
+    Scale = tuple[FloatArray, FloatArray, int]  # quantiles, probabilities, population
 
 VELOCITY_WINDOW_DAYS = 7
 SCORED = {"trending_score": "trending_value", "success_score": "success_value"}
@@ -41,17 +53,20 @@ REFERENCE_ACCURACY = 1_000_000  # percentile_approx: rank error <= n / accuracy
 SCORE_DECIMALS = 6
 
 
-def tier_expr(followers):
+def tier_expr(followers: Column) -> Column:
     from pyspark.sql import functions as F
 
-    expr = None
-    for bound, name in TIERS:
-        expr = F.when(followers < bound, name) if expr is None else expr.when(followers < bound, name)
+    (first_bound, first_name), *rest = TIERS
+    expr = F.when(followers < first_bound, first_name)
+    for bound, name in rest:
+        expr = expr.when(followers < bound, name)
     return expr.otherwise(TOP_TIER)
 
 
-def build_metrics(profiles, videos, comments, as_of):
-    """Per-KOL metrics and the raw values the scores rank (no scores yet)."""
+def build_metrics(profiles: DataFrame, videos: DataFrame, comments: DataFrame,
+                  as_of: datetime | str | None) -> DataFrame:
+    """Per-KOL metrics and the raw values the scores rank (no scores yet); ``as_of``: the newest video's time
+    (a timestamp, or its text as Gold's watermark keeps it), the end of the velocity window."""
     from pyspark.sql import functions as F
 
     window_start = F.lit(as_of) - F.expr(f"INTERVAL {VELOCITY_WINDOW_DAYS} DAYS")
@@ -90,7 +105,7 @@ def build_metrics(profiles, videos, comments, as_of):
     )
 
 
-def fit_reference(metrics, run_id: str):
+def fit_reference(metrics: DataFrame, run_id: str) -> DataFrame:
     """Per platform and score: the quantiles of the raw value at :data:`PROBABILITIES` and ``population``,
     the number of KOLs they describe (inactive KOLs have no trending value and are not counted)."""
     from pyspark.sql import functions as F
@@ -108,15 +123,16 @@ def fit_reference(metrics, run_id: str):
             .withColumn("fitted_run_id", F.lit(run_id)).withColumn("fitted_at", F.current_timestamp()))
 
 
-def tail_stretched(p, n: int):
+def tail_stretched(p: FloatArray, n: int) -> FloatArray:
     """``100 (1 - ln(1 + n (1 - p)) / ln(2 + n))``: 100 at the top, just above 0 at the bottom (0 is the
     inactive KOLs' floor), every tenfold step in rank from the top worth the same points (floats or numpy)."""
     import numpy as np
 
-    return 100.0 * (1.0 - np.log1p(max(n, 0) * (1.0 - p)) / math.log(2 + max(n, 0)))
+    stretched: FloatArray = 100.0 * (1.0 - np.log1p(max(n, 0) * (1.0 - p)) / math.log(2 + max(n, 0)))
+    return stretched
 
 
-def reference_scales(reference_rows) -> dict:
+def reference_scales(reference_rows: Iterable[Row | dict[str, Any]]) -> dict[tuple[str, str], Scale]:
     """``{(platform, score): (quantiles, probabilities, population)}`` from ``gold.score_reference`` rows."""
     import numpy as np
 
@@ -125,7 +141,7 @@ def reference_scales(reference_rows) -> dict:
             for row in reference_rows}
 
 
-def share_at_or_below(values, quantiles, probabilities):
+def share_at_or_below(values: FloatArray, quantiles: FloatArray, probabilities: FloatArray) -> FloatArray:
     """``p`` per value: the share of the reference at or below it, interpolated between quantiles.
 
     Equal quantiles (many KOLs with one value, or the few at the top that every tail probability lands on)
@@ -138,22 +154,23 @@ def share_at_or_below(values, quantiles, probabilities):
     with np.errstate(divide="ignore", invalid="ignore"):
         fraction = np.where(x1 > x0, (values - x0) / (x1 - x0), 0.0)
     p = p0 + np.clip(fraction, 0.0, 1.0) * (p1 - p0)
-    return np.where(values >= quantiles[-1], 1.0, np.where(values < quantiles[0], probabilities[0], p))
+    shares: FloatArray = np.where(values >= quantiles[-1], 1.0, np.where(values < quantiles[0], probabilities[0], p))
+    return shares
 
 
-def apply_scores(metrics, reference_rows):
+def apply_scores(metrics: DataFrame, reference_rows: Iterable[Row | dict[str, Any]]) -> DataFrame:
     """Scores 0-100: each value's share below it in its platform's reference, tail-stretched; the trending
     floor 0 for inactive KOLs (no value)."""
     import numpy as np
     import pandas as pd
     from pyspark.sql import functions as F
-    from pyspark.sql.functions import PandasUDFType, pandas_udf
+    from pyspark.sql.pandas.functions import PandasUDFType, pandas_udf
 
     scales = reference_scales(reference_rows)
 
-    def scorer(score: str):
+    def scorer(score: str) -> Callable[..., Column]:
         # explicit function type: this module's annotations are strings (PEP 563)
-        def _score(platform, value):
+        def _score(platform: pd.Series, value: pd.Series) -> pd.Series:
             out = np.zeros(len(value))
             values = value.to_numpy(dtype=float, na_value=np.nan)
             for name in platform.unique():
@@ -173,8 +190,9 @@ def apply_scores(metrics, reference_rows):
     if "trust_score" not in df.columns:
         df = df.withColumn("trust_score", F.lit(None).cast("double"))
     trending, success, trust = F.col("trending_score"), F.col("success_score"), F.col("trust_score")
-    final = F.when(trust.isNull(), final_score(trending, success, None)).otherwise(
-        final_score(trending, success, trust))
+    # the formula is written once (core.scoring) for floats; Spark Columns share its arithmetic
+    final = F.when(trust.isNull(), final_score(trending, success, None)).otherwise(  # type: ignore[arg-type]
+        final_score(trending, success, trust))  # type: ignore[arg-type]
     return (
         df.withColumn("final_score", F.round(final, SCORE_DECIMALS))
         .withColumn("tier", tier_expr(F.col("followers_count")))

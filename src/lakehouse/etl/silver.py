@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.entities import Entity, entities
 from lakehouse.core.errors import DataBreach
@@ -45,7 +45,12 @@ from lakehouse.spark.tables import (
     writing_to,
 )
 
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+    from pyspark.sql import DataFrame, SparkSession
+
 TOTAL_KEYS = ("bronze-rows", "inserted", "duplicates", "quarantined")
+OffsetRanges = dict[str, list[int]]  # {partition: [first, last]} of Kafka offsets, as JSON keeps them
 
 
 @dataclass
@@ -64,7 +69,7 @@ class SilverStats:
     quarantined: int
     silver_snapshot_id: int | None
     seconds: float
-    kafka_offsets: dict | None = None  # {partition: [first, last]} of the Bronze increment
+    kafka_offsets: OffsetRanges | None = None  # {partition: [first, last]} of the Bronze increment
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,10 @@ class Increment:
     entity: Entity
     after: int | None  # last Bronze snapshot already in Silver (exclusive); None: from the start
     upto: int | None  # Bronze main now (inclusive)
-    totals: dict  # Silver's running totals so far
+    totals: dict[str, int]  # Silver's running totals so far
     silver_snapshot: int | None  # Silver as this run sees it
     expected_rows: int = 0
-    offsets: dict | None = None
+    offsets: OffsetRanges | None = None
 
     @property
     def empty(self) -> bool:
@@ -110,7 +115,7 @@ def plan_increment(entity: Entity, branch: str | None, full_rebuild: bool) -> In
     return increment
 
 
-def bronze_bookkeeping(bronze_table, after: int | None, upto: int) -> tuple[int, dict]:
+def bronze_bookkeeping(bronze_table: Table, after: int | None, upto: int) -> tuple[int, OffsetRanges]:
     """Rows and Kafka offset ranges Bronze's commits in (``after``, ``upto``] appended.
 
     From the two ends only, never the commits in between (which maintenance may
@@ -121,7 +126,7 @@ def bronze_bookkeeping(bronze_table, after: int | None, upto: int) -> tuple[int,
     rows = total_rows(bronze_table, upto) - (total_rows(bronze_table, after) if after is not None else 0)
     end = recorded_state(bronze_table, upto)
     start = recorded_state(bronze_table, after) if after is not None else None
-    ranges = {}
+    ranges: OffsetRanges = {}
     for p, nxt in sorted(end.next.items()):
         lo = start.next.get(p, end.first.get(p)) if start is not None and start.epoch == end.epoch else end.first.get(p)
         if lo is not None and nxt > lo:
@@ -129,8 +134,10 @@ def bronze_bookkeeping(bronze_table, after: int | None, upto: int) -> tuple[int,
     return rows, ranges
 
 
-def read_increment(spark, inc: Increment):
+def read_increment(spark: SparkSession, inc: Increment) -> DataFrame:
     """The Bronze rows of the increment (an Iceberg incremental read of the appends after ``after``)."""
+    if inc.upto is None:
+        raise ValueError(f"{inc.entity.name}: an empty increment has no rows to read")
     if inc.after is None:
         return read_snapshot(spark, inc.entity.bronze_table, inc.upto)
     return (spark.read.format("iceberg").option("start-snapshot-id", inc.after)
@@ -147,7 +154,7 @@ def check_bookkeeping(inc: Increment, bronze_rows: int) -> None:
         )
 
 
-def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+def bronze_to_silver(spark: SparkSession, entity_name: str, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
                      full_rebuild: bool = False) -> SilverStats:
     """Process the Bronze snapshots Silver has not seen (all of them on a full rebuild) into Silver.
 
@@ -168,8 +175,8 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
     latest = None
     try:
         with phase("silver.read"):
-            counted = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad"),
-                                     drifted().alias("drifted")).first()
+            [counted] = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad"),
+                                       drifted().alias("drifted")).collect()
         check_bookkeeping(inc, counted.rows)  # before anything is written
         with phase("silver.drift"):
             drift = {"records": counted.rows, "findings": drift_findings(classified, counted.drifted)}
@@ -192,8 +199,8 @@ def bronze_to_silver(spark, entity_name: str, *, dag_id: str = "", run_id: str =
     )
 
 
-def write_silver(spark, inc: Increment, latest, quarantine, tally: Tally, *, dag_id: str, run_id: str,
-                 branch: str | None, full_rebuild: bool) -> dict:
+def write_silver(spark: SparkSession, inc: Increment, latest: DataFrame, quarantine: DataFrame, tally: Tally, *,
+                 dag_id: str, run_id: str, branch: str | None, full_rebuild: bool) -> dict[str, Any]:
     """Quarantine, then Silver, each one MERGE on the run's branch; returns this run's stats."""
     entity = inc.entity
     with phase("silver.ddl"):
@@ -222,7 +229,7 @@ def write_silver(spark, inc: Increment, latest, quarantine, tally: Tally, *, dag
     return stats
 
 
-def increment_stats(spark, entity: Entity, latest, tally: Tally) -> dict[str, Any]:
+def increment_stats(spark: SparkSession, entity: Entity, latest: DataFrame, tally: Tally) -> dict[str, Any]:
     """Upserted, inserted (keys new to Silver), duplicates and quarantined of this increment: the JSON of the
     Silver commit's ``lakehouse.stats`` summary property."""
     from pyspark.sql import functions as F
@@ -240,7 +247,7 @@ def increment_stats(spark, entity: Entity, latest, tally: Tally) -> dict[str, An
     }
 
 
-def merge_quarantine(spark, quarantine, props: dict) -> None:
+def merge_quarantine(spark: SparkSession, quarantine: DataFrame, props: dict[str, str]) -> None:
     quarantine.createOrReplaceTempView("quarantine_updates")
     with_commit_properties(spark, props, lambda: spark.sql(
         f"MERGE INTO {qualified(QUARANTINE_TABLE)} t USING quarantine_updates s "
@@ -249,7 +256,7 @@ def merge_quarantine(spark, quarantine, props: dict) -> None:
     ))
 
 
-def merge_silver(spark, entity: Entity, latest, props: dict) -> None:
+def merge_silver(spark: SparkSession, entity: Entity, latest: DataFrame, props: dict[str, str]) -> None:
     """Upsert by business key; an existing row is replaced only by a later event in the log (see :data:`LOG_ORDER`)."""
     latest.createOrReplaceTempView("silver_updates")
     on = " AND ".join(f"t.{k} = s.{k}" for k in entity.key)

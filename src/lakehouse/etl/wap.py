@@ -20,11 +20,16 @@ with their branch, and a re-run publishes those.
 
 from __future__ import annotations
 
-from lakehouse.core.entities import WAP_TABLES
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 from lakehouse.core.errors import PublishConflictError
-from lakehouse.core.names import MAIN
+from lakehouse.core.names import MAIN, WAP_TABLES
 from lakehouse.iceberg.catalog import get_catalog, mark_first_publish
 from lakehouse.iceberg.snapshots import is_in_history, table_or_none
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 
 def refs(table: str) -> dict[str, int]:
@@ -33,7 +38,7 @@ def refs(table: str) -> dict[str, int]:
     return {name: ref.snapshot_id for name, ref in meta.refs().items()} if meta is not None else {}
 
 
-def publishable(branch: str, tables=WAP_TABLES) -> dict[str, object]:
+def publishable(branch: str, tables: Sequence[str] = WAP_TABLES) -> dict[str, Table]:
     """``{name: loaded table}`` of the tables that have ``branch``, after checking each can fast-forward
     ``main`` to it.
 
@@ -43,8 +48,7 @@ def publishable(branch: str, tables=WAP_TABLES) -> dict[str, object]:
     catalog, ready, conflicts = get_catalog(), {}, []
     for name in tables:
         table = table_or_none(catalog, name)
-        heads = {ref: r.snapshot_id for ref, r in table.refs().items()} if table is not None else {}
-        if branch not in heads:
+        if table is None or branch not in (heads := {ref: r.snapshot_id for ref, r in table.refs().items()}):
             continue
         if heads.get(MAIN) is not None and not is_in_history(table, heads[MAIN], heads[branch]):
             conflicts.append(f"{name} (main {heads[MAIN]} is not in the history of {branch} {heads[branch]})")
@@ -57,9 +61,9 @@ def publishable(branch: str, tables=WAP_TABLES) -> dict[str, object]:
     return ready
 
 
-def publish(branch: str, tables=WAP_TABLES) -> dict[str, dict]:
+def publish(branch: str, tables: Sequence[str] = WAP_TABLES) -> dict[str, dict[str, int | None]]:
     """Fast-forward ``main`` of every table that has ``branch`` (all or none) and drop the branch. Idempotent."""
-    out = {}
+    out: dict[str, dict[str, int | None]] = {}
     for name, table in publishable(branch, tables).items():
         previous, head = table.refs().get(MAIN), table.refs()[branch].snapshot_id
         with table.manage_snapshots() as refs_update:  # one commit: main -> head, branch gone

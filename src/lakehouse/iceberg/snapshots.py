@@ -40,12 +40,12 @@ def summary(snapshot: Snapshot | None) -> dict[str, str]:
     return dict(snapshot.summary.additional_properties) if snapshot is not None and snapshot.summary else {}
 
 
-def run_ref(table: Table, branch: str | None) -> str:
+def run_ref(table: Table | None, branch: str | None) -> str:
     """The ref a run reads: its branch if ``table`` has it, else ``main`` (a table the run did not write)."""
     return branch if branch and table is not None and branch in table.refs() else MAIN
 
 
-def ref_snapshot_id(table: Table, ref: str = MAIN) -> int | None:
+def ref_snapshot_id(table: Table | None, ref: str = MAIN) -> int | None:
     """Snapshot id ``ref`` points at; None when the table or the ref does not exist."""
     if table is None:
         return None
@@ -146,7 +146,7 @@ def newest_property(table: Table, snapshot_id: int | None, key: str) -> str | No
     return summary(newest_with(table, snapshot_id, key)).get(key)
 
 
-def newest_json(table: Table, snapshot_id: int | None, key: str, default: Any = None) -> Any:
+def newest_json(table: Table, snapshot_id: int | None, key: str, default: Any = None) -> Any:  # Any: JSON
     """:func:`newest_property` parsed as JSON (``default`` when no commit recorded it)."""
     value = newest_property(table, snapshot_id, key)
     return json.loads(value) if value is not None else default

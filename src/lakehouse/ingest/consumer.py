@@ -211,7 +211,7 @@ class _ConsumeLoop:
 
     def __init__(self, consumer: Consumer, topic: str, expected: dict[int, int], partitions: list[int], writer: OrderedWriter,
                  result: IngestResult, *, batch_size: int, max_batch_bytes: int, epoch: int,
-                 max_records: int | None, stall_timeout: float, connect_timeout: float):
+                 max_records: int | None, stall_timeout: float, connect_timeout: float) -> None:
         self.consumer, self.topic, self.expected, self.epoch = consumer, topic, expected, epoch
         self.writer, self.result = writer, result
         self.batch_size, self.max_batch_bytes, self.max_records = batch_size, max_batch_bytes, max_records

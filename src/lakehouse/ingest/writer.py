@@ -58,7 +58,7 @@ class IngestResult:
 class Batch:
     """Messages of one future Iceberg commit; offsets were checked contiguous when added."""
 
-    def __init__(self, topic: str, epoch: int = 0):
+    def __init__(self, topic: str, epoch: int = 0) -> None:
         self.topic, self.epoch = topic, epoch
         self.batch_id = uuid.uuid4().hex
         self.msgs: list[Message] = []
@@ -116,7 +116,7 @@ class OrderedWriter(threading.Thread):
     _DONE = object()
 
     def __init__(self, table: Table, result: IngestResult, state: BronzeState, dag_id: str, run_id: str,
-                 log: Callable[[str], object]):
+                 log: Callable[[str], object]) -> None:
         super().__init__(name=f"bronze-writer-{result.table}", daemon=True)
         self.table, self.result, self.dag_id, self.run_id, self.log = table, result, dag_id, run_id, log
         self.state = state  # as of the last commit

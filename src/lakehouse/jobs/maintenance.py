@@ -24,6 +24,8 @@ import os
 import time
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lakehouse.config import Settings, get_settings
@@ -37,6 +39,10 @@ from lakehouse.quality.column_metrics import prune_metrics
 from lakehouse.quality.report import prune_reports
 from lakehouse.quality.store import prune_history, record
 from lakehouse.spark.tables import qualified
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyspark.sql import SparkSession
 
 SOURCE = "maintenance"
 HOUR_MS = 3_600_000
@@ -63,7 +69,7 @@ class Policy:
                       if params.get(name) is not None else value for name, value in defaults.items()})
 
 
-def maintain_lake(spark, *, dag_id: str = "", run_id: str = "", params: dict | None = None, **_) -> dict:
+def maintain_lake(spark: SparkSession, *, dag_id: str = "", run_id: str = "", params: dict[str, Any] | None = None, **_: object) -> dict[str, Any]:
     """Every maintenance action on the selected tables, then history pruning; each a recorded check."""
     settings = get_settings()
     policy = Policy.from_params(settings, params)
@@ -83,7 +89,7 @@ def maintain_lake(spark, *, dag_id: str = "", run_id: str = "", params: dict | N
     return {"checks": [r.to_dict() for r in results], "tables": list(tables)}
 
 
-def maintain_table(spark, catalog, name: str, protected: set[int], policy: Policy) -> list[CheckResult]:
+def maintain_table(spark: SparkSession, catalog: Catalog, name: str, protected: set[int], policy: Policy) -> list[CheckResult]:
     """The five actions on one table, in order; a failed action is a FAIL row and the next still runs."""
     now_ms = int(time.time() * 1000)
     set_retention_properties(spark, name, policy)
@@ -102,14 +108,14 @@ def maintain_table(spark, catalog, name: str, protected: set[int], policy: Polic
     return results
 
 
-def set_retention_properties(spark, name: str, policy: Policy) -> None:
+def set_retention_properties(spark: SparkSession, name: str, policy: Policy) -> None:
     """Metadata-file retention and the age after which an audit branch is dropped by ``expire_snapshots``."""
     props = {**METADATA_RETENTION, "history.expire.max-ref-age-ms": str(int(policy.branch_retention_hours * HOUR_MS))}
     spark.sql(f"ALTER TABLE {qualified(name)} SET TBLPROPERTIES ("
               + ", ".join(f"'{k}' = '{v}'" for k, v in props.items()) + ")")
 
 
-def run_action(spark, catalog, name: str, action: str, args: str, before: dict) -> tuple[CheckResult, dict]:
+def run_action(spark: SparkSession, catalog: Catalog, name: str, action: str, args: str, before: dict) -> tuple[CheckResult, dict]:
     """``CALL lake.system.<action>(table => name, args)``, as a check row with disk usage ``before`` and after
     (returned with it)."""
     check_id = f"maintenance.{action}.{name}"
@@ -133,7 +139,7 @@ def _outcome(action: str, rows) -> dict:
     return {k: v for k, v in rows[0].asDict().items() if isinstance(v, int)} if rows else {}
 
 
-def table_footprint(catalog, name: str) -> dict:
+def table_footprint(catalog: Catalog, name: str) -> dict:
     """Snapshots and refs of the table, and its files and bytes on disk (None for a non-local warehouse)."""
     table = catalog.load_table(name)
     files = size = None
@@ -173,7 +179,7 @@ def prune_checks(settings: Settings, policy: Policy, now: datetime) -> list[Chec
     ]
 
 
-def prune_lineage_events(lineage_dir, older_than: float, now: datetime) -> dict:
+def prune_lineage_events(lineage_dir: Path, older_than: float, now: datetime) -> dict[str, Any]:
     """Rotate the OpenLineage file transport's events file, then delete rotated files last written before
     ``older_than`` (epoch seconds).
 

@@ -9,6 +9,8 @@ at a model that is not fully written.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from lakehouse.config import get_settings
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.entities import SILVER_TABLES
@@ -19,10 +21,15 @@ from lakehouse.ml.train import BEHAVIOURAL_CASES, Gates, train_and_evaluate, tra
 from lakehouse.quality.store import record
 from lakehouse.spark.tables import run_snapshot_id, snapshot_id
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.ml.train import TrainingResult
+
 SOURCE = "train_trust_model"
 
 
-def gate_checks(result, version: int) -> list[CheckResult]:
+def gate_checks(result: TrainingResult, version: int) -> list[CheckResult]:
     """The training gates as check results (recorded in ``audit.check_results``)."""
     table = f"ml.model_registry:v{version}"
     gates = result.params
@@ -46,8 +53,8 @@ def gate_checks(result, version: int) -> list[CheckResult]:
     return out
 
 
-def train_trust_model(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
-                      params: dict | None = None, **_) -> dict:
+def train_trust_model(spark: SparkSession, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+                      params: dict[str, Any] | None = None, **_: object) -> dict[str, Any]:
     """Train on Silver as this run sees it; register the model; promote it only if every gate passed."""
     from pyspark.ml import PipelineModel
 

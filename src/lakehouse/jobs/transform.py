@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.checks import Status
 from lakehouse.core.entities import entities
@@ -16,11 +17,14 @@ from lakehouse.ml.registry import current_champion
 from lakehouse.ml.scoring import model_scorer
 from lakehouse.quality.lake_checks import run_lake_checks
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 AUDIT_SOURCE = "audit_branch"
 
 
-def build_silver(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
-                 full_rebuild: bool = False, **_) -> dict:
+def build_silver(spark: SparkSession, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+                 full_rebuild: bool = False, **_: object) -> dict[str, Any]:
     """Bronze -> Silver for every entity, on the run's branch."""
     stats = [silver.bronze_to_silver(spark, name, dag_id=dag_id, run_id=run_id, branch=branch,
                                      full_rebuild=full_rebuild) for name in entities()]
@@ -36,15 +40,15 @@ def champion_trust() -> gold.TrustSource:
     return gold.TrustSource(champion["version"], model_scorer(champion["artifact_path"]))
 
 
-def build_gold(spark, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
-               full_rebuild: bool = False, **_) -> dict:
+def build_gold(spark: SparkSession, *, dag_id: str = "", run_id: str = "", branch: str | None = None,
+               full_rebuild: bool = False, **_: object) -> dict[str, Any]:
     """Silver -> Gold ``kol_summary`` with the champion's trust scores, on the run's branch."""
     stats = gold.silver_to_gold(spark, dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild,
                                 trust=champion_trust())
     return asdict(stats)
 
 
-def audit_branch(spark, *, branch: str | None = None, dag_id: str = "", run_id: str = "", **_) -> dict:
+def audit_branch(spark: SparkSession, *, branch: str | None = None, dag_id: str = "", run_id: str = "", **_: object) -> dict[str, Any]:
     """The lake checks of Silver and Gold as of ``branch``: what publishing would expose.
 
     A FAIL raises :class:`~lakehouse.core.errors.AuditError` naming the rule, the observed

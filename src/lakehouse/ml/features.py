@@ -7,6 +7,11 @@ trained on is exactly what it scores.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
 FEATURES = (
     "log_followers", "log_following", "follower_following_ratio", "log_posts", "likes_per_follower",
     "log_account_age_days", "verified", "has_bio", "has_url", "has_profile_image", "bio_length",
@@ -17,11 +22,11 @@ PROFILE_COLUMNS = ("platform", "kol_id", "followers_count", "following_count", "
                    "account_age_days", "verified", "has_bio", "has_url", "has_profile_image", "bio_length")
 
 
-def kol_features(profiles, videos=None, comments=None):
+def kol_features(profiles: DataFrame, videos: DataFrame | None = None, comments: DataFrame | None = None) -> DataFrame:
     """``KEY + FEATURES`` per KOL; videos/comments optional (no activity = zero engagement)."""
     from pyspark.sql import functions as F
 
-    def log1p(col):
+    def log1p(col: str) -> Column:
         return F.log1p(F.greatest(F.coalesce(F.col(col).cast("double"), F.lit(0.0)), F.lit(0.0)))
 
     df = profiles.select(*PROFILE_COLUMNS)
@@ -59,7 +64,7 @@ def kol_features(profiles, videos=None, comments=None):
     )
 
 
-def profile_frame(spark, profile: dict):
+def profile_frame(spark: SparkSession, profile: dict[str, Any]) -> DataFrame:
     """A one-row Silver-shaped profile from a plain dict (the behavioural test cases)."""
     row = {
         "platform": profile.get("platform", "tiktok"), "kol_id": profile.get("kol_id", "case"),

@@ -8,12 +8,16 @@ never duplicates labels.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from lakehouse.config import Settings
 from lakehouse.core.names import LABELS_TABLE
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 LABELS = ("authentic", "bot")
 SCHEMA = pa.schema([
@@ -25,11 +29,11 @@ SCHEMA = pa.schema([
 ])
 
 
-def labels_table(settings: Settings):
+def labels_table(settings: Settings) -> Table:
     return ensure_table(get_catalog(settings), LABELS_TABLE, SCHEMA)
 
 
-def write_labels(settings: Settings, labels: list[dict], source: str = "datagen") -> int:
+def write_labels(settings: Settings, labels: list[dict[str, Any]], source: str = "datagen") -> int:
     """Upsert ``[{platform, kol_id, label}]`` by (platform, kol_id); unknown labels are refused."""
     bad = {lab["label"] for lab in labels} - set(LABELS)
     if bad:
@@ -43,7 +47,7 @@ def write_labels(settings: Settings, labels: list[dict], source: str = "datagen"
     return len(rows)
 
 
-def replace_by_key(table, incoming: pa.Table) -> None:
+def replace_by_key(table: Table, incoming: pa.Table) -> None:
     """Upsert by (platform, kol_id) in one commit: an append when no key is known yet, else the table's
     other rows plus ``incoming`` as one overwrite.
 
@@ -53,7 +57,7 @@ def replace_by_key(table, incoming: pa.Table) -> None:
     """
     import pyarrow.compute as pc
 
-    def key(t: pa.Table):
+    def key(t: pa.Table) -> pa.Array:
         return pc.binary_join_element_wise(t["platform"], t["kol_id"], "\x00")
 
     existing = table.scan().to_arrow()

@@ -19,12 +19,16 @@ import uuid
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import REGISTRY_TABLE, run_properties
 from lakehouse.iceberg.catalog import NO_BLIND_RETRY, ensure_table, get_catalog
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 MODEL_NAME = "trust"
 SCHEMA = pa.schema([
@@ -44,7 +48,7 @@ SCHEMA = pa.schema([
 ])
 
 
-def registry_table(settings: Settings):
+def registry_table(settings: Settings) -> Table:
     table = ensure_table(get_catalog(settings), REGISTRY_TABLE, SCHEMA, NO_BLIND_RETRY)
     # a conflict (two reservations of one version) must reach _committed, which re-reads and redoes it
     if table.properties.get("commit.retry.num-retries") != "0":  # a registry from before this rule
@@ -92,7 +96,7 @@ def _committed(settings: Settings, change: Callable) -> object:
 def reserve_version(settings: Settings, run_id: str, dag_id: str = "", model_name: str = MODEL_NAME) -> int:
     """The version this run registers: its earlier attempt's, else one past the newest, taken by a commit."""
 
-    def reserve(table) -> int:
+    def reserve(table: Table) -> int:
         rows = [r for r in table.scan().to_arrow().to_pylist() if r["model_name"] == model_name]
         for r in rows:
             if run_id and r["run_id"] == run_id:
@@ -125,7 +129,7 @@ def register(settings: Settings, *, version: int, promote: bool, dag_id: str, ru
                    auc=metrics.get("auc"), metrics=json.dumps(metrics), params=json.dumps(params),
                    training_snapshots=json.dumps(training_snapshots), failed_gates=json.dumps(failed_gates))
 
-    def write(table) -> dict:
+    def write(table: Table) -> dict[str, Any]:
         rows = [r for r in table.scan().to_arrow().to_pylist()
                 if not (r["model_name"] == model_name and r["version"] == version)]
         if promote:

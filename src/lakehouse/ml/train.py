@@ -6,12 +6,17 @@ The score it produces is :func:`lakehouse.ml.scoring.trust_score_column` (20 + 8
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.entities import entities
 from lakehouse.core.names import LABELS_TABLE
 from lakehouse.ml.features import FEATURES, KEY, kol_features, profile_frame
 from lakehouse.ml.scoring import TRUST_FLOOR, trust_score_column
 from lakehouse.spark.tables import qualified, read_as_of
+
+if TYPE_CHECKING:
+    from pyspark.ml import PipelineModel
+    from pyspark.sql import DataFrame, SparkSession
 
 OPERATING_THRESHOLD = 0.5  # P(authentic) above which a KOL is called authentic
 TRAIN_SHARE = 80  # percent of KOLs (by hash of key and seed) in the training split
@@ -36,11 +41,11 @@ class Gates:
 
 @dataclass
 class TrainingResult:
-    metrics: dict
-    behavioural: dict
+    metrics: dict[str, float]
+    behavioural: dict[str, float]
     champion_auc: float | None
     failed_gates: list[str] = field(default_factory=list)
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -50,7 +55,7 @@ class TrainingResult:
         return {**asdict(self), "passed": self.passed}
 
 
-def training_frame(spark, branch: str | None = None, labels=None):
+def training_frame(spark: SparkSession, branch: str | None = None, labels: DataFrame | None = None) -> DataFrame:
     """Silver features joined with the labels (label 1 = authentic)."""
     from pyspark.sql import functions as F
 
@@ -61,7 +66,7 @@ def training_frame(spark, branch: str | None = None, labels=None):
     return features.join(labels, list(KEY), "inner")
 
 
-def split(df, seed: int):
+def split(df: DataFrame, seed: int) -> tuple[DataFrame, DataFrame]:
     """Reproducible hash split on the KOL key: the same KOL is always on the same side for a seed."""
     from pyspark.sql import functions as F
 
@@ -69,7 +74,7 @@ def split(df, seed: int):
     return df.where(bucket < TRAIN_SHARE), df.where(bucket >= TRAIN_SHARE)
 
 
-def fit(train, seed: int, reg_param: float = 0.01):
+def fit(train: DataFrame, seed: int, reg_param: float = 0.01) -> PipelineModel:
     from pyspark.ml import Pipeline
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import StandardScaler, VectorAssembler
@@ -82,7 +87,7 @@ def fit(train, seed: int, reg_param: float = 0.01):
     return pipeline.fit(train)
 
 
-def evaluate(model, test, threshold: float = OPERATING_THRESHOLD) -> dict:
+def evaluate(model: PipelineModel, test: DataFrame, threshold: float = OPERATING_THRESHOLD) -> dict[str, float]:
     """AUC, precision/recall at the operating threshold, and calibration (Brier score, 10 bins)."""
     from pyspark.ml.evaluation import BinaryClassificationEvaluator
     from pyspark.ml.functions import vector_to_array
@@ -120,7 +125,7 @@ def evaluate(model, test, threshold: float = OPERATING_THRESHOLD) -> dict:
     }
 
 
-def score_profiles(spark, model, cases: dict = None) -> dict[str, float]:
+def score_profiles(spark: SparkSession, model: PipelineModel, cases: dict[str, Any] | None = None) -> dict[str, float]:
     """Trust scores of hand-written profiles (default: the behavioural cases)."""
     cases = cases or {name: profile for name, (profile, _) in BEHAVIOURAL_CASES.items()}
     out = {}
@@ -130,7 +135,7 @@ def score_profiles(spark, model, cases: dict = None) -> dict[str, float]:
     return out
 
 
-def check_gates(metrics: dict, behavioural: dict, champion_auc: float | None, gates: Gates) -> list[str]:
+def check_gates(metrics: dict[str, float], behavioural: dict[str, float], champion_auc: float | None, gates: Gates) -> list[str]:
     failed = []
     if metrics["auc"] < gates.min_auc:
         failed.append(f"auc {metrics['auc']} < {gates.min_auc} on the holdout")
@@ -143,7 +148,9 @@ def check_gates(metrics: dict, behavioural: dict, champion_auc: float | None, ga
     return failed
 
 
-def train_and_evaluate(spark, data, *, seed: int, gates: Gates, champion=None, reg_param: float = 0.01):
+def train_and_evaluate(spark: SparkSession, data: DataFrame, *, seed: int, gates: Gates,
+                       champion: PipelineModel | None = None,
+                       reg_param: float = 0.01) -> tuple[PipelineModel, TrainingResult]:
     """Fit on the train split, evaluate on the holdout (champion too, on the same rows), apply the gates."""
     train, test = split(data, seed)
     train = train.cache()

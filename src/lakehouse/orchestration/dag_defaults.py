@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from lakehouse.config import get_settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 _SETTINGS = get_settings()
 OWNER = "data-platform"
@@ -15,7 +19,7 @@ LAKE_POOL_SLOTS = 16
 START_DATE = datetime(2026, 1, 1)
 
 
-def apply_connections_callback(context) -> None:
+def apply_connections_callback(context: Context) -> None:
     """Before every task: the ``iceberg_catalog`` connection, if any, becomes the task's catalog settings."""
     from lakehouse.orchestration.hooks import apply_connections
 

@@ -9,12 +9,13 @@ file, which :class:`~lakehouse.orchestration.operators.LakehouseSparkSubmitOpera
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from lakehouse.core.errors import is_data_breach
 
 
 @contextlib.contextmanager
-def fail_fast_on_breach():
+def fail_fast_on_breach() -> Iterator[None]:
     """A data breach raised inside fails the task without retries."""
     from airflow.sdk.exceptions import AirflowFailException
 

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from lakehouse.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
 
 # librdkafka options a connection may set: who we are and how we authenticate, and timeouts. Anything else
 # (plugin.library.paths, auto.offset.reset, enable.idempotence, isolation.level ...) could load code or
@@ -42,11 +46,11 @@ class OptionalConnectionHook(BaseHook):
 
     conn_name_attr = "conn_id"
 
-    def __init__(self, conn_id: str | None = None):
+    def __init__(self, conn_id: str | None = None) -> None:
         super().__init__()
         self.conn_id = conn_id or self.default_conn_name
 
-    def connection_or_none(self):
+    def connection_or_none(self) -> Connection | None:
         try:
             return self.get_connection(self.conn_id)
         except AirflowNotFoundException:

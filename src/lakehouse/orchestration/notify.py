@@ -13,12 +13,16 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
+from typing import TYPE_CHECKING
 
 from airflow.sdk import AsyncCallback, BaseNotifier, DeadlineAlert, DeadlineReference
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult, verdict
 from lakehouse.orchestration.quality_ui import run_url
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
 
 log = logging.getLogger(__name__)
 SUBJECT_PREFIX = "[KOL Lakehouse]"
@@ -85,11 +89,11 @@ def _notifiers(settings: Settings, alert: GateAlert) -> list[BaseNotifier]:
 class QualityGateNotifier(BaseNotifier):
     """The gate task's ``on_failure_callback``: one message per channel for the run, from its recorded checks."""
 
-    def __init__(self, expected_tasks: tuple[str, ...]):
+    def __init__(self, expected_tasks: tuple[str, ...]) -> None:
         super().__init__()
         self.expected_tasks = expected_tasks
 
-    def notify(self, context) -> None:
+    def notify(self, context: Context) -> None:
         from lakehouse.orchestration.taskflow import upstream_results
         from lakehouse.orchestration.tasks.checks import run_checks
 

@@ -6,10 +6,18 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from lakehouse.orchestration.errors import no_retry
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Context
+    from airflow.sdk.types import RuntimeTaskInstanceProtocol
+
+    from lakehouse.core.checks import CheckResult
 
 
 class LakehouseSparkSubmitOperator(SparkSubmitOperator):
@@ -21,15 +29,15 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
     pushed to XCom.
     """
 
-    def __init__(self, *, job: str, **kwargs):
+    def __init__(self, *, job: str, **kwargs: Any) -> None:  # Any: SparkSubmitOperator's own arguments
         kwargs.setdefault("conn_id", "spark_default")
         kwargs.setdefault("name", f"lakehouse-{job}")
         kwargs.setdefault("application_args", ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"])
         super().__init__(application=f"spark_jobs/{job}.py", **kwargs)  # resolved in the project at run time
         self.job = job
-        self._result: dict = {}  # the job's result, for the OpenLineage hooks below
+        self._result: dict[str, Any] = {}  # the job's result, for the OpenLineage hooks below
 
-    def execute(self, context):
+    def execute(self, context: Context) -> dict[str, Any]:
         from lakehouse.jobs.sizing import sized_submission
         from lakehouse.orchestration.hooks import apply_connections
 
@@ -61,20 +69,20 @@ class LakehouseSparkSubmitOperator(SparkSubmitOperator):
             return result
 
     # OpenLineage: the provider's listener calls these after execute, in the task's process.
-    def get_openlineage_facets_on_complete(self, task_instance):
+    def get_openlineage_facets_on_complete(self, task_instance: RuntimeTaskInstanceProtocol) -> OperatorLineage:
         return self._lineage(task_instance)
 
-    def get_openlineage_facets_on_failure(self, task_instance):
+    def get_openlineage_facets_on_failure(self, task_instance: RuntimeTaskInstanceProtocol) -> OperatorLineage:
         return self._lineage(task_instance)  # the audit's checks, recorded before it failed
 
-    def _lineage(self, task_instance):
+    def _lineage(self, task_instance: RuntimeTaskInstanceProtocol) -> OperatorLineage:
         from lakehouse.core.names import run_branch
         from lakehouse.orchestration.lineage import job_lineage
 
         return job_lineage(self.job, self._result, self._recorded_checks(task_instance),
                            run_branch(task_instance.run_id))
 
-    def _recorded_checks(self, task_instance) -> list:
+    def _recorded_checks(self, task_instance: RuntimeTaskInstanceProtocol) -> list[CheckResult]:
         """The checks the audit recorded for this run (the other jobs record none of tables)."""
         from lakehouse.jobs.transform import AUDIT_SOURCE
         from lakehouse.orchestration.hooks import apply_connections

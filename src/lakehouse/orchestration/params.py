@@ -17,7 +17,7 @@ from lakehouse.core.params import JOB_PARAMS
 RUN_IDS = ["--dag-id", "{{ dag.dag_id }}", "--run-id", "{{ run_id }}"]
 
 
-def dag_params(job: str, **defaults: Any) -> dict[str, Param]:
+def dag_params(job: str, **defaults: Any) -> dict[str, Param]:  # Any: each Param's JSON-schema type
     """``{name: Param}`` for every Param of ``job``'s schema, with ``defaults`` (else the schema's default)."""
     def param(name: str, schema: dict[str, Any]) -> Param:
         rules = {k: v for k, v in schema.items() if k != "default"}

@@ -16,11 +16,15 @@ from __future__ import annotations
 import json
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from lakehouse.config import get_settings
 from lakehouse.quality.html_report import COLOURS, CSS, sparkline
 from lakehouse.quality.report import GX_DIR, LATEST, report_path
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 URL_PREFIX = "/data-quality"
 
@@ -133,7 +137,7 @@ def check_page(reports_dir: Path, dag_id: str, check_id: str) -> str | None:
     return _page(f"Check {check_id}", body)
 
 
-def create_app():
+def create_app() -> FastAPI:
     """The FastAPI app the plugin mounts; every route requires an authenticated Airflow user."""
     from airflow.api_fastapi.core_api.security import requires_authenticated
     from fastapi import Depends, FastAPI, HTTPException
@@ -145,7 +149,7 @@ def create_app():
         return get_settings().reports_dir
 
     @app.get("/", response_class=HTMLResponse)
-    def index():
+    def index():  # FastAPI reads a route's annotations at runtime: its response types are local imports
         return index_page(reports_dir())
 
     @app.get("/dags/{dag_id}/runs/{run_id}")

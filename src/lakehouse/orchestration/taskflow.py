@@ -7,6 +7,8 @@ imported when a task runs, not when the scheduler parses a DAG file.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import task
 
@@ -14,42 +16,49 @@ from lakehouse.core.names import WAP_JOBS
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
 from lakehouse.orchestration.params import job_arguments
 
+if TYPE_CHECKING:
+    from airflow.sdk.definitions._internal.abstractoperator import AbstractOperator
+    from airflow.sdk.types import DagRunProtocol, RuntimeTaskInstanceProtocol
+
+    Task = AbstractOperator | Any  # an operator, or the XComArg a @task call returns
+
 REPORT_TASK = "readiness_report"
 GATE_TASK = "quality_gate"
 DEFAULT_REPORT = "lakehouse.orchestration.tasks.checks:readiness_report"
 
 
-def run_body(path: str, **kwargs):
+def run_body(path: str, **kwargs: Any) -> Any:  # Any: the body's own keyword arguments and JSON result
     """Call ``module:function`` (imported now, at task run time)."""
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)(**kwargs)
 
 
-def upstream_results(ti, task_ids) -> dict:
+def upstream_results(ti: RuntimeTaskInstanceProtocol, task_ids: Iterable[str]) -> dict[str, Any]:
     """Each upstream task's XCom (None when it failed or returned nothing): what the report, the gate and
     the gate's alert judge the run by."""
     return {t: ti.xcom_pull(task_ids=t) for t in task_ids}
 
 
-def publish_redis_task():
+def publish_redis_task() -> Task:
     """Gold ``main`` to the Redis hot path, with its checks recorded for the gate."""
 
     @task(task_id="publish_redis")
-    def publish_redis(dag_run=None):
+    def publish_redis(dag_run: DagRunProtocol | None = None) -> Any:  # Airflow passes the context
         return run_body("lakehouse.orchestration.tasks.serving:publish_redis", dag_id=dag_run.dag_id,
                         run_id=dag_run.run_id)
 
     return publish_redis()
 
 
-def quality_gate_task(expected_tasks: tuple[str, ...]):
+def quality_gate_task(expected_tasks: tuple[str, ...]) -> Task:
     """Final task: fails the DAG run on any FAIL (or WARN with Param ``fail_on_warn``), naming the checks;
     its failure sends the run's one grouped alert."""
     from lakehouse.orchestration.notify import QualityGateNotifier
 
     @task(task_id=GATE_TASK, trigger_rule="all_done", retries=0,
           on_failure_callback=QualityGateNotifier(expected_tasks))
-    def quality_gate(ti=None, dag_run=None, params=None):
+    def quality_gate(ti: RuntimeTaskInstanceProtocol | None = None, dag_run: DagRunProtocol | None = None,
+                     params: dict[str, Any] | None = None) -> Any:  # Airflow passes the context
         upstream = upstream_results(ti, expected_tasks)
         return run_body("lakehouse.orchestration.tasks.checks:quality_gate", dag_id=dag_run.dag_id,
                         run_id=dag_run.run_id, upstream=upstream, expected_tasks=expected_tasks,
@@ -58,11 +67,12 @@ def quality_gate_task(expected_tasks: tuple[str, ...]):
     return quality_gate()
 
 
-def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_REPORT):
+def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_REPORT) -> Task:
     """Writes the JSON + HTML report and prints the terminal summary (``body``: the DAG's own report)."""
 
     @task(task_id=REPORT_TASK, trigger_rule="all_done", retries=0)
-    def readiness_report(ti=None, dag_run=None, params=None):
+    def readiness_report(ti: RuntimeTaskInstanceProtocol | None = None, dag_run: DagRunProtocol | None = None,
+                     params: dict[str, Any] | None = None) -> Any:  # Airflow passes the context
         upstream = upstream_results(ti, expected_tasks)
         return run_body(body, dag_id=dag_run.dag_id, run_id=dag_run.run_id, upstream=upstream,
                         expected_tasks=expected_tasks, fail_on_warn=bool((params or {}).get("fail_on_warn")))
@@ -70,15 +80,15 @@ def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_R
     return readiness_report()
 
 
-def wap_lease(first, last) -> None:
+def wap_lease(first: Task, last: Task) -> None:
     """Hold the WAP lease from before ``first`` until after ``last`` (setup/teardown: released on failure too)."""
 
     @task(task_id="acquire_wap_lease")
-    def acquire_wap_lease(dag_run=None):
+    def acquire_wap_lease(dag_run: DagRunProtocol | None = None) -> Any:  # Airflow passes the context
         return run_body("lakehouse.orchestration.lease:acquire_wap_lease", run_id=dag_run.run_id)
 
     @task(task_id="release_wap_lease")
-    def release_wap_lease(dag_run=None):
+    def release_wap_lease(dag_run: DagRunProtocol | None = None) -> Any:  # Airflow passes the context
         return run_body("lakehouse.orchestration.lease:release_wap_lease", run_id=dag_run.run_id)
 
     acquire = acquire_wap_lease().as_setup()
@@ -91,24 +101,24 @@ TRAIN_JOB = "train_trust_model"
 PUBLISH_JOB = WAP_JOBS[-1]
 
 
-def publish_branch_task():
+def publish_branch_task() -> Task:
     """Fast-forward ``main`` to the audited branch: pyiceberg ref commits in the task's process, no Spark."""
 
     @task(task_id=PUBLISH_JOB)
-    def publish_branch(dag_run=None):
+    def publish_branch(dag_run: DagRunProtocol | None = None) -> Any:  # Airflow passes the context
         return run_body("lakehouse.orchestration.tasks.wap:publish_branch", run_id=dag_run.run_id)
 
     return publish_branch()
 
 
-def wap_chain(train: bool = False) -> list:
+def wap_chain(train: bool = False) -> list[Task]:
     """Three Spark jobs on the run's branch ``audit_<run id>`` (write, write, audit), then publish (fast-forward).
 
     ``train``: train (and if its gates pass, promote) the trust model on this run's Silver
     before Gold is built, so Gold's trust scores come from it (the end-to-end run).
     """
     jobs = WAP_JOBS if not train else (WAP_JOBS[0], TRAIN_JOB, *WAP_JOBS[1:])
-    tasks = []
+    tasks: list[Task] = []
     for job in jobs:
         if job == PUBLISH_JOB:
             tasks.append(publish_branch_task())

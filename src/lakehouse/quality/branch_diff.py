@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.names import GOLD_SUMMARY_TABLE, TRUST_MODEL, layer_of
@@ -20,6 +22,12 @@ from lakehouse.etl.parse import LINEAGE_COLUMNS
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.iceberg.snapshots import branch_files, live_rows, newest_json, table_or_none
 from lakehouse.spark.tables import read_files, read_snapshot
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from lakehouse.config import Settings
+    from lakehouse.iceberg.snapshots import BranchFiles
 
 SCORES = ("trending_score", "success_score", "trust_score", "final_score")
 MOVED = "final_score"  # the score the regression guard watches
@@ -32,18 +40,18 @@ class TableDiff:
     updated: int = 0
     deleted: int = 0
     changed_columns: dict[str, int] = field(default_factory=dict)  # column -> updated rows that changed it
-    score_shift: dict[str, dict[str, float]] = field(default_factory=dict)  # score -> mean, p95 of the delta
+    score_shift: dict[str, dict[str, float | None]] = field(default_factory=dict)  # score -> mean, p95 of the delta
     moved: int = 0  # updated rows whose final score moved past the guard's points
-    trust_models: tuple = (None, None)  # the champion Gold's trust scores came from: on main, on the branch
+    trust_models: tuple[object, object] = (None, None)  # the model Gold's trust scores came from: main, branch
 
 
-def table_diff(spark, table: str, branch: str, key, moved_points: float) -> TableDiff | None:
+def table_diff(spark: SparkSession, table: str, branch: str, key: Sequence[str], moved_points: float) -> TableDiff | None:
     """The diff of ``table`` between ``main`` and ``branch`` (None when the table has no such branch)."""
     meta = table_or_none(get_catalog(), table)
-    files = branch_files(meta, branch)
-    if files is None:
+    files = branch_files(meta, branch) if meta is not None else None
+    if meta is None or files is None:
         return None
-    if files.head != files.base and not files.base_files:  # main holds no row yet: all inserted, no scan
+    if files.base is None or (files.head != files.base and not files.base_files):  # main has no row: all inserted
         return TableDiff(table, inserted=live_rows(meta, files.head))
     if not files.added:
         return TableDiff(table)
@@ -53,15 +61,19 @@ def table_diff(spark, table: str, branch: str, key, moved_points: float) -> Tabl
     return diff
 
 
-def keyed_diff(spark, table: str, files, key: list[str], moved_points: float) -> TableDiff:
+def keyed_diff(spark: SparkSession, table: str, files: BranchFiles, key: list[str], moved_points: float) -> TableDiff:
     """One aggregation over the branch's rows (:class:`~lakehouse.iceberg.snapshots.BranchFiles`) joined to
     ``main`` by ``key``."""
     from pyspark.sql import functions as F
 
+    base = files.base
+    if base is None:  # table_diff counts a branch over an empty main without a scan
+        raise ValueError(f"{table}: main has no snapshot to compare the branch with")
+
     new = read_files(spark, table, files.head, files.added)
     compared = [f.name for f in new.schema.fields
                 if f.name not in (*key, *LINEAGE_COLUMNS) and f.dataType.typeName() != "map"]
-    old = read_snapshot(spark, table, files.base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
+    old = read_snapshot(spark, table, base).select(*key, *[F.col(c).alias(f"old_{c}") for c in compared])
     joined = new.join(old.withColumn("_matched", F.lit(True)), key, "left")
     differs = {c: ~F.col(c).eqNullSafe(F.col(f"old_{c}")) for c in compared}
     updated = F.col("_matched") & functools.reduce(operator.or_, differs.values(), F.lit(False))
@@ -75,7 +87,8 @@ def keyed_diff(spark, table: str, files, key: list[str], moved_points: float) ->
     if MOVED in scores:
         aggregates.append(F.sum((updated & (F.abs(F.col(MOVED) - F.col(f"old_{MOVED}")) > moved_points))
                                 .cast("int")).alias("moved"))
-    row = joined.agg(*aggregates).first().asDict()
+    [totals] = joined.agg(*aggregates).collect()
+    row = totals.asDict()
     return TableDiff(
         table, inserted=int(row["inserted"] or 0), updated=int(row["updated"] or 0),
         changed_columns={c: int(row[f"changed_{c}"] or 0) for c in compared if row[f"changed_{c}"]},
@@ -84,7 +97,7 @@ def keyed_diff(spark, table: str, files, key: list[str], moved_points: float) ->
         moved=int(row.get("moved") or 0))
 
 
-def diff_checks(spark, branch: str, keys: dict, settings) -> list[CheckResult]:
+def diff_checks(spark: SparkSession, branch: str, keys: dict[str, Any], settings: Settings) -> list[CheckResult]:
     """A ``diff.<table>`` line per table the branch has (what publishing changes) and the scoring
     regression guard on Gold: WARN when too many updated KOLs moved their final score too far."""
     out = []
@@ -104,7 +117,7 @@ def diff_checks(spark, branch: str, keys: dict, settings) -> list[CheckResult]:
     return out
 
 
-def score_guard(diff: TableDiff, settings) -> CheckResult:
+def score_guard(diff: TableDiff, settings: Settings) -> CheckResult:
     """Share of updated Gold KOLs whose final score moved more than the guard's points: WARN above its
     share. A run that rescored every KOL with a new champion is not judged here (SKIP): moving scores is
     what a new model does, and ``kol_model_training``'s gates judged the model."""
@@ -119,5 +132,5 @@ def score_guard(diff: TableDiff, settings) -> CheckResult:
                                               f"by more than {settings.score_move_points:g} points")
 
 
-def _round(value) -> float | None:
+def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 3)

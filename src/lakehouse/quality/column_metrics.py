@@ -17,6 +17,7 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -24,7 +25,13 @@ from lakehouse.config import Settings
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.names import COLUMN_METRICS_TABLE, layer_of, run_properties
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
+from lakehouse.iceberg.filters import all_of, equal, less_than, one_of
 from lakehouse.quality.baseline import Band, Point, comparable, robust_band
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+MetricKey = tuple[str, str, str, str]  # (table, scope, column, metric)
 
 WHOLE_TABLE = "table"  # the scope of a metric over the whole table (else the scope the suite ran on)
 RATES = ("null_rate", "distinct_ratio")  # shares in [0, 1]: their spread is at least 1 point
@@ -60,26 +67,26 @@ class ColumnMetric:
     rows: int
 
 
-def from_profile(table: str, scope: str, column: str, observed: dict, sketched: dict) -> list[ColumnMetric]:
+def from_profile(table: str, scope: str, column: str, observed: dict[str, Any],
+                 sketched: dict[str, float | None]) -> list[ColumnMetric]:
     """Metrics of one column from the suite pass's ``observed`` profile and the sample's ``sketched`` one."""
     rows = int(observed.get("rows") or 0)
-    values = {"null_rate": round(1 - observed["non_null"] / rows, 6) if rows else None, **sketched,
-              **{k: observed.get(k) for k in ("min", "max", "mean") if k in observed}}
-    return [ColumnMetric(table, scope or WHOLE_TABLE, column, m, None if values[m] is None else float(values[m]),
-                         rows) for m in METRICS if m in values]
+    values: dict[str, float | None] = {
+        "null_rate": round(1 - observed["non_null"] / rows, 6) if rows else None, **sketched,
+        **{k: observed.get(k) for k in ("min", "max", "mean") if k in observed}}
+    return [ColumnMetric(table, scope or WHOLE_TABLE, column, m, None if (v := values[m]) is None else float(v), rows)
+            for m in METRICS if m in values]
 
 
 # ---- the table ------------------------------------------------------------------
 
-def _table(settings: Settings):
+def _table(settings: Settings) -> Table:
     return ensure_table(get_catalog(settings), COLUMN_METRICS_TABLE, SCHEMA)
 
 
 def record_metrics(settings: Settings, *, dag_id: str, run_id: str, source: str,
                    metrics: list[ColumnMetric]) -> int:
     """Replace this (dag, run, source)'s metrics in one commit, so a retried task never doubles them."""
-    from pyiceberg.expressions import And, EqualTo
-
     now = datetime.now(UTC)
     rows = [{"dag_id": dag_id, "run_id": run_id, "source": source, "table_name": m.table, "scope": m.scope,
              "column_name": m.column, "metric": m.metric, "value": m.value, "rows": m.rows, "recorded_at": now}
@@ -88,18 +95,16 @@ def record_metrics(settings: Settings, *, dag_id: str, run_id: str, source: str,
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         _table(settings).overwrite(
             pa.Table.from_pylist(rows, schema=SCHEMA),
-            overwrite_filter=And(And(EqualTo("dag_id", dag_id), EqualTo("run_id", run_id)), EqualTo("source", source)),
+            overwrite_filter=all_of(equal("dag_id", dag_id), equal("run_id", run_id), equal("source", source)),
             snapshot_properties=run_properties(dag_id, run_id))
     return len(rows)
 
 
-def metric_history(settings: Settings, dag_id: str, tables: set[str]) -> dict[tuple, list[Point]]:
+def metric_history(settings: Settings, dag_id: str, tables: set[str]) -> dict[MetricKey, list[Point]]:
     """``{(table, scope, column, metric): [Point(run, recorded_at, value), ...]}`` of ``dag_id``'s runs."""
-    from pyiceberg.expressions import And, EqualTo, In
-
-    scan = _table(settings).scan(row_filter=And(EqualTo("dag_id", dag_id), In("table_name", tables)) if tables
-                                 else EqualTo("dag_id", dag_id))
-    out: dict[tuple, list[Point]] = defaultdict(list)
+    scan = _table(settings).scan(row_filter=all_of(equal("dag_id", dag_id), one_of("table_name", tables)) if tables
+                                 else equal("dag_id", dag_id))
+    out: dict[MetricKey, list[Point]] = defaultdict(list)
     for r in scan.to_arrow().to_pylist():
         if r["value"] is not None:
             out[(r["table_name"], r["scope"], r["column_name"], r["metric"])].append(
@@ -109,11 +114,9 @@ def metric_history(settings: Settings, dag_id: str, tables: set[str]) -> dict[tu
 
 def prune_metrics(settings: Settings, older_than: float) -> int:
     """Delete metrics recorded before ``older_than`` (epoch seconds), as the check history is pruned."""
-    from pyiceberg.expressions import LessThan
-
     table = _table(settings)
-    cutoff = LessThan("recorded_at", datetime.fromtimestamp(older_than, UTC).isoformat())
-    old = table.scan(row_filter=cutoff, selected_fields=("metric",)).count()
+    cutoff = less_than("recorded_at", datetime.fromtimestamp(older_than, UTC).isoformat())
+    old = int(table.scan(row_filter=cutoff, selected_fields=("metric",)).count())
     if old:
         table.delete(cutoff)
     return old
@@ -129,7 +132,7 @@ def band_of(metric: str, values: list[float], k: float, scale: float = 0.0) -> B
     return robust_band(values, k, relative_floor=0.05, absolute_floor=floor)
 
 
-def anomaly_checks(metrics: list[ColumnMetric], history: dict[tuple, list[Point]], *, run_id: str,
+def anomaly_checks(metrics: list[ColumnMetric], history: dict[MetricKey, list[Point]], *, run_id: str,
                    failed_runs: set[str], season: str = "", k: float = 4.0, window: int = 14,
                    min_runs: int = 3, now: datetime | None = None) -> list[CheckResult]:
     """One check per (table, scope): every metric of this run against its comparable runs' band."""
@@ -162,7 +165,7 @@ def _key(m: ColumnMetric) -> tuple[str, str, str, str]:
     return (m.table, m.scope, m.column, m.metric)
 
 
-def _range(baselines: dict[tuple, list[float]], m: ColumnMetric) -> float:
+def _range(baselines: dict[MetricKey, list[float]], m: ColumnMetric) -> float:
     """The column's typical range in its baseline: median of its max − median of its min (0 if unknown)."""
     low, high = (baselines.get((m.table, m.scope, m.column, name)) for name in ("min", "max"))
     return statistics.median(high) - statistics.median(low) if low and high else 0.0

@@ -17,6 +17,8 @@ Every finding names its field, its record count and the Kafka coordinates of thr
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import Settings
 from lakehouse.core.checks import OFFENDING_ROWS, CheckResult, Status
@@ -32,22 +34,27 @@ from lakehouse.iceberg.snapshots import (
     table_or_none,
 )
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
 KIND_CHECKS = {NEW: "new_fields", MISSING: "missing_required", RETYPED: "retyped"}
 
 
-def run_drift(silver_table, branch: str) -> dict | None:
+def run_drift(silver_table: Table | None, branch: str) -> dict[str, Any] | None:
     """The drift report of the branch's newest Silver commit that has one (the run's MERGE; a later commit
     on the branch, an UPDATE, has none), or None when the branch holds no such commit over ``main``."""
     head = ref_snapshot_id(silver_table, branch)
-    if head is None:
+    if silver_table is None or head is None:
         return None
     for snapshot in commits_between(silver_table, ref_snapshot_id(silver_table, MAIN), head):
         if raw := summary(snapshot).get(CONTRACT_DRIFT):
-            return json.loads(raw)
+            drift: dict[str, Any] = json.loads(raw)
+            return drift
     return None
 
 
-def contract_checks(catalog, entity: Entity, branch: str, settings: Settings) -> list[CheckResult]:
+def contract_checks(catalog: Catalog, entity: Entity, branch: str, settings: Settings) -> list[CheckResult]:
     """The three contract checks of one topic for this run's records (SKIP when the run read none)."""
     drift = run_drift(table_or_none(catalog, entity.silver_table), branch)
     if drift is None:
@@ -56,11 +63,12 @@ def contract_checks(catalog, entity: Entity, branch: str, settings: Settings) ->
     return [judge_drift(entity, kind, drift, settings.contract_max_share) for kind in KIND_CHECKS]
 
 
-def judge_drift(entity: Entity, kind: str, drift: dict, max_share: float) -> CheckResult:
+def judge_drift(entity: Entity, kind: str, drift: dict[str, Any], max_share: float) -> CheckResult:
     """One kind of drift: new fields WARN; missing or retyped fields FAIL above ``max_share`` of the records."""
     records = max(int(drift["records"]), 1)
     found = [f for f in drift["findings"] if f["kind"] == kind]
     worst = max((f["count"] for f in found), default=0)
+    observed: float
     if kind == NEW:
         status, observed, threshold = (Status.WARN if found else Status.PASS), len(found), "0 undeclared fields"
     else:
@@ -74,20 +82,20 @@ def judge_drift(entity: Entity, kind: str, drift: dict, max_share: float) -> Che
                        observed, threshold, details)
 
 
-def describe(finding: dict) -> str:
+def describe(finding: dict[str, Any]) -> str:
     """``username (number): 12 records, e.g. 0:15, 0:17, 1:3``."""
     observed = f" ({finding['observed']})" if finding.get("observed") else ""
     at = ", ".join(f"{p}:{o}" for p, o in finding["samples"])
     return f"{finding['field']}{observed}: {finding['count']} records, e.g. {at}"
 
 
-def schema_checks(catalog, tables, branch: str) -> list[CheckResult]:
+def schema_checks(catalog: Catalog, tables: Iterable[str], branch: str) -> list[CheckResult]:
     """``schema.<table>`` for each table the branch wrote: its schema against ``main``'s."""
     results = []
     for name in tables:
         table = table_or_none(catalog, name)
         head = ref_snapshot_id(table, branch)
-        if head is None:
+        if table is None or head is None:
             continue
         change = schema_change(schema_of(table, ref_snapshot_id(table, MAIN)), schema_of(table, head))
         breaking = [*(f"dropped {c}" for c in change.dropped), *(f"retyped {c}" for c in change.retyped),

@@ -7,41 +7,46 @@ mismatch, not as a number someone has to eyeball.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from lakehouse.config import Settings
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.entities import entities
 from lakehouse.core.names import ADDED_RECORDS, AIRFLOW_RUN_ID, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS
 from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.filters import equal
 from lakehouse.iceberg.snapshots import newest_json, summary, table_or_none
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 SILVER_MIN_RATIO = 0.95
 
 
-def total_records(table) -> int:
+def total_records(table: Table | None) -> int:
     """Live rows of ``main``: delete files applied (merge-on-read deletes keep ``total-records`` as is)."""
     if table is None or table.current_snapshot() is None:
         return 0
-    return table.scan().count()
+    return int(table.scan().count())
 
 
-def rows_appended_by_run(table, run_id: str) -> int:
+def rows_appended_by_run(table: Table, run_id: str) -> int:
     """Rows that snapshots committed by ``run_id`` added (the Bronze side of 'produced == ingested')."""
     return sum(int(summary(snap).get(ADDED_RECORDS, 0)) for snap in table.snapshots()
                if summary(snap).get(AIRFLOW_RUN_ID) == run_id)
 
 
-def silver_totals(table) -> dict:
+def silver_totals(table: Table | None) -> dict[str, Any]:
     """Cumulative Silver counters (since the last full rebuild) as of ``main``."""
     snap = table.current_snapshot() if table is not None else None
-    return newest_json(table, snap.snapshot_id, TOTALS, {}) if snap else {}
+    totals: dict[str, Any] = newest_json(table, snap.snapshot_id, TOTALS, {}) if table and snap else {}
+    return totals
 
 
-def quarantined_from(table, source_table: str) -> int:
-    from pyiceberg.expressions import EqualTo
-
+def quarantined_from(table: Table | None, source_table: str) -> int:
     if table is None or table.current_snapshot() is None:
         return 0
-    return table.scan(row_filter=EqualTo("source_table", source_table)).count()
+    return int(table.scan(row_filter=equal("source_table", source_table)).count())
 
 
 def silver_checks(name: str, silver_table: str, *, bronze_rows: int, bronze_keys: int | None, silver_rows: int,
@@ -69,11 +74,11 @@ def gold_check(gold_rows: int, silver_kols: int) -> CheckResult:
                    details="one Gold row per Silver KOL")
 
 
-def layer_counts(settings: Settings) -> dict:
+def layer_counts(settings: Settings) -> dict[str, Any]:
     """Current row counts of every layer, for reports and checks."""
     catalog = get_catalog(settings)
     quarantine = table_or_none(catalog, QUARANTINE_TABLE)
-    out = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "gold": {}}
+    out: dict[str, dict[str, int]] = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "gold": {}}
     for name, entity in entities().items():
         bronze = table_or_none(catalog, entity.bronze_table)
         silver = table_or_none(catalog, entity.silver_table)
@@ -90,7 +95,7 @@ def bronze_missing(name: str) -> CheckResult:
                        details="table missing")
 
 
-def bronze_vs_produced(bronze, name: str, produced: dict[str, int], run_id: str,
+def bronze_vs_produced(bronze: Table, name: str, produced: dict[str, int], run_id: str,
                        rows: int | None = None) -> CheckResult:
     """Rows this run appended to one Bronze table (without a run id: all its rows, ``rows`` if already
     counted) vs messages produced."""
@@ -111,7 +116,7 @@ def check_bronze_counts(settings: Settings, *, produced: dict[str, int], run_id:
 
 
 def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = None, run_id: str = "",
-                       counts: dict | None = None) -> list[CheckResult]:
+                       counts: dict[str, Any] | None = None) -> list[CheckResult]:
     """Bronze vs produced, exact accounting, Gold vs Silver, from metadata and counts (no whole-column reads).
 
     Silver vs distinct Bronze business keys needs the payloads parsed: the lake checks do it in Spark.

@@ -7,8 +7,10 @@ FAIL naming the endpoint (never a password), not a hang.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from lakehouse.config import Settings
@@ -51,7 +53,7 @@ def broker_checks(settings: Settings, timeout: float = 5.0) -> list[CheckResult]
         results.append(compare(f"health.topic.{topic}", LAYER, topic, partitions, settings.kafka_partitions,
                                op=">=", details="partitions (0: the topic is missing)"))
         if partitions:
-            results += probe(f"health.consumer_lag.{topic}", topic, lambda t=topic: lag_check(settings, t))
+            results += probe(f"health.consumer_lag.{topic}", topic, functools.partial(lag_check, settings, topic))
     return results
 
 
@@ -222,7 +224,7 @@ def health_checks(settings: Settings) -> list[CheckResult]:
     ]
 
 
-def run_health_checks(*, dag_id: str, run_id: str, params: dict | None = None,
+def run_health_checks(*, dag_id: str, run_id: str, params: dict[str, Any] | None = None,
                       settings: Settings | None = None) -> list[CheckResult]:
     """The nightly's health task: :func:`health_checks` when layer ``health`` is selected, recorded under
     ``health_checks`` for the report and the gate."""

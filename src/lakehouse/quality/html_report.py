@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from lakehouse.core.catalogue import first_look
 from lakehouse.core.checks import offending_rows
@@ -31,15 +33,15 @@ word-break:break-word} .trend{display:inline-block;margin:0 16px 12px 0} .muted{
 """
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     return escape("" if value is None else str(value))
 
 
-def _number(value) -> str:
+def _number(value: object) -> str:
     return f"{value:.2f}" if isinstance(value, float) else _cell(value)
 
 
-def sparkline(points: list[dict], key: str = "rows", width: int = 220, height: int = 48) -> str:
+def sparkline(points: list[dict[str, Any]], key: str = "rows", width: int = 220, height: int = 48) -> str:
     """A small SVG line of ``point[key]`` over ``points`` (each with a ``run_id`` for the hover title)."""
     rows = [p[key] for p in points]
     if len(rows) < 2:
@@ -56,7 +58,7 @@ def sparkline(points: list[dict], key: str = "rows", width: int = 220, height: i
             f'<g fill="#0969da">{dots}</g></svg>')
 
 
-def render_html(report: dict, out_path: Path | None = None) -> str:
+def render_html(report: dict[str, Any], out_path: Path | None = None) -> str:
     """The page for ``report`` (see :func:`lakehouse.quality.report.build_report`).
 
     ``out_path``: where the page will live, so links to Data Docs are relative
@@ -73,7 +75,7 @@ def render_html(report: dict, out_path: Path | None = None) -> str:
     return "\n".join(parts)
 
 
-def _docs_links(report: dict, out_path: Path | None):
+def _docs_links(report: dict[str, Any], out_path: Path | None) -> Callable[[str], str]:
     """``link(table)``: HTML links to the table's Data Docs page and, when its rules failed, to the page of
     their offending rows (``<table>.offending``), relative to the report ('' for none)."""
     docs = report.get("data_docs") or {}
@@ -86,7 +88,7 @@ def _docs_links(report: dict, out_path: Path | None):
     return link
 
 
-def _header(report: dict) -> list[str]:
+def _header(report: dict[str, Any]) -> list[str]:
     s = report["statuses"]
     passed = report["gate"]["passed"]
     return [
@@ -102,7 +104,7 @@ def _header(report: dict) -> list[str]:
     ]
 
 
-def _counts(counts: dict) -> list[str]:
+def _counts(counts: dict[str, Any]) -> list[str]:
     if not counts.get("bronze"):
         return []
     parts = ["<h2>Records per layer</h2><table id=counts><tr><th>entity</th><th>bronze</th><th>silver</th>"
@@ -115,7 +117,7 @@ def _counts(counts: dict) -> list[str]:
     return parts
 
 
-def _top_kols(top_kols: dict) -> list[str]:
+def _top_kols(top_kols: dict[str, Any]) -> list[str]:
     parts = []
     for platform, top in top_kols.items():
         parts.append(f"<h2>Top {len(top)} {escape(platform)} KOLs</h2><table class=top><tr><th>#</th><th>username</th>"
@@ -129,7 +131,7 @@ def _top_kols(top_kols: dict) -> list[str]:
     return parts
 
 
-def _trend(trend: dict) -> list[str]:
+def _trend(trend: dict[str, Any]) -> list[str]:
     if not trend:
         return []
     parts = ["<h2>Row counts over the last runs</h2><div id=trend>"]
@@ -140,9 +142,9 @@ def _trend(trend: dict) -> list[str]:
     return parts
 
 
-def _offending(checks: list[dict]) -> dict[str, tuple[str, list[dict]]]:
+def _offending(checks: list[dict[str, Any]]) -> dict[str, tuple[str, list[dict[str, Any]]]]:
     """``{check id: (anchor, rows)}`` for every FAIL/WARN that named its offending rows."""
-    out = {}
+    out: dict[str, tuple[str, list[dict[str, Any]]]] = {}
     for c in checks:
         rows = offending_rows(c.get("details") or "") if c["status"] in ("FAIL", "WARN") else []
         if rows:
@@ -150,7 +152,7 @@ def _offending(checks: list[dict]) -> dict[str, tuple[str, list[dict]]]:
     return out
 
 
-def _offending_section(offending: dict[str, tuple[str, list[dict]]]) -> list[str]:
+def _offending_section(offending: dict[str, tuple[str, list[dict[str, Any]]]]) -> list[str]:
     """Each not-passing check's rows as a table: business key and, for Silver, the Kafka record."""
     if not offending:
         return []
@@ -164,7 +166,8 @@ def _offending_section(offending: dict[str, tuple[str, list[dict]]]) -> list[str
     return parts
 
 
-def _checks(checks: list[dict], link, offending: dict | None = None) -> list[str]:
+def _checks(checks: list[dict[str, Any]], link: Callable[[str], str],
+            offending: dict[str, tuple[str, list[dict[str, Any]]]] | None = None) -> list[str]:
     layers = sorted({c["layer"] for c in checks}, key=lambda x: (LAYER_ORDER.index(x) if x in LAYER_ORDER else 99, x))
     parts = ["<h2>Checks</h2><table id=checks><tr><th class=c1>status</th><th class=c2>check</th>"
              "<th class=c3>table</th><th class=c4>observed</th><th class=c5>threshold</th><th>details</th></tr>"]
@@ -184,12 +187,12 @@ def _checks(checks: list[dict], link, offending: dict | None = None) -> list[str
     return parts
 
 
-def _hint(check: dict) -> str:
+def _hint(check: dict[str, Any]) -> str:
     """The check catalogue's first thing to look at, under a check that did not pass."""
     hint = first_look(check["check_id"]) if check["status"] in ("FAIL", "WARN") else ""
     code = re.sub(r"`([^`]+)`", r"<code>\1</code>", _cell(hint))  # the catalogue writes code as `…`
     return f"<div class=hint>Look at: {code}</div>" if hint else ""
 
 
-def _rows_link(entry) -> str:
+def _rows_link(entry: tuple[str, list[dict[str, Any]]] | None) -> str:
     return f' <a href="#{entry[0]}">{len(entry[1])} offending row(s)</a>' if entry else ""

@@ -9,12 +9,23 @@ Data Docs, every result recorded in ``audit.check_results``.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import get_settings
 from lakehouse.core.checks import CheckResult, Status, compare
-from lakehouse.core.entities import WAP_TABLES, Entity, entities
-from lakehouse.core.names import BRONZE_TABLES, GOLD_SUMMARY_TABLE, QUARANTINE_TABLE, TOTALS, layer_of
+from lakehouse.core.entities import Entity, entities
+from lakehouse.core.errors import MissingUpstreamError
+from lakehouse.core.names import (
+    BRONZE_TABLES,
+    GOLD_SUMMARY_TABLE,
+    QUARANTINE_TABLE,
+    TOTALS,
+    WAP_TABLES,
+    layer_of,
+)
 from lakehouse.core.scoring import MIN_DISTINCT, TOP_LIST_SIZE, ranking_checks
 from lakehouse.etl.parse import business_keys
 from lakehouse.iceberg.catalog import get_catalog
@@ -36,6 +47,9 @@ from lakehouse.spark.tables import (
     read_snapshot,
     run_snapshot_id,
 )
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 LAYERS = ("bronze", "silver", "gold")
 # What names an offending row: its key and, where the row came from one record, its Kafka coordinates.
@@ -65,12 +79,13 @@ def row_key(table: str) -> tuple[str, ...]:
     return tuple(diff_keys().get(table) or key_columns().get(table, ()))
 
 
-def selected(table: str, layers=LAYERS, tables=None) -> bool:
+def selected(table: str, layers: Collection[str] = LAYERS, tables: Collection[str] | None = None) -> bool:
     return layer_of(table) in layers and (not tables or table in tables)
 
 
-def run_lake_checks(spark, *, dag_id: str, run_id: str, source: str, branch: str | None = None,
-                    layers=LAYERS, tables=None) -> tuple[list[CheckResult], dict[str, str]]:
+def run_lake_checks(spark: SparkSession, *, dag_id: str, run_id: str, source: str, branch: str | None = None,
+                    layers: Collection[str] = LAYERS,
+                    tables: Collection[str] | None = None) -> tuple[list[CheckResult], dict[str, str]]:
     """:func:`lake_checks` with GX results and Data Docs kept per run, recorded under ``source``; the
     column metrics the suites' pass measured, recorded in ``audit.column_metrics`` and judged against the
     DAG's earlier runs.
@@ -78,21 +93,22 @@ def run_lake_checks(spark, *, dag_id: str, run_id: str, source: str, branch: str
     Returns the results and ``{table: Data Docs page}``. Pass or fail, the results are recorded.
     """
     settings = get_settings()
-    runner = (SuiteRunner(settings.reports_dir, f"{dag_id}__{run_id}", metrics_sample_rows=settings.metrics_sample_rows)
-              if run_id else None)
+    if not run_id:  # nothing to keep results under
+        return lake_checks(spark, branch, layers=layers, tables=tables), {}
+    runner = SuiteRunner(settings.reports_dir, f"{dag_id}__{run_id}", metrics_sample_rows=settings.metrics_sample_rows)
     results = lake_checks(spark, branch, layers=layers, tables=tables, runner=runner)
     with phase("checks.data_docs"):
-        data_docs = runner.docs_pages() if runner else {}
-    if run_id:
-        with phase("checks.record"):
-            results += metric_checks(settings, dag_id=dag_id, run_id=run_id, metrics=runner.metrics)
-            record(settings, dag_id=dag_id, run_id=run_id, source=source, results=results)
-            record_metrics(settings, dag_id=dag_id, run_id=run_id, source=source, metrics=runner.metrics)
+        data_docs = runner.docs_pages()
+    with phase("checks.record"):
+        results += metric_checks(settings, dag_id=dag_id, run_id=run_id, metrics=runner.metrics)
+        record(settings, dag_id=dag_id, run_id=run_id, source=source, results=results)
+        record_metrics(settings, dag_id=dag_id, run_id=run_id, source=source, metrics=runner.metrics)
     return results, data_docs
 
 
-def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None, suites: dict | None = None,
-                runner=None) -> list[CheckResult]:
+def lake_checks(spark: SparkSession, branch: str | None = None, *, layers: Collection[str] = LAYERS,
+                tables: Collection[str] | None = None, suites: dict[str, Path] | None = None,
+                runner: SuiteRunner | None = None) -> list[CheckResult]:
     """Every Spark-side check of the selected layers/tables, read as of ``branch`` (else ``main``).
 
     ``suites``: ``{table: path}`` (default: discovered in the expectations dir).
@@ -125,7 +141,7 @@ def lake_checks(spark, branch: str | None = None, *, layers=LAYERS, tables=None,
     return results + suite_checks(spark, branch, suites, runner, exists, layers, tables)
 
 
-def change_checks(spark, branch: str, tables: set[str]) -> list[CheckResult]:
+def change_checks(spark: SparkSession, branch: str, tables: set[str]) -> list[CheckResult]:
     """What the branch changes over ``main`` (the audit only): the payloads' drift against each topic's
     contract, the tables' schemas, and the rows publishing would insert, update or delete."""
     catalog, settings = get_catalog(), get_settings()
@@ -137,12 +153,15 @@ def change_checks(spark, branch: str, tables: set[str]) -> list[CheckResult]:
     return results
 
 
-def silver_lake_checks(spark, entity: Entity, branch: str | None) -> tuple[list[CheckResult], int]:
+def silver_lake_checks(spark: SparkSession, entity: Entity, branch: str | None) -> tuple[list[CheckResult], int]:
     """Counts, exact accounting and lineage of one Silver table against the Bronze snapshot it was built from."""
     catalog = get_catalog()
     head = run_snapshot_id(entity.silver_table, branch)
     totals = newest_json(catalog.load_table(entity.silver_table), head, TOTALS, {})
     bronze_sid = lineage.upstream_of(catalog, entity.silver_table, head).get(entity.bronze_table)
+    if bronze_sid is None:
+        raise MissingUpstreamError(f"{entity.silver_table}: no commit names the {entity.bronze_table} snapshot "
+                                   "it was built from")
     bronze = read_snapshot(spark, entity.bronze_table, bronze_sid)
     bronze_rows = bronze.count()
     rows = read_as_of(spark, entity.silver_table, branch).count()
@@ -158,7 +177,7 @@ def silver_lake_checks(spark, entity: Entity, branch: str | None) -> tuple[list[
     return results, rows
 
 
-def gold_lake_checks(spark, branch: str | None, silver_kols: int | None, silver_exists: bool) -> list[CheckResult]:
+def gold_lake_checks(spark: SparkSession, branch: str | None, silver_kols: int | None, silver_exists: bool) -> list[CheckResult]:
     """One Gold row per Silver KOL, the trending distribution, and Gold's lineage down to Bronze."""
     catalog = get_catalog()
     gold_df = read_as_of(spark, GOLD_SUMMARY_TABLE, branch)
@@ -171,9 +190,10 @@ def gold_lake_checks(spark, branch: str | None, silver_kols: int | None, silver_
               if branch is None else [])]  # Trino reads main only
 
 
-def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, layers, tables) -> list[CheckResult]:
+def suite_checks(spark: SparkSession, branch: str | None, suites: dict[str, Path], runner: SuiteRunner,
+                 exists: dict[str, bool], layers: Collection[str], tables: Collection[str] | None) -> list[CheckResult]:
     """Every suite file of the selected tables, including tables added later than this code."""
-    results = []
+    results: list[CheckResult] = []
     for table, path in suites.items():
         if not selected(table, layers, tables):
             continue
@@ -200,8 +220,8 @@ def suite_checks(spark, branch: str | None, suites: dict, runner, exists: dict, 
 INCREMENT = "increment"
 
 
-def increment_suite_checks(spark, branch: str, table: str, suite, runner, layer: str, keys,
-                           whole: list[CheckResult]) -> list[CheckResult]:
+def increment_suite_checks(spark: SparkSession, branch: str, table: str, suite: Any, runner: SuiteRunner, layer: str,
+                           keys: Sequence[str], whole: list[CheckResult]) -> list[CheckResult]:  # Any: a GX suite
     """The suite once more on the rows this run inserted or updated (the branch's change over ``main``).
 
     A ``mostly`` or ratio rule is diluted by history on the whole table: 5 % bad rows in a 2,000-row
@@ -227,7 +247,7 @@ def increment_suite_checks(spark, branch: str, table: str, suite, runner, layer:
     return judged
 
 
-def score_distribution(gold_df) -> list[CheckResult]:
+def score_distribution(gold_df: DataFrame) -> list[CheckResult]:
     """Per platform: the test plan's ranking rule on the top 50 by trending (as the dashboard lists them),
     >= 80 % distinct trending scores among *active* KOLs (inactive ones share the floor 0 by design),
     and no placeholder follower counts."""
@@ -260,7 +280,7 @@ PLACEHOLDER_MIN_FOLLOWERS = 10_000  # "large" accounts: an exact follower count 
 PLACEHOLDER_MAX_SHARE = 0.001
 
 
-def followers_placeholders(gold_df) -> list[CheckResult]:
+def followers_placeholders(gold_df: DataFrame) -> list[CheckResult]:
     """PROD-005's intent over the whole population: no follower count stands in for many large accounts.
 
     Small accounts collide naturally (tens of thousands of KOLs with a few hundred followers), so the rule

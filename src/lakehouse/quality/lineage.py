@@ -8,6 +8,7 @@ partition and offsets involved.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.checks import CheckResult, Status, compare
 from lakehouse.core.entities import Entity, entities
@@ -23,22 +24,27 @@ from lakehouse.iceberg.snapshots import (
 )
 from lakehouse.spark.tables import qualified, read_as_of, read_snapshot, run_snapshot_id
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+    from pyspark.sql import Row, SparkSession
+
 TRACE_SAMPLE = 5
 
 
-def upstream_of(catalog, table: str, ref_snapshot: int | None) -> dict:
+def upstream_of(catalog: Catalog, table: str, ref_snapshot: int | None) -> dict[str, int]:
     """``{upstream table: snapshot id}`` recorded by the commit that built ``ref_snapshot``."""
-    return newest_json(catalog.load_table(table), ref_snapshot, LINEAGE_UPSTREAM, {})
+    upstream: dict[str, int] = newest_json(catalog.load_table(table), ref_snapshot, LINEAGE_UPSTREAM, {})
+    return upstream
 
 
-def silver_covers_bronze(entity: Entity, totals: dict, bronze_rows: int, bronze_sid) -> CheckResult:
+def silver_covers_bronze(entity: Entity, totals: dict[str, Any], bronze_rows: int, bronze_sid: int) -> CheckResult:
     return compare(f"lineage.silver_covers_bronze.{entity.name}", "silver", entity.silver_table,
                    int(totals.get("bronze-rows", 0)), bronze_rows,
                    details=f"Bronze rows processed into Silver since the last rebuild vs rows of "
                            f"{entity.bronze_table} at snapshot {bronze_sid}")
 
 
-def silver_up_to_date(catalog, entity: Entity, bronze_sid) -> CheckResult:
+def silver_up_to_date(catalog: Catalog, entity: Entity, bronze_sid: int) -> CheckResult:
     """Bronze snapshots committed after the one Silver was built from: waiting for the next transform."""
     bronze = catalog.load_table(entity.bronze_table)
     current = bronze.current_snapshot()
@@ -54,7 +60,7 @@ def silver_up_to_date(catalog, entity: Entity, bronze_sid) -> CheckResult:
                        f"{pending} Bronze commit(s) after snapshot {bronze_sid} not yet in Silver")
 
 
-def gold_from_current_silver(spark, catalog, branch: str | None) -> list[CheckResult]:
+def gold_from_current_silver(spark: SparkSession, catalog: Catalog, branch: str | None) -> list[CheckResult]:
     """Gold was built from Silver as it is now: the same data snapshot (maintenance commits do not count)."""
     upstream = upstream_of(catalog, GOLD_SUMMARY_TABLE, run_snapshot_id(GOLD_SUMMARY_TABLE, branch))
     out = []
@@ -70,7 +76,7 @@ def gold_from_current_silver(spark, catalog, branch: str | None) -> list[CheckRe
     return out
 
 
-def bronze_offsets_contiguous(spark, catalog, entity: Entity) -> CheckResult:
+def bronze_offsets_contiguous(spark: SparkSession, catalog: Catalog, entity: Entity) -> CheckResult:
     """Per partition, Bronze offsets form one gap-free, duplicate-free run that is exactly its bookkeeping.
 
     The whole-table half of reconciliation, in Spark: for the current epoch each
@@ -102,7 +108,7 @@ def bronze_offsets_contiguous(spark, catalog, entity: Entity) -> CheckResult:
                        "; ".join(broken) if broken else f"epoch {state.epoch} offset ranges {json.dumps(covered)}")
 
 
-def _offsets_problem(spark, entity: Entity, s) -> str:
+def _offsets_problem(spark: SparkSession, entity: Entity, s: Row) -> str:
     """What is wrong with one (epoch, partition)'s offsets, naming the first gaps ('' when nothing)."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -121,7 +127,8 @@ def _offsets_problem(spark, entity: Entity, s) -> str:
             f"(first gaps {where})")
 
 
-def bronze_records(spark, entity: Entity, bronze_sid: int | None, coordinates: list[tuple[int, int]]) -> dict:
+def bronze_records(spark: SparkSession, entity: Entity, bronze_sid: int | None,
+                   coordinates: list[tuple[int, int]]) -> dict[tuple[int, int], Row]:
     """``{(partition, offset): Row(kol_id, platform)}`` of the Bronze records at ``coordinates``, in one read
     of the snapshot ``bronze_sid`` (offset bounds prune its files)."""
     from functools import reduce
@@ -139,7 +146,7 @@ def bronze_records(spark, entity: Entity, bronze_sid: int | None, coordinates: l
     return {(r.kafka_partition, r.kafka_offset): r for r in rows}
 
 
-def gold_rows_trace_to_bronze(spark, catalog, branch: str | None, sample: int = TRACE_SAMPLE,
+def gold_rows_trace_to_bronze(spark: SparkSession, catalog: Catalog, branch: str | None, sample: int = TRACE_SAMPLE,
                               seed: int = 7) -> CheckResult:
     """Sampled Gold KOLs -> their Silver profile -> the Bronze Kafka record it was parsed from.
 

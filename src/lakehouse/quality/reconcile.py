@@ -12,6 +12,7 @@ whole-table offset check runs in Spark, see
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 
@@ -20,10 +21,15 @@ from lakehouse.core.errors import ReconciliationError
 from lakehouse.core.names import KAFKA_NEXT_OFFSETS, KAFKA_RANGES
 from lakehouse.core.offsets import BronzeState
 from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
+from lakehouse.iceberg.filters import all_of, any_of, at_least, at_most, equal
 from lakehouse.iceberg.snapshots import commits_between, newest_with, summary
 
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
 
-def ingest_commits(table, since: int | None) -> list:
+
+def ingest_commits(table: Table, since: int | None) -> list[Snapshot]:
     """The ingest commits after snapshot ``since`` up to ``main``, oldest first (default: the newest one)."""
     head = table.current_snapshot()
     if head is None:
@@ -35,7 +41,7 @@ def ingest_commits(table, since: int | None) -> list:
             if KAFKA_NEXT_OFFSETS in summary(s)]
 
 
-def reconcile(table, topic: str, since: int | None = None) -> dict[int, dict]:
+def reconcile(table: Table, topic: str, since: int | None = None) -> dict[int, dict[str, Any]]:
     """Check Bronze against its offset bookkeeping, per partition of the current epoch.
 
     For the ingest commits after ``since`` (default: the newest one): each commit's
@@ -56,7 +62,7 @@ def reconcile(table, topic: str, since: int | None = None) -> dict[int, dict]:
             for p, nxt in sorted(state.next.items())}
 
 
-def _check_continues(table, topic: str, snap) -> dict[int, list[int]]:
+def _check_continues(table: Table, topic: str, snap: Snapshot) -> dict[int, list[int]]:
     """Each of a commit's ranges ends at the next offset it recorded and starts where the commit before it
     (same epoch) ended; returns the ranges ``{partition: [first, last]}``."""
     ranges = {int(p): r for p, r in json.loads(summary(snap).get(KAFKA_RANGES, "{}")).items()}
@@ -71,6 +77,9 @@ def _check_continues(table, topic: str, snap) -> dict[int, list[int]]:
         if before is None:
             continue
         expected = before.next.get(p, state.first.get(p)) if before.epoch == state.epoch else state.first.get(p)
+        if expected is None:
+            raise ReconciliationError(f"{topic}[{p}]: commit {snap.snapshot_id} recorded {first}..{last} but "
+                                      f"no first offset of its epoch")
         if first != expected:
             kind = "gap" if first > expected else "overlap"
             raise ReconciliationError(f"{topic}[{p}]: recorded ranges have a {kind}: ...{expected - 1} "
@@ -78,15 +87,12 @@ def _check_continues(table, topic: str, snap) -> dict[int, list[int]]:
     return ranges
 
 
-def _check_rows_match(table, topic: str, ranges: dict[int, list[int]], epoch: int) -> None:
+def _check_rows_match(table: Table, topic: str, ranges: dict[int, list[int]], epoch: int) -> None:
     """The rows of ``epoch`` at the reconciled offsets are exactly those offsets, once each (only they are read)."""
-    from pyiceberg.expressions import And, EqualTo, GreaterThanOrEqual, LessThanOrEqual, Or
-
     if not ranges:
         return
-    terms = [And(EqualTo("kafka_partition", p), GreaterThanOrEqual("kafka_offset", lo),
-                 LessThanOrEqual("kafka_offset", hi)) for p, (lo, hi) in ranges.items()]
-    row_filter = terms[0] if len(terms) == 1 else Or(*terms)
+    row_filter = any_of(*(all_of(equal("kafka_partition", p), at_least("kafka_offset", lo), at_most("kafka_offset", hi))
+                          for p, (lo, hi) in ranges.items()))
     data = table.scan(row_filter=row_filter,
                       selected_fields=("kafka_partition", "kafka_offset", "kafka_epoch")).to_arrow()
     data = data.filter(pc.fill_null(pc.equal(data["kafka_epoch"], epoch), epoch == 0))
@@ -100,7 +106,7 @@ def _check_rows_match(table, topic: str, ranges: dict[int, list[int]], epoch: in
             )
 
 
-def _check_total(table, topic: str, state: BronzeState) -> None:
+def _check_total(table: Table, topic: str, state: BronzeState) -> None:
     rows = total_rows(table)
     if rows != state.rows():
         spans = ", ".join(f"[{p}] {state.first.get(p)}..{n - 1}" for p, n in sorted(state.next.items()))
@@ -110,7 +116,7 @@ def _check_total(table, topic: str, state: BronzeState) -> None:
         )
 
 
-def bronze_vs_kafka_offsets(table, table_name: str, topic: str) -> CheckResult:
+def bronze_vs_kafka_offsets(table: Table | None, table_name: str, topic: str) -> CheckResult:
     """:func:`reconcile` as a check result (the nightly run records it instead of raising)."""
     check_id = f"bronze_vs_kafka_offsets.{table_name.split('.', 1)[1]}"
     if table is None:

@@ -6,14 +6,15 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from lakehouse.core.catalogue import first_look
 from lakehouse.core.checks import CheckResult, Status, verdict
 from lakehouse.core.scoring import FORMULA
 
 
-def build_report(*, dag_id: str, run_id: str, counts: dict, timings: dict, checks: list[CheckResult],
-                 extra: dict | None = None, fail_on_warn: bool = False) -> dict:
+def build_report(*, dag_id: str, run_id: str, counts: dict[str, Any], timings: dict[str, Any], checks: list[CheckResult],
+                 extra: dict[str, Any] | None = None, fail_on_warn: bool = False) -> dict[str, Any]:
     """The report's data; its verdict is the gate's (:func:`lakehouse.core.checks.verdict`)."""
     v = verdict(checks, fail_on_warn=fail_on_warn)
     statuses = {s.value: sum(c.status == s for c in checks) for s in Status}
@@ -44,7 +45,7 @@ def report_path(reports_dir: Path, dag_id: str, run_id: str) -> Path:
     return reports_dir / safe_name(dag_id) / f"{safe_name(run_id)}.json"
 
 
-def write_report(report: dict, reports_dir: Path) -> Path:
+def write_report(report: dict[str, Any], reports_dir: Path) -> Path:
     """Write ``<reports_dir>/<dag_id>/<run_id>.json`` and ``.html``, and refresh ``latest.*`` beside them."""
     from lakehouse.quality.html_report import render_html
 
@@ -87,7 +88,7 @@ def prune_reports(reports_dir: Path, older_than: float) -> int:
     return removed
 
 
-def render_terminal(report: dict) -> str:
+def render_terminal(report: dict[str, Any]) -> str:
     lines = [f"KOL Lakehouse readiness report  {report['dag_id']}  {report['run_id']}", ""]
     counts = report["counts"]
     if counts.get("bronze"):

@@ -14,6 +14,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakehouse.config import Settings
@@ -31,15 +35,19 @@ from lakehouse.serving.redis_publish import (
     trending_key,
 )
 
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
+
 FORMULA_TOLERANCE = 1e-6
 
 
-def expected_final(row: dict) -> float:
+def expected_final(row: dict[str, Any]) -> float:
     trust = row.get("trust_score")
     return final_score(row["trending_score"], row["success_score"], None if trust in (None, "") else trust)
 
 
-def listing_checks(platform: str, listing: list[dict], version, top_trending: list[float]) -> list[CheckResult]:
+def listing_checks(platform: str, listing: list[dict[str, Any]], version: int | None,
+                   top_trending: list[float]) -> list[CheckResult]:
     """The published list's content and the ranking rule on ``top_trending`` (the trending list's top
     scores, highest first)."""
     table = f"redis:v{version}"
@@ -65,18 +73,19 @@ def listing_checks(platform: str, listing: list[dict], version, top_trending: li
     ]
 
 
-def serving_checks(settings: Settings, platforms=PLATFORMS) -> list[CheckResult]:
+def serving_checks(settings: Settings, platforms: Iterable[str] = PLATFORMS) -> list[CheckResult]:
     """The content checks of the published list and trending ranking, per platform."""
     client = redis_client(settings)
     out = []
     for platform in platforms:
         version, listing = read_published(settings, platform)
         top = client.zrevrange(trending_key(platform, version), 0, TOP_LIST_SIZE - 1, withscores=True)
-        out += listing_checks(platform, listing, version, [score for _, score in top])
+        out += listing_checks(platform, listing, version,  # redis-py types withscores=True pairs as members
+                              [float(score) for _, score in top])  # type: ignore[str-unpack]
     return out
 
 
-def redis_vs_gold(catalog, redis_counts: dict, list_size: int) -> list[CheckResult]:
+def redis_vs_gold(catalog: Catalog, redis_counts: dict[str, Any], list_size: int) -> list[CheckResult]:
     """Redis entries = Gold rows, per platform: hashes and final ranking all rows, trending ranking the
     active rows, the list the top ``list_size``."""
     gold = table_or_none(catalog, GOLD_SUMMARY_TABLE)
@@ -99,16 +108,16 @@ def redis_vs_gold(catalog, redis_counts: dict, list_size: int) -> list[CheckResu
     return results
 
 
-def _per_platform(table) -> dict[str, int]:
+def _per_platform(table: pa.Table) -> dict[str, int]:
     return {v["values"]: v["counts"] for v in pc.value_counts(table.column("platform")).to_pylist()}
 
 
-def redis_freshness(catalog, source: dict) -> CheckResult:
+def redis_freshness(catalog: Catalog, source: dict[str, Any]) -> CheckResult:
     """``kol:meta``'s Gold snapshot is Gold ``main``'s current data snapshot (maintenance commits aside):
     a transform that published Gold but not Redis leaves the hot path stale, and this says so."""
     gold = table_or_none(catalog, GOLD_SUMMARY_TABLE)
     head = gold.current_snapshot() if gold is not None else None
-    current = data_snapshot_id(gold, head.snapshot_id) if head is not None else None
+    current = data_snapshot_id(gold, head.snapshot_id) if gold is not None and head is not None else None
     published = source.get("gold_snapshot_id")
     if published is not None and gold is not None and gold.snapshot_by_id(published) is not None:
         published = data_snapshot_id(gold, published)
@@ -116,7 +125,7 @@ def redis_freshness(catalog, source: dict) -> CheckResult:
                    details="Gold snapshot the published version was built from vs Gold main's current one")
 
 
-def hot_path_checks(settings: Settings, redis_counts: dict | None = None) -> list[CheckResult]:
+def hot_path_checks(settings: Settings, redis_counts: dict[str, Any] | None = None) -> list[CheckResult]:
     """Entries vs Gold and the content checks; FAIL when Redis is down, SKIP before anything was published.
 
     ``redis_counts``: :func:`~lakehouse.serving.redis_publish.published_counts` already taken by the caller.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import warnings
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -12,7 +13,12 @@ from lakehouse.config import Settings
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.names import CHECK_RESULTS_TABLE, run_properties
 from lakehouse.iceberg.catalog import ensure_table, get_catalog
+from lakehouse.iceberg.filters import all_of, equal, less_than, starts_with
 from lakehouse.quality.baseline import Point
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
 
 SCHEMA = pa.schema([
     pa.field("dag_id", pa.string(), nullable=False),
@@ -29,7 +35,7 @@ SCHEMA = pa.schema([
 ])
 
 
-def _table(settings: Settings):
+def _table(settings: Settings) -> Table:
     """Unpartitioned: every ``record`` writes one small file whose ``recorded_at``/``run_id`` bounds let a
     scan skip other runs' files and a prune by age drop whole files without rewriting (pyiceberg needs no
     native transforms for that)."""
@@ -38,8 +44,6 @@ def _table(settings: Settings):
 
 def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results: list[CheckResult]) -> int:
     """Replace this (dag, run, source)'s rows with ``results`` in one commit, so a retried task never doubles them."""
-    from pyiceberg.expressions import And, EqualTo
-
     now = datetime.now(UTC)
     rows = [{
         "dag_id": dag_id, "run_id": run_id, "source": source, "check_id": r.check_id, "layer": r.layer,
@@ -52,42 +56,35 @@ def record(settings: Settings, *, dag_id: str, run_id: str, source: str, results
         warnings.filterwarnings("ignore", message="Delete operation did not match any records")
         table.overwrite(
             pa.Table.from_pylist(rows, schema=SCHEMA),
-            overwrite_filter=And(And(EqualTo("dag_id", dag_id), EqualTo("run_id", run_id)),
-                                 EqualTo("source", source)),
+            overwrite_filter=all_of(equal("dag_id", dag_id), equal("run_id", run_id), equal("source", source)),
             snapshot_properties=run_properties(dag_id, run_id),
         )
     return len(rows)
 
 
 def history(settings: Settings, dag_id: str | None = None, *, run_id: str | None = None,
-            check_prefix: str | None = None) -> list[dict]:
+            check_prefix: str | None = None) -> list[dict[str, Any]]:
     """Recorded rows, filtered in the scan (only matching files are read): a DAG, a run, a check id prefix."""
-    from pyiceberg.expressions import AlwaysTrue, And, EqualTo, StartsWith
-
-    terms = [t for t in (EqualTo("dag_id", dag_id) if dag_id else None,
-                         EqualTo("run_id", run_id) if run_id else None,
-                         StartsWith("check_id", check_prefix) if check_prefix else None) if t is not None]
-    row_filter = AlwaysTrue() if not terms else terms[0] if len(terms) == 1 else And(*terms)
-    return _table(settings).scan(row_filter=row_filter).to_arrow().to_pylist()
+    terms = [t for t in (equal("dag_id", dag_id) if dag_id else None,
+                         equal("run_id", run_id) if run_id else None,
+                         starts_with("check_id", check_prefix) if check_prefix else None) if t is not None]
+    rows: list[dict[str, Any]] = _table(settings).scan(row_filter=all_of(*terms)).to_arrow().to_pylist()
+    return rows
 
 
 def prune_history(settings: Settings, older_than: float) -> int:
     """Delete rows recorded before ``older_than`` (epoch seconds); files wholly older go without rewrites."""
-    from pyiceberg.expressions import LessThan
-
     table = _table(settings)
-    cutoff = datetime.fromtimestamp(older_than, UTC)
-    old = table.scan(row_filter=LessThan("recorded_at", cutoff.isoformat()), selected_fields=("check_id",)).count()
+    cutoff = less_than("recorded_at", datetime.fromtimestamp(older_than, UTC).isoformat())
+    old = int(table.scan(row_filter=cutoff, selected_fields=("check_id",)).count())
     if old:
-        table.delete(LessThan("recorded_at", cutoff.isoformat()))
+        table.delete(cutoff)
     return old
 
 
 def failed_runs(settings: Settings, dag_id: str) -> set[str]:
     """The runs of ``dag_id`` that recorded a FAIL, i.e. whose gate failed (it fails on any FAIL)."""
-    from pyiceberg.expressions import And, EqualTo
-
-    rows = _table(settings).scan(row_filter=And(EqualTo("dag_id", dag_id), EqualTo("status", str(Status.FAIL))),
+    rows = _table(settings).scan(row_filter=all_of(equal("dag_id", dag_id), equal("status", str(Status.FAIL))),
                                  selected_fields=("run_id",)).to_arrow()
     return set(rows["run_id"].to_pylist())
 
@@ -112,7 +109,7 @@ def volume_history(settings: Settings, dag_id: str) -> dict[str, list[Point]]:
     return out
 
 
-def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict]]:
+def row_count_trend(settings: Settings, dag_id: str, last: int = 14) -> dict[str, list[dict[str, Any]]]:
     """``{table: [{run_id, recorded_at, rows}, ...]}`` of the last runs' ``volume.<table>`` checks, oldest first."""
     return {table: [{"run_id": p.run_id, "recorded_at": p.at.isoformat(), "rows": p.value} for p in points[-last:]]
             for table, points in volume_history(settings, dag_id).items()}

@@ -11,6 +11,7 @@ Their Spark-side half is :func:`lakehouse.quality.lake_checks.run_lake_checks`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult, Status
@@ -31,7 +32,7 @@ LAKE_CHECKS_SOURCE = "lake_checks"
 TABLE_CHECKS_SOURCE = "table_checks"
 
 
-def scope(params: dict | None, settings: Settings | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def scope(params: dict[str, Any] | None, settings: Settings | None = None) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(layers, tables)`` from the DAG's Params; empty tables means every table of the layers.
 
     A named table must exist in the catalog or have a suite: a typo would otherwise select nothing.
@@ -44,8 +45,8 @@ def scope(params: dict | None, settings: Settings | None = None) -> tuple[tuple[
     tables = tuple(params.get("tables") or ())
     if tables:
         known = checkable_tables(settings or get_settings())
-        if unknown := sorted(set(tables) - known):
-            raise UnknownSelectionError(f"unknown table(s) {unknown}: neither in the catalog nor named by a "
+        if unknown_tables := sorted(set(tables) - known):
+            raise UnknownSelectionError(f"unknown table(s) {unknown_tables}: neither in the catalog nor named by a "
                                         f"suite; choose from {sorted(known)}")
     return layers, tables
 
@@ -63,7 +64,7 @@ def contracts_check(problems: list[str], directory: Path) -> CheckResult:
                        "; ".join(problems))
 
 
-def table_totals(counts: dict) -> dict[str, tuple[str, int]]:
+def table_totals(counts: dict[str, Any]) -> dict[str, tuple[str, int]]:
     """``{table: (layer, rows)}`` from :func:`lakehouse.quality.counts.layer_counts`."""
     out = {}
     for name, entity in entities().items():
@@ -74,7 +75,7 @@ def table_totals(counts: dict) -> dict[str, tuple[str, int]]:
     return out
 
 
-def table_checks(*, dag_id: str, run_id: str, params: dict | None = None, counts: dict | None = None,
+def table_checks(*, dag_id: str, run_id: str, params: dict[str, Any] | None = None, counts: dict[str, Any] | None = None,
                  settings: Settings | None = None) -> list[CheckResult]:
     """Offsets, freshness and volume of the selected tables (and Redis); recorded under ``table_checks``.
 
@@ -93,8 +94,7 @@ def table_checks(*, dag_id: str, run_id: str, params: dict | None = None, counts
                for e in entities().values() if selected(e.bronze_table, layers, tables)]
     results += [table_freshness(table_or_none(catalog, t), t, layer, settings.freshness_max_age_hours)
                 for t, (layer, _) in totals.items()]
-    results += volume_checks(settings, dag_id, totals, run_id=run_id, k=settings.volume_mad_k,
-                             window=settings.volume_window)
+    results += volume_checks(settings, dag_id, totals, run_id=run_id)
     if "serving" in layers:
         results += hot_path_checks(settings)
     record(settings, dag_id=dag_id, run_id=run_id, source=TABLE_CHECKS_SOURCE, results=results)

@@ -12,9 +12,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from lakehouse.core.checks import CheckResult, Status
 from lakehouse.quality.baseline import Point, comparable, robust_band
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
+
+    from lakehouse.config import Settings
 
 
 def freshness(table_name: str, layer: str, last_commit: datetime | None, max_age_hours: float,
@@ -30,7 +36,7 @@ def freshness(table_name: str, layer: str, last_commit: datetime | None, max_age
                        f"newest commit {last_commit.isoformat()}")
 
 
-def table_freshness(table, table_name: str, layer: str, max_age_hours: float) -> CheckResult:
+def table_freshness(table: Table | None, table_name: str, layer: str, max_age_hours: float) -> CheckResult:
     """Freshness of a pyiceberg table's ``main``."""
     snap = table.current_snapshot() if table is not None else None
     last = datetime.fromtimestamp(snap.timestamp_ms / 1000, UTC) if snap else None
@@ -65,10 +71,10 @@ def _season(season: str) -> str:
     return f" (same {season.replace('_', ' and ')})" if season else ""
 
 
-def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], *, run_id: str = "",
-                  **kwargs) -> list[CheckResult]:
+def volume_checks(settings: Settings, dag_id: str, totals: dict[str, tuple[str, int]], *,
+                  run_id: str = "") -> list[CheckResult]:
     """``totals``: table -> (layer, current rows). History: earlier runs' ``volume.<table>`` rows; runs that
-    recorded a FAIL stay out of the baseline."""
+    recorded a FAIL stay out of the baseline. The band is the settings' (``volume_mad_k``, ``volume_window``)."""
     from lakehouse.quality.store import failed_runs, volume_history
 
     recorded = volume_history(settings, dag_id)
@@ -77,5 +83,6 @@ def volume_checks(settings, dag_id: str, totals: dict[str, tuple[str, int]], *, 
     for table_name, (layer, current) in totals.items():
         previous = [p for p in recorded.get(table_name, []) if p.run_id != run_id]
         out.append(volume_anomaly(table_name, layer, current, previous, failed_runs=failed,
-                                  season=settings.baseline_season, **kwargs))
+                                  season=settings.baseline_season, k=settings.volume_mad_k,
+                                  window=settings.volume_window))
     return out

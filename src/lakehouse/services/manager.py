@@ -106,7 +106,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ServiceManager:
     """Owns the embedded broker and Redis for one settings object (one state dir)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     # specs
@@ -178,7 +178,7 @@ class ServiceManager:
         return pid if process_start_time(pid) == record["start_time"] else None
 
     # lifecycle
-    def up(self, timeout: float = 30.0, log=print) -> list[ServiceStatus]:
+    def up(self, timeout: float = 30.0, log: Callable[[str], object] = print) -> list[ServiceStatus]:
         self.settings.ensure_dirs()
         for spec in self.specs():
             self._start(spec, timeout, log)
@@ -187,7 +187,7 @@ class ServiceManager:
             log(f"broker: created topics {', '.join(created)}")
         return self.status()
 
-    def _start(self, spec: ServiceSpec, timeout: float, log) -> None:
+    def _start(self, spec: ServiceSpec, timeout: float, log: Callable[[str], object]) -> None:
         if self._owned_pid(spec.name):
             log(f"{spec.name}: already running on {spec.address}")
             return
@@ -234,7 +234,7 @@ class ServiceManager:
         except Exception:  # not up yet, whatever the client says: polled until the start timeout, which names the log
             return False
 
-    def down(self, log=print) -> None:
+    def down(self, log: Callable[[str], object] = print) -> None:
         for spec in reversed(self.specs()):
             record = self._read_record(spec.name)
             if record is None:

@@ -123,7 +123,7 @@ def list_key(platform: str, version: int | None = None) -> str:
     return versioned(version, key) if version is not None else key
 
 
-def redis_client(settings: Settings, **kwargs: Any) -> Redis:
+def redis_client(settings: Settings, **kwargs: Any) -> Redis:  # Any: redis-py's connection options
     import redis
 
     return redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5,

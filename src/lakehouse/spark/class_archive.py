@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
@@ -79,7 +80,7 @@ def driver_java_options(settings: Settings) -> str:
     return f"-XX:SharedArchiveFile={path} -Xlog:cds=off -Xlog:cds+dynamic=off" if path and path.is_file() else ""
 
 
-def record_archive(settings: Settings, log=print) -> Path | None:
+def record_archive(settings: Settings, log: Callable[[str], object] = print) -> Path | None:
     """Run the warm-up job with ``-XX:ArchiveClassesAtExit`` and keep the archive; an archive the JVM maps is
     kept as it is, one it refuses (a JDK updated in place) is recorded again."""
     from lakehouse.spark.launch import submission

@@ -9,14 +9,18 @@ thread, so any Iceberg commit made inside ``fn`` carries ``properties``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 
 class _PyCallable:
-    def __init__(self, fn: Callable[[], object]):
+    def __init__(self, fn: Callable[[], object]) -> None:
         self.fn = fn
         self.error: BaseException | None = None
 
-    def call(self):
+    def call(self) -> None:
         try:
             self.fn()
         except BaseException as exc:  # surfaced on the Python side after the Java call returns
@@ -28,11 +32,13 @@ class _PyCallable:
         implements = ["java.util.concurrent.Callable"]
 
 
-def with_commit_properties(spark, properties: Mapping[str, str], fn: Callable[[], object]) -> None:
+def with_commit_properties(spark: SparkSession, properties: Mapping[str, str], fn: Callable[[], object]) -> None:
     from pyspark.java_gateway import ensure_callback_server_started
 
     gateway = spark.sparkContext._gateway
-    ensure_callback_server_started(gateway)
+    if gateway is None:
+        raise RuntimeError("the Spark session has no py4j gateway (stopped?)")
+    ensure_callback_server_started(gateway)  # type: ignore[no-untyped-call]  # pyspark leaves it unannotated
     jprops = gateway.jvm.java.util.HashMap()
     for key, value in properties.items():
         jprops.put(str(key), str(value))

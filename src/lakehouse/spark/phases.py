@@ -27,7 +27,7 @@ def _spark_job_count() -> int:
     if sc is None:
         return 0
     ids = sc._jsc.statusTracker().getJobIdsForGroup(None)  # the platform sets no job groups
-    return sc._jvm.java.util.Arrays.stream(ids).max().orElse(-1) + 1
+    return int(sc._jvm.java.util.Arrays.stream(ids).max().orElse(-1)) + 1
 
 
 @dataclass
@@ -47,13 +47,13 @@ class Profile:
             entry["spark_jobs"] += _spark_job_count() - jobs
             entry["calls"] += 1
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, dict[str, float]]:
         return dict(self.phases)
 
 
 PROFILE = Profile()
 
 
-def phase(name: str):
+def phase(name: str) -> contextlib.AbstractContextManager[None]:
     """``with phase("silver.merge"):`` — record the block's time and Spark jobs in this process's profile."""
     return PROFILE.phase(name)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.names import CATALOG_NAME
 from lakehouse.spark.class_archive import driver_java_options
 from lakehouse.spark.jars import iceberg_jars
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 CATALOG_PREFIX = f"spark.sql.catalog.{CATALOG_NAME}"
 
@@ -79,7 +83,7 @@ def spark_conf(settings: Settings, secrets: bool = True) -> dict[str, str]:
     return conf
 
 
-def get_session(app_name: str, settings: Settings | None = None):
+def get_session(app_name: str, settings: Settings | None = None) -> SparkSession:
     """Return the process's SparkSession, creating it with the lakehouse configuration.
 
     Under spark-submit the launcher has already applied master, jars and driver

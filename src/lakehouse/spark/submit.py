@@ -13,12 +13,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.core.errors import is_data_breach
 from lakehouse.core.names import run_branch
 from lakehouse.core.params import validated
 from lakehouse.spark.phases import PROFILE, phase
 from lakehouse.spark.session import get_session
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 RESULT_PREFIX = "LAKEHOUSE_RESULT "
 
@@ -58,7 +62,7 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
         spark.stop()
 
 
-def startup(spark) -> dict[str, float]:
+def startup(spark: SparkSession) -> dict[str, float]:
     """Seconds from the spark-submit JVM's start to this Python driver's start, to the SparkContext
     being up, and to now (the job done): the fixed cost a task pays before its work."""
     import psutil

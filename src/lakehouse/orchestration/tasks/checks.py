@@ -8,6 +8,9 @@ Both apply the same verdict (:func:`lakehouse.core.checks.verdict`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult, Status, gate
 from lakehouse.orchestration.errors import fail_fast_on_breach
@@ -31,19 +34,19 @@ def lake_published(settings: Settings | None = None) -> bool:
     return True
 
 
-def enforce_gate(results: list[CheckResult], **kwargs) -> float:
+def enforce_gate(results: list[CheckResult], **kwargs: Any) -> float:  # Any: core.checks.gate's options
     """Apply the gate; a breach fails the task at once."""
     with fail_fast_on_breach():
         return gate(results, **kwargs)
 
 
-def task_checks(upstream: dict, expected_tasks) -> list[CheckResult]:
+def task_checks(upstream: dict[str, Any], expected_tasks: Sequence[str]) -> list[CheckResult]:
     """A FAIL for each expected task that failed or returned nothing (its XCom is missing)."""
     return [CheckResult(f"task.{task_id}", "orchestration", "-", Status.FAIL, details="task failed or returned nothing")
             for task_id in expected_tasks if upstream.get(task_id) in (None, [])]
 
 
-def run_checks(settings: Settings, dag_id: str, run_id: str, upstream: dict, expected_tasks) -> list[CheckResult]:
+def run_checks(settings: Settings, dag_id: str, run_id: str, upstream: dict[str, Any], expected_tasks: Sequence[str]) -> list[CheckResult]:
     """What the report shows and the gate judges: failed tasks plus every check the run recorded."""
     return task_checks(upstream, expected_tasks) + run_results(settings, dag_id, run_id)
 
@@ -61,8 +64,8 @@ def timings(upstream: dict) -> dict[str, float]:
     return out
 
 
-def readiness_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, counts: dict | None = None,
-                     extra: dict | None = None, fail_on_warn: bool = False, settings: Settings | None = None) -> dict:
+def readiness_report(*, dag_id: str, run_id: str, upstream: dict[str, Any], expected_tasks: Sequence[str], counts: dict[str, Any] | None = None,
+                     extra: dict[str, Any] | None = None, fail_on_warn: bool = False, settings: Settings | None = None) -> dict[str, Any]:
     """Every check this run recorded, plus failed tasks, as JSON + HTML + a terminal summary.
 
     Runs even when upstream tasks failed (trigger rule all_done), so the report
@@ -86,8 +89,8 @@ def readiness_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks
             "passed": report["gate"]["passed"]}
 
 
-def quality_gate(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, fail_on_warn: bool = False,
-                 settings: Settings | None = None) -> dict:
+def quality_gate(*, dag_id: str, run_id: str, upstream: dict[str, Any], expected_tasks: Sequence[str], fail_on_warn: bool = False,
+                 settings: Settings | None = None) -> dict[str, Any]:
     """Fail the DAG run if any check of this run FAILed (or WARNed, when asked) or a task failed."""
     settings = settings or get_settings()
     checks = run_checks(settings, dag_id, run_id, upstream, expected_tasks)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
 from lakehouse import kafka
 from lakehouse.config import Settings, get_settings
@@ -21,7 +23,7 @@ from lakehouse.serving.redis_publish import published_counts, top_kols
 REPORT_SOURCE = "readiness_report"
 
 
-def produce_synthetic(params: dict, settings: Settings | None = None) -> dict:
+def produce_synthetic(params: dict, settings: Settings | None = None) -> dict[str, Any]:
     """Seeded KOL data (with injected faults) to the raw topics, and its labels to ``ml.kol_labels``."""
     settings = settings or get_settings()
     started = time.monotonic()
@@ -61,8 +63,8 @@ def count_layers(produced: dict | None, *, run_id: str, settings: Settings | Non
     return [r.to_dict() for r in results]
 
 
-def e2e_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, fail_on_warn: bool = False,
-               settings: Settings | None = None) -> dict:
+def e2e_report(*, dag_id: str, run_id: str, upstream: dict[str, Any], expected_tasks: Sequence[str], fail_on_warn: bool = False,
+               settings: Settings | None = None) -> dict[str, Any]:
     """kol_platform_e2e's own checks (Bronze vs produced, layers, volume), then the report.
 
     The Redis checks were recorded by ``publish_redis``; the report adds what readers see (counts, top KOLs).
@@ -71,8 +73,7 @@ def e2e_report(*, dag_id: str, run_id: str, upstream: dict, expected_tasks, fail
     produced = (upstream.get("produce_synthetic") or {}).get("produced")
     counts = layer_counts(settings)
     checks = check_layer_counts(settings, produced=produced, run_id=run_id, counts=counts)
-    checks += volume_checks(settings, dag_id, table_totals(counts), run_id=run_id, k=settings.volume_mad_k,
-                            window=settings.volume_window)
+    checks += volume_checks(settings, dag_id, table_totals(counts), run_id=run_id)
     top = {}
     if upstream.get("publish_redis") is not None:
         counts["redis"] = published_counts(settings, PLATFORMS)

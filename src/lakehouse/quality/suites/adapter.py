@@ -23,12 +23,13 @@ renames its argument.
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from great_expectations.datasource.fluent import SparkDatasource
-from great_expectations.execution_engine import SparkDFExecutionEngine
+from great_expectations.datasource.fluent.spark_datasource import SparkDatasource
+from great_expectations.execution_engine.sparkdf_execution_engine import SparkDFExecutionEngine
 
 LAKE_SOURCE = "lake"
 
@@ -41,21 +42,21 @@ def bundle_key(computation: Any) -> tuple[str, str, str]:  # Any: GX's MetricCom
             json.dumps(dict(metric.metric_value_kwargs), sort_keys=True, default=str))
 
 
-class SortedSparkEngine(SparkDFExecutionEngine):  # type: ignore[misc]  # GX ships no stubs: a subclass of Any
+class SortedSparkEngine(SparkDFExecutionEngine):
     """GX's Spark engine, resolving each aggregate bundle in :func:`bundle_key` order."""
 
     def resolve_metric_bundle(self, metric_fn_bundle: Iterable[Any]) -> dict[Any, Any]:
-        return super().resolve_metric_bundle(  # type: ignore[no-any-return]
-            metric_fn_bundle=sorted(metric_fn_bundle, key=bundle_key))
+        return super().resolve_metric_bundle(metric_fn_bundle=sorted(metric_fn_bundle, key=bundle_key))
 
 
-class LakeSparkDatasource(SparkDatasource):  # type: ignore[misc]  # GX ships no stubs: a subclass of Any
+class LakeSparkDatasource(SparkDatasource):
     """GX's Spark data source with :class:`SortedSparkEngine`; ``context.data_sources.add_or_update_lakehouse_spark``."""
 
-    type: Literal["lakehouse_spark"] = "lakehouse_spark"
+    # GX's registry keys a data source class by this literal: a subclass names its own
+    type: Literal["lakehouse_spark"] = "lakehouse_spark"  # type: ignore[assignment]
 
     @property
-    def execution_engine_type(self) -> type[SparkDFExecutionEngine]:
+    def execution_engine_type(self) -> builtins.type[SparkDFExecutionEngine]:
         return SortedSparkEngine
 
 

@@ -11,8 +11,13 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import get_settings
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation import Expectation
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,9 @@ def _gx_log_to_debug() -> Iterator[None]:
             log.debug("great_expectations: %s", record.getMessage(), exc_info=record.exc_info)
 
 
-def load_suite(path: Path):
+def load_suite(path: Path) -> ExpectationSuite:
+    """The suite in ``path``; :class:`SuiteError` names the file and what is wrong (GX would drop a rule it
+    cannot load, and log it)."""
     import great_expectations as gx
 
     try:
@@ -88,7 +95,7 @@ SQL_ALLOWLIST = "sql_allowlist.json"  # beside the layer folders: expectations/s
 QUERY_KWARG = "query"  # any kwarg whose name holds it carries SQL (unexpected_rows_query, query, ...)
 
 
-def sql_of(expectation) -> str | None:
+def sql_of(expectation: Expectation) -> str | None:
     """The SQL an expectation would run on the lake, or None.
 
     GX's query-based types (``unexpected_rows_expectation``, every ``QueryExpectation``) run arbitrary
@@ -103,7 +110,7 @@ def sql_of(expectation) -> str | None:
     return None
 
 
-def sql_allowlist(directory: Path) -> list[dict]:
+def sql_allowlist(directory: Path) -> list[dict[str, Any]]:
     """Reviewed queries: ``[{"suite": "<layer>.<table>", "query": "<exact text>", "reviewed_by": ...}]``."""
     path = directory / SQL_ALLOWLIST
     if not path.exists():
@@ -114,7 +121,7 @@ def sql_allowlist(directory: Path) -> list[dict]:
         raise SuiteError(f"{path}: not a valid SQL allow-list ({exc})") from exc
 
 
-def refuse_unreviewed_sql(path: Path, suite) -> None:
+def refuse_unreviewed_sql(path: Path, suite: ExpectationSuite) -> None:
     """A SQL-running expectation loads only when its suite opts in (``meta.allow_sql: true``) and the
     allow-list names that exact query for the file's table: changing the query needs a review again."""
     table = f"{path.parent.name}.{path.stem}"  # what the file judges (its name field is free text)
@@ -130,7 +137,7 @@ def refuse_unreviewed_sql(path: Path, suite) -> None:
                          f"refused: {why}")
 
 
-def referenced_columns(expectation) -> list[str]:
+def referenced_columns(expectation: Expectation) -> list[str]:
     kwargs = expectation.configuration.kwargs
     cols = [kwargs[k] for k in COLUMN_KWARGS if kwargs.get(k)]
     return cols + list(kwargs.get("column_list") or [])

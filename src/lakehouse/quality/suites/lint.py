@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lakehouse.quality.suites.files import SuiteError, discover, load_suite, referenced_columns
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog import Catalog
 
 
 @dataclass
@@ -18,7 +23,8 @@ class LintProblem:
         return f"{self.file}: {self.expectation}: {self.reason}"
 
 
-def lint(directory: Path | None = None, catalog=None, known_tables=()) -> list[LintProblem]:
+def lint(directory: Path | None = None, catalog: Catalog | None = None,
+         known_tables: Iterable[str] = ()) -> list[LintProblem]:
     """Every problem of every suite file: unparsable, unknown expectation, unknown table or column.
 
     Columns are checked against the table's current Iceberg schema; a table the

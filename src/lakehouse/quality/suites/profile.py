@@ -24,14 +24,21 @@ increment, a small table: exact figures), else a uniform sample of about
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.core.metric_function_types import MetricPartialFunctionTypes
-from great_expectations.execution_engine import SparkDFExecutionEngine
+from great_expectations.execution_engine.execution_engine import ExecutionEngine
+from great_expectations.execution_engine.sparkdf_execution_engine import SparkDFExecutionEngine
 from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.metrics.metric_provider import metric_partial
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 from great_expectations.validator.metric_configuration import MetricConfiguration
+
+if TYPE_CHECKING:
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import DataType
 
 PROFILE_METRIC = "table.lakehouse_profile"
 PROFILE_EXPECTATION = "expect_table_profile_to_be_recorded"
@@ -41,20 +48,20 @@ SAMPLE_SEED = 7
 PERCENTILES = (0.5, 0.95)
 
 
-def numeric(dtype) -> bool:
+def numeric(dtype: DataType) -> bool:
     from pyspark.sql import types as T
 
     return isinstance(dtype, T.NumericType)
 
 
-def profiled_type(dtype) -> bool:
+def profiled_type(dtype: DataType) -> bool:
     """Columns with a null rate and distinct ratio worth watching: atoms, not structs, maps, arrays or bytes."""
     from pyspark.sql import types as T
 
     return not isinstance(dtype, T.StructType | T.MapType | T.ArrayType | T.BinaryType)
 
 
-def column_profile(name: str, dtype):
+def column_profile(name: str, dtype: DataType) -> Column:
     """``{non_null, min, max, mean}`` of one column as a struct (min/max/mean for numerics)."""
     from pyspark.sql import functions as F
 
@@ -77,7 +84,9 @@ class TableProfile(TableMetricProvider):
 
     @metric_partial(engine=SparkDFExecutionEngine, partial_fn_type=MetricPartialFunctionTypes.AGGREGATE_FN,
                     domain_type=MetricDomainTypes.TABLE)
-    def _spark(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, runtime_configuration):
+    def _spark(cls, execution_engine: SparkDFExecutionEngine, metric_domain_kwargs: dict[str, Any],
+               metric_value_kwargs: dict[str, Any], metrics: dict[str, Any],
+               runtime_configuration: dict[str, Any]) -> tuple[Column, dict[str, Any], dict[str, Any]]:
         from pyspark.sql import functions as F
 
         df, compute_kwargs, accessor_kwargs = execution_engine.get_compute_domain(
@@ -87,9 +96,11 @@ class TableProfile(TableMetricProvider):
         return F.to_json(F.struct(*columns)), compute_kwargs, accessor_kwargs
 
     @classmethod
-    def _get_evaluation_dependencies(cls, metric, configuration=None, execution_engine=None,
-                                     runtime_configuration=None):
-        dependencies = super()._get_evaluation_dependencies(
+    def _get_evaluation_dependencies(cls, metric: MetricConfiguration,
+                                     configuration: ExpectationConfiguration | None = None,
+                                     execution_engine: ExecutionEngine[Any] | None = None,
+                                     runtime_configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+        dependencies: dict[str, Any] = super()._get_evaluation_dependencies(
             metric=metric, configuration=configuration, execution_engine=execution_engine,
             runtime_configuration=runtime_configuration)
         if metric.metric_name.endswith(".aggregate_fn"):
@@ -106,23 +117,24 @@ class ExpectTableProfileToBeRecorded(BatchExpectation):
     metric_dependencies = (PROFILE_METRIC, "table.row_count")
     success_keys = ("column_list",)
 
-    def _validate(self, metrics, runtime_configuration=None, execution_engine=None):
+    def _validate(self, metrics: dict[str, Any], runtime_configuration: dict[str, Any] | None = None,
+                  execution_engine: ExecutionEngine[Any] | None = None) -> dict[str, Any]:
         return {"success": True, "result": {"observed_value": {
             "rows": metrics["table.row_count"], "columns": json.loads(metrics[PROFILE_METRIC] or "{}")}}}
 
 
-def profile_expectations(df) -> list:
+def profile_expectations(df: DataFrame) -> list[ExpectTableProfileToBeRecorded]:
     """The observe-only profile expectation of ``df``'s profiled columns; one that cannot be computed is a
     WARN."""
     columns = [f.name for f in df.schema if profiled_type(f.dataType)]
     return [ExpectTableProfileToBeRecorded(column_list=columns, meta={"severity": "warning"})] if columns else []
 
 
-def is_profile(config) -> bool:
-    return config.type == PROFILE_EXPECTATION
+def is_profile(config: ExpectationConfiguration) -> bool:
+    return bool(config.type == PROFILE_EXPECTATION)
 
 
-def sketch(df, rows: int, sample_rows: int) -> dict[str, dict[str, float | None]]:
+def sketch(df: DataFrame, rows: int, sample_rows: int) -> dict[str, dict[str, float | None]]:
     """``{column: {distinct_ratio, p50, p95}}`` of ``df`` (``rows`` rows), exact when ``rows`` <=
     ``sample_rows``, else over a uniform sample of about ``sample_rows``: one Spark job either way.
 

@@ -19,6 +19,15 @@ from lakehouse.quality.suites.files import referenced_columns
 from lakehouse.spark.phases import phase
 
 if TYPE_CHECKING:
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
     from pyspark.sql import DataFrame
 
 PROFILED_LAYERS = ("silver", "gold")  # the layers whose columns get metrics (Bronze holds raw payloads)
@@ -54,35 +63,38 @@ class SuiteRunner:
 
         import great_expectations as gx
         from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.base import ProgressBarsConfig
 
         from lakehouse.quality.suites import profile  # noqa: F401  registers the profile metric and expectation
         from lakehouse.quality.suites.adapter import lake_source
 
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self.root = root
+        self.context: AbstractDataContext
         if root is None:
             self.context = gx.get_context(mode="ephemeral")
         else:
             root.mkdir(parents=True, exist_ok=True)
             self.context = gx.get_context(mode="file", project_root_dir=str(root))
-        self.context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         self.source = lake_source(self.context)  # the same suite, the same Spark code: compiled once per session
         self.run_id = RunIdentifier(run_name=re.sub(r"[^A-Za-z0-9_.-]+", "_", run_name))
-        self.validated: dict[str, Any] = {}  # validation name -> the ValidationResultIdentifier GX stored it under
+        self.validated: dict[str, ValidationResultIdentifier] = {}  # validation name -> GX's key of its result
         self.metrics_sample_rows = metrics_sample_rows
         self.metrics: list[ColumnMetric] = []
 
-    def _batch_definition(self, name: str) -> Any:  # Any: GX's BatchDefinition
+    def _batch_definition(self, name: str) -> BatchDefinition[Any]:
         try:
             asset = self.source.get_asset(name)
         except LookupError:
             asset = self.source.add_dataframe_asset(name=name)
         try:
-            return asset.get_batch_definition("whole")
+            definition: BatchDefinition[Any] = asset.get_batch_definition("whole")
         except KeyError:
-            return asset.add_batch_definition_whole_dataframe("whole")
+            definition = asset.add_batch_definition_whole_dataframe("whole")
+        return definition
 
-    def validate(self, df: DataFrame, table: str, suite: Any, *, layer: str, key_columns: Sequence[str] = (),
+    def validate(self, df: DataFrame, table: str, suite: ExpectationSuite, *, layer: str, key_columns: Sequence[str] = (),
                  scope: str = "") -> list[CheckResult]:
         """One CheckResult per expectation; for failed ones, up to 20 offending rows by key.
 
@@ -102,25 +114,26 @@ class SuiteRunner:
         name = f"{table}.{scope}" if scope else table
         counts = {"result_format": RESULT_FORMAT, "partial_unexpected_count": 0}
         validation = self._run(name, suite, df, counts)
-        failed = [r.expectation_config for r in validation.results if not r.success]
+        failed = [_config(r) for r in validation.results if not r.success]
         samples = self._offending(name, suite.name, df, failed, key_columns) if failed else {}
         if profiling:
             self.metrics += self._column_metrics(validation, df, table, scope)
         return _check_results(validation, table, layer, scope, samples)
 
-    def _run(self, name: str, suite: Any, df: DataFrame, result_format: dict[str, Any]) -> Any:
+    def _run(self, name: str, suite: ExpectationSuite, df: DataFrame,
+             result_format: dict[str, Any]) -> ExpectationSuiteValidationResult:
         """GX's validation result of ``suite`` on ``df`` (stored, with its Data Docs page, under a root)."""
         batch_definition, parameters = self._batch_definition(name), {"dataframe": df}
         if self.root is None:
             return batch_definition.get_batch(batch_parameters=parameters).validate(suite, result_format=result_format)
         return self._checkpoint_run(name, batch_definition, suite, parameters, result_format)
 
-    def _checkpoint_run(self, name: str, batch_definition: Any, suite: Any, parameters: dict[str, Any],
-                        result_format: dict[str, Any]) -> Any:
+    def _checkpoint_run(self, name: str, batch_definition: BatchDefinition[Any], suite: ExpectationSuite,
+                        parameters: dict[str, Any], result_format: dict[str, Any]) -> ExpectationSuiteValidationResult:
         """Validate by GX's public production route: the suite and a Validation Definition stored, run by a
         Checkpoint whose actions store the result and update the Data Docs site."""
         import great_expectations as gx
-        from great_expectations.checkpoint import UpdateDataDocsAction
+        from great_expectations.checkpoint.actions import UpdateDataDocsAction
 
         from lakehouse.quality.suites.adapter import store_suite
 
@@ -133,7 +146,7 @@ class SuiteRunner:
         self.validated[name] = result_id
         return validation
 
-    def _offending(self, name: str, suite_name: str, df: DataFrame, failed: list[Any],
+    def _offending(self, name: str, suite_name: str, df: DataFrame, failed: list[ExpectationConfiguration],
                    key_columns: Sequence[str]) -> dict[str, dict[str, Any]]:
         """Sample values and offending keys of the ``failed`` expectations, by :func:`_config_key`.
 
@@ -145,16 +158,17 @@ class SuiteRunner:
         if key_columns:
             result_format["unexpected_index_column_names"] = list(key_columns)
         retry = self._run(f"{name}.offending", suite_of(f"{suite_name}.offending", failed), df, result_format)
-        return {_config_key(r.expectation_config): {k: v for k, v in (r.result or {}).items() if k in SAMPLE_FIELDS}
+        return {_config_key(_config(r)): {k: v for k, v in (r.result or {}).items() if k in SAMPLE_FIELDS}
                 for r in retry.results}
 
-    def _column_metrics(self, validation: Any, df: DataFrame, table: str, scope: str) -> list[ColumnMetric]:
+    def _column_metrics(self, validation: ExpectationSuiteValidationResult, df: DataFrame, table: str,
+                        scope: str) -> list[ColumnMetric]:
         """The profiles the suite pass observed, with distinct ratios and quantiles measured on the batch (or
         a sample of it) by one more Spark job."""
         from lakehouse.quality.suites.profile import is_profile, sketch
 
         profile = next((r.result["observed_value"] for r in validation.results
-                        if is_profile(r.expectation_config) and r.success), None)
+                        if is_profile(_config(r)) and r.success), None)
         if not profile or not profile["columns"]:
             return []
         rows, observed = profile["rows"], profile["columns"]
@@ -166,14 +180,15 @@ class SuiteRunner:
     def docs_pages(self) -> dict[str, str]:
         """``{validation name: path of its Data Docs page}`` for this run's validations (the Checkpoints'
         ``UpdateDataDocsAction`` rendered them); a table's failures have a ``<name>.offending`` page too."""
-        return {name: self.context.get_docs_sites_urls(resource_identifier=result_id)[0]["site_url"]
-                .removeprefix("file://") for name, result_id in self.validated.items()}
+        pages = {name: self.context.get_docs_sites_urls(resource_identifier=result_id)[0]["site_url"]
+                 for name, result_id in self.validated.items()}
+        return {name: url.removeprefix("file://") for name, url in pages.items() if url}
 
 
 WHOLE_TABLE_TYPES = ("expect_table_columns", "expect_table_column_count", "expect_column_to_exist")
 
 
-def project(df: DataFrame, suite: Any, key_columns: Sequence[str] = ()) -> DataFrame:
+def project(df: DataFrame, suite: ExpectationSuite, key_columns: Sequence[str] = ()) -> DataFrame:
     """Only the columns the suite reads (plus the keys that name offending rows).
 
     GX persists the batch and scans it once per metric: on a wide table,
@@ -187,7 +202,7 @@ def project(df: DataFrame, suite: Any, key_columns: Sequence[str] = ()) -> DataF
     return df.select(*columns)
 
 
-def suite_of(name: str, configurations: Iterable[Any]) -> Any:  # Any: GX's ExpectationSuite
+def suite_of(name: str, configurations: Iterable[ExpectationConfiguration]) -> ExpectationSuite:
     """A new suite of copies of ``configurations``: an expectation belongs to one suite, and one a stored
     suite gave an id to is refused by any other."""
     import great_expectations as gx
@@ -198,13 +213,20 @@ def suite_of(name: str, configurations: Iterable[Any]) -> Any:  # Any: GX's Expe
     return gx.ExpectationSuite(name=name, expectations=expectations)
 
 
-def _config_key(config: Any) -> str:
+def _config(result: ExpectationValidationResult) -> ExpectationConfiguration:
+    """The expectation a result judged (GX sets it on every result of a suite's validation)."""
+    if result.expectation_config is None:
+        raise ValueError("a GX validation result without the expectation it judged")
+    return result.expectation_config
+
+
+def _config_key(config: ExpectationConfiguration) -> str:
     """What an expectation checks, whichever batch (and so ``batch_id`` kwarg) it ran on."""
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     return json.dumps([config.type, kwargs], sort_keys=True, default=str)
 
 
-def _check_results(validation: Any, table: str, layer: str, scope: str = "",
+def _check_results(validation: ExpectationSuiteValidationResult, table: str, layer: str, scope: str = "",
                    samples: dict[str, dict[str, Any]] | None = None) -> list[CheckResult]:
     """GX's results as check rows (observed value, threshold, and for failures their offending rows from
     ``samples``); ids are ``suite.<table>[.<scope>].<type>.<column>``, numbered when a rule repeats."""
@@ -214,7 +236,7 @@ def _check_results(validation: Any, table: str, layer: str, scope: str = "",
     prefix = f"suite.{table}.{scope}" if scope else f"suite.{table}"
     seen: dict[str, int] = {}
     for r in validation.results:
-        cfg = r.expectation_config
+        cfg = _config(r)
         if is_profile(cfg) and r.success:  # observations, not checks: they are the run's column metrics
             continue
         column = cfg.kwargs.get("column") or "+".join(cfg.kwargs.get("column_list", []) or []) or "table"
@@ -230,7 +252,7 @@ def _check_results(validation: Any, table: str, layer: str, scope: str = "",
     return out
 
 
-def _failure_details(result: Any, res: dict[str, Any]) -> str:
+def _failure_details(result: ExpectationValidationResult, res: dict[str, Any]) -> str:
     """``<n> unexpected; offending rows: [...]`` and GX's error, if the rule raised one."""
     rows = res.get("partial_unexpected_index_list") or res.get("partial_unexpected_list") or []
     unexpected = res.get("unexpected_count")

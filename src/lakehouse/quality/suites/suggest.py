@@ -21,6 +21,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructField
 
 NUMERIC = ("tinyint", "smallint", "int", "bigint", "float", "double", "decimal")
 PROFILED = (*NUMERIC, "string", "boolean", "timestamp", "date")  # nested and binary columns are not profiled
@@ -40,10 +45,10 @@ class ColumnProfile:
     distinct: int  # approximate
     minimum: float | None = None
     maximum: float | None = None
-    values: tuple | None = None  # the value set, for a low-cardinality text column
+    values: tuple[str, ...] | None = None  # the value set, for a low-cardinality text column
 
 
-def profile(df, key: tuple[str, ...] = ()) -> tuple[list[ColumnProfile], bool]:
+def profile(df: DataFrame, key: tuple[str, ...] = ()) -> tuple[list[ColumnProfile], bool]:
     """Every column of ``df``: one aggregation for counts and ranges, one for the value sets of the
     columns with few distinct values, one for whether ``key`` is unique."""
     from pyspark.sql import functions as F
@@ -57,19 +62,21 @@ def profile(df, key: tuple[str, ...] = ()) -> tuple[list[ColumnProfile], bool]:
         if _base(f.dataType.simpleString()) in NUMERIC:
             aggregates += [F.min(c).cast("double").alias(f"{f.name}__min"),
                            F.max(c).cast("double").alias(f"{f.name}__max")]
-    row = df.agg(*aggregates).first().asDict()
+    [totals] = df.agg(*aggregates).collect()
+    row = totals.asDict()
     rows = int(row["_rows"])
     few = [f.name for f in fields if f.dataType.simpleString() == "string"
            and 0 < int(row[f"{f.name}__distinct"] or 0) <= MAX_VALUE_SET
            and rows >= MIN_ROWS_PER_VALUE * int(row[f"{f.name}__distinct"])]
     if few:  # approx distinct is a bound to 2 %: the exact set may hold a value or two more
-        sets = df.agg(*[F.array_sort(F.collect_set(F.col(f"`{n}`"))).alias(n) for n in few]).first().asDict()
+        [value_sets] = df.agg(*[F.array_sort(F.collect_set(F.col(f"`{n}`"))).alias(n) for n in few]).collect()
+        sets = value_sets.asDict()
         row.update({f"{n}__values": sets[n] for n in few if len(sets[n]) <= MAX_VALUE_SET})
     unique = bool(key) and rows > 0 and df.select(*key).distinct().count() == rows
     return [_column(f, row, rows) for f in fields], unique
 
 
-def _column(field, row: dict, rows: int) -> ColumnProfile:
+def _column(field: StructField, row: dict[str, Any], rows: int) -> ColumnProfile:
     name = field.name
     values = row.get(f"{name}__values")
     return ColumnProfile(name, type(field.dataType).__name__, field.dataType.simpleString(), rows,
@@ -81,7 +88,7 @@ def _base(simple_type: str) -> str:
     return simple_type.split("(")[0]
 
 
-def suggested_expectations(columns: list[ColumnProfile], key: tuple[str, ...], key_unique: bool) -> list[dict]:
+def suggested_expectations(columns: list[ColumnProfile], key: tuple[str, ...], key_unique: bool) -> list[dict[str, Any]]:
     """The draft's expectations (GX's own JSON form), in column order."""
     out = []
     for c in columns:
@@ -90,7 +97,7 @@ def suggested_expectations(columns: list[ColumnProfile], key: tuple[str, ...], k
         out.append(_expectation("expect_column_values_to_be_of_type", column=c.name, type_=c.spark_type))
         if c.nulls == 0:
             out.append(_expectation("expect_column_values_to_not_be_null", column=c.name))
-        if _base(c.simple_type) in NUMERIC and c.minimum is not None:
+        if _base(c.simple_type) in NUMERIC and c.minimum is not None and c.maximum is not None:
             out.append(_expectation("expect_column_values_to_be_between", column=c.name,
                                     **widened(c.minimum, c.maximum)))
         if c.values is not None:
@@ -108,11 +115,11 @@ def widened(minimum: float, maximum: float) -> dict[str, float]:
     return {"min_value": round(low, 6), "max_value": round(maximum + margin, 6)}
 
 
-def _expectation(type_name: str, **kwargs) -> dict:
+def _expectation(type_name: str, **kwargs: Any) -> dict[str, Any]:
     return {"type": type_name, "kwargs": kwargs, "meta": dict(SUGGESTED)}
 
 
-def _key(expectation: dict) -> str:
+def _key(expectation: dict[str, Any]) -> str:
     kwargs = expectation["kwargs"]
     return json.dumps([expectation["type"], kwargs.get("column"), kwargs.get("column_list")])
 
@@ -125,12 +132,12 @@ class Suggestion:
     written: bool  # False: the file exists and force was not given
 
 
-def write_suggestion(path: Path, table: str, expectations: list[dict], *, force: bool = False) -> Suggestion:
+def write_suggestion(path: Path, table: str, expectations: list[dict[str, Any]], *, force: bool = False) -> Suggestion:
     """Write the draft to ``path``; an existing file is left alone, or (``force``) gets the expectations it
     does not have yet (same type and column), every existing one kept as it is."""
     if path.exists() and not force:
         return Suggestion(path, 0, 0, False)
-    suite = json.loads(path.read_text()) if path.exists() else {"name": table, "expectations": []}
+    suite: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"name": table, "expectations": []}
     have = {_key(e) for e in suite["expectations"]}
     new = [e for e in expectations if _key(e) not in have]
     kept = len(suite["expectations"])
@@ -141,7 +148,7 @@ def write_suggestion(path: Path, table: str, expectations: list[dict], *, force:
     return Suggestion(path, len(new), kept, True)
 
 
-def suggest(spark, table: str, directory: Path, *, key: tuple[str, ...] = (), force: bool = False) -> Suggestion:
+def suggest(spark: SparkSession, table: str, directory: Path, *, key: tuple[str, ...] = (), force: bool = False) -> Suggestion:
     """Profile ``table``'s ``main`` and write ``<directory>/<layer>/<name>.json``."""
     from lakehouse.spark.tables import qualified
 
