@@ -73,7 +73,8 @@ class AirflowApi:
         """Every run of ``dag_id``, once none is queued or running."""
         deadline = time.monotonic() + timeout
         while (runs := self.runs(dag_id)) and any(r["state"] not in TERMINAL for r in runs):
-            assert time.monotonic() < deadline, f"{dag_id} runs did not settle: {runs[:3]}"
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{dag_id} runs did not settle within {timeout}s: {runs[:3]}")
             time.sleep(POLL_SECONDS)
         return runs
 

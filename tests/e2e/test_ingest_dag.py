@@ -75,14 +75,19 @@ def test_hung_broker_fails_the_try_and_a_retry_succeeds(settings, services, cata
     broker = next(s.pid for s in services.status() if s.name == "broker")
     task = ingest_dag.get_task("ingest_topic")
     task.retries, task.retry_delay, task.retry_exponential_backoff = 5, timedelta(seconds=2), False
+    retried = threading.Event()
+
+    def resume_broker(context) -> None:  # the first try failed on the hang: let the retry reach the broker
+        retried.set()
+        os.kill(broker, signal.SIGCONT)
+
+    task.on_retry_callback = [resume_broker]
     os.kill(broker, signal.SIGSTOP)  # hung, not refused: only a timeout can notice
-    resume = threading.Timer(6.0, os.kill, args=(broker, signal.SIGCONT))
-    resume.start()
     try:
         run = ingest_dag.test(run_conf={"topics": [TOPICS["profiles"]]})
     finally:
-        resume.cancel()
         os.kill(broker, signal.SIGCONT)
+    assert retried.is_set(), "the hung broker did not fail the first try"
     assert run.state == "success"
     ti = next(ti for ti in run.get_task_instances() if ti.task_id == "ingest_topic")
     assert ti.try_number > 1, "the broker hang should have failed at least one try"

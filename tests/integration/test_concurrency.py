@@ -119,3 +119,60 @@ def test_the_wap_lease_serializes_chains_across_dags(settings, services):
     assert release_wap_lease("e2e-run", settings=settings)["released"] is False  # not its lease to give back
     assert release_wap_lease("transform-run", settings=settings) == {"released": True}
     assert acquire_wap_lease("e2e-run", wait_s=0.5, settings=settings)["holder"] == "e2e-run"
+
+
+def test_two_real_publishers_racing_leave_one_main_and_the_losers_branch(lake, spark_session):
+    """Two runs branched from the same main publish at the same instant: one moves main, the other fails
+    (at the ancestry check or at the ref commit, whichever it reached) and keeps its branch."""
+    import threading
+
+    from lakehouse.etl import wap
+    from lakehouse.spark.tables import ensure_branch
+
+    spark, table = spark_session, "silver.t_racers"
+    spark.sql(f"CREATE TABLE lake.{table} (id INT) USING iceberg")
+    spark.sql(f"INSERT INTO lake.{table} VALUES (0)")
+    for i, branch in enumerate(("audit_racer_a", "audit_racer_b"), start=1):
+        ensure_branch(spark, table, branch)
+        spark.sql(f"INSERT INTO lake.{table}.branch_{branch} VALUES ({i})")
+    heads, start, outcomes = wap.refs(table), threading.Barrier(2), {}
+
+    def publish(branch: str) -> None:
+        start.wait(timeout=30)
+        try:
+            outcomes[branch] = wap.publish(branch, (table,))
+        except Exception as exc:  # the loser's error is the assertion's subject
+            outcomes[branch] = exc
+
+    racers = [threading.Thread(target=publish, args=(b,)) for b in ("audit_racer_a", "audit_racer_b")]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join(timeout=60)
+    won = [b for b, o in outcomes.items() if isinstance(o, dict)]
+    lost = [b for b, o in outcomes.items() if isinstance(o, Exception)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert type(outcomes[lost[0]]).__name__ in ("PublishConflictError", "CommitFailedException"), outcomes
+    refs = wap.refs(table)
+    assert refs["main"] == heads[won[0]] and lost[0] in refs and won[0] not in refs
+
+
+def test_a_waiting_run_gets_the_lease_when_it_is_released_or_when_a_dead_holder_expires(settings, services):
+    import threading
+
+    from lakehouse.orchestration.lease import acquire_wap_lease, release_wap_lease
+
+    assert acquire_wap_lease("first-run", settings=settings)["holder"] == "first-run"
+    got: dict = {}
+    waiter = threading.Thread(target=lambda: got.update(acquire_wap_lease("second-run", wait_s=60, settings=settings)))
+    waiter.start()
+    assert release_wap_lease("first-run", settings=settings) == {"released": True}
+    waiter.join(timeout=60)
+    assert not waiter.is_alive() and got["holder"] == "second-run"
+    release_wap_lease("second-run", settings=settings)
+
+    short = settings.replace(dagrun_timeout_hours=1 / 3600)  # a one-second lease: the run died holding it
+    assert acquire_wap_lease("dead-run", settings=short)["holder"] == "dead-run"
+    taken = acquire_wap_lease("next-run", wait_s=60, settings=short)  # waits out the dead holder's TTL
+    assert taken == {"holder": "next-run", "waited": True}
+    release_wap_lease("next-run", settings=short)

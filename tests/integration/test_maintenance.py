@@ -73,7 +73,13 @@ def test_soak_then_maintenance_keeps_bookkeeping_lineage_and_every_check(lake, l
     stale_events.write_text('{"eventType": "COMPLETE"}\n')
     os.utime(stale_events, (time.time() - 40 * 86400,) * 2)
     (lake.lineage_dir / LINEAGE_EVENTS_FILE).write_text('{"eventType": "START"}\n')  # ... and today's
-    time.sleep(1.0)
+    retention_ms = 0.0001 * 3_600_000
+    newest_ms = max(s.timestamp_ms for ns in catalog.list_namespaces() for t in catalog.list_tables(ns)
+                    for s in catalog.load_table(t).snapshots())
+    deadline = time.monotonic() + 30
+    while time.time() * 1000 - newest_ms <= retention_ms:  # every snapshot older than the retention below
+        assert time.monotonic() < deadline, "the clock did not move"
+        time.sleep(0.05)
 
     out = maintain_lake(spark, dag_id="kol_lake_maintenance", run_id="m1",
                         params={"snapshot_retention_hours": 0.0001, "retain_last": 1, "branch_retention_hours": 0.0001})

@@ -88,4 +88,4 @@ def test_check_history_is_oldest_first_with_numeric_values(reports):
 
     points = check_history(run_reports(reports)["kol_quality_nightly"], "accounting.profiles")
     assert [p["value"] for p in points] == [100, 90] and [p["status"] for p in points] == ["PASS", "FAIL"]
-    assert json.dumps(points)  # plain data
+    assert json.loads(json.dumps(points)) == points  # plain data: it survives JSON as it is

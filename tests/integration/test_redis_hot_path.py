@@ -38,17 +38,20 @@ def _rows(n, tag, platforms=PLATFORMS):
 def test_readers_see_the_old_set_or_the_new_one_never_a_mix(settings, services):
     client = redis.Redis.from_url(settings.redis_url)
     publish(_rows(3000, "old"), settings)
-    stop, seen, mixed = threading.Event(), set(), []
+    stop, seen, mixed, failures = threading.Event(), set(), [], []
 
     def reader():
-        while not stop.is_set():
-            version, listing = read_published(settings, "tiktok")
-            tags = {row["username"].rstrip("0123456789") for row in listing}
-            sample = client.hget(profile_key("tiktok", listing[-1]["kol_id"], version), "username")
-            tags.add(sample.decode().rstrip("0123456789") if sample else "missing")
-            seen.update(tags)
-            if len(tags) != 1:
-                mixed.append((version, tags))
+        try:
+            while not stop.is_set():
+                version, listing = read_published(settings, "tiktok")
+                tags = {row["username"].rstrip("0123456789") for row in listing}
+                sample = client.hget(profile_key("tiktok", listing[-1]["kol_id"], version), "username")
+                tags.add(sample.decode().rstrip("0123456789") if sample else "missing")
+                seen.update(tags)
+                if len(tags) != 1:
+                    mixed.append((version, tags))
+        except Exception as exc:  # kept for the assertion below: a thread's exception fails the test
+            failures.append(exc)
 
     thread = threading.Thread(target=reader)
     thread.start()
@@ -57,7 +60,8 @@ def test_readers_see_the_old_set_or_the_new_one_never_a_mix(settings, services):
             publish(_rows(3000, "new" if i % 2 == 0 else "old"), settings)
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=60)
+    assert not thread.is_alive() and not failures, failures
     assert not mixed, mixed[:3]
     assert seen == {"old", "new"}
     # only the current and the previous version are kept
@@ -97,13 +101,14 @@ def test_redis_killed_mid_publish_fails_the_publish_and_keeps_the_old_set(settin
 
         thread = threading.Thread(target=big_publish)
         thread.start()
-        client = redis.Redis(port=port)
+        client, deadline = redis.Redis(port=port), time.monotonic() + 60
         while client.dbsize() < 3000:  # new version half written
+            assert thread.is_alive() and time.monotonic() < deadline, (errors, client.dbsize())
             time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         thread.join(timeout=60)
-        assert errors and isinstance(errors[0], redis.ConnectionError)
+        assert not thread.is_alive() and errors and isinstance(errors[0], redis.ConnectionError), errors
         proc = start()
         version, listing = read_published(local, "tiktok")
         assert version == 1 and {r["username"].rstrip("0123456789") for r in listing} == {"old"}
@@ -146,3 +151,38 @@ def test_restore_rebuilds_exactly_gold(settings, services, catalog):
     assert {c.check_id for c in nightly} >= {"redis_freshness", "redis_vs_gold.tiktok.profiles",
                                             "redis.final_score_formula.youtube"}
     assert all(c.status == "PASS" for c in nightly), [(c.check_id, c.observed) for c in nightly if c.status != "PASS"]
+
+
+def test_a_version_that_does_not_hold_what_was_sent_is_refused_before_the_switch(settings, services):
+    from lakehouse.serving.redis_publish import PublishError
+
+    publish(_rows(40, "old"), settings)
+    client, before = redis.Redis.from_url(settings.redis_url), read_published(settings, "tiktok")
+    twice = _rows(40, "new") + _rows(2, "new")  # k0, k1 twice: the sorted sets hold fewer KOLs than sent
+    with pytest.raises(PublishError, match="not switched"):
+        publish(twice, settings)
+    assert current_version(client) == before[0] and read_published(settings, "tiktok") == before
+
+
+def test_a_platform_gone_from_gold_is_gone_from_the_readers_keys(settings, services):
+    from lakehouse.serving.redis_publish import final_key, list_key, trending_key
+
+    publish(_rows(40, "both"), settings)  # both platforms
+    client = redis.Redis.from_url(settings.redis_url)
+    assert all(client.exists(key("youtube")) for key in (list_key, final_key, trending_key))
+    publish(_rows(40, "tiktok", platforms=("tiktok",)), settings)
+    assert not any(client.exists(key("youtube")) for key in (list_key, final_key, trending_key))
+    assert read_published(settings, "youtube")[1] == [] and len(read_published(settings, "tiktok")[1]) == 40
+
+
+def test_top_kols_are_the_highest_final_scores_per_platform_ties_by_id(settings, services):
+    from lakehouse.serving.redis_publish import top_kols
+
+    rows = _rows(40, "u")
+    for i, row in enumerate(rows):
+        row["final_score"] = float(i % 7)  # ties: several KOLs per score
+    publish(rows, settings)
+    top = top_kols(settings, PLATFORMS, n=5)
+    for platform in PLATFORMS:
+        mine = sorted((r for r in rows if r["platform"] == platform), key=lambda r: (-r["final_score"], r["kol_id"]))
+        assert [r["kol_id"] for r in top[platform]] == [r["kol_id"] for r in mine[:5]]

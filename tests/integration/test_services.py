@@ -60,7 +60,8 @@ def test_port_taken_by_someone_else_is_a_clear_error(settings):
     try:
         with pytest.raises(ServiceError, match=f"redis: port .*{settings.redis_port}.* did not start"):
             manager.up(log=lambda *_: None)
-        assert squatter.fileno() != -1
+        redis_status = next(s for s in manager.status() if s.name == "redis")
+        assert not redis_status.running and "did not start" in redis_status.detail  # nothing of ours left there
     finally:
         manager.down(log=lambda *_: None)
         squatter.close()

@@ -2,13 +2,16 @@
 
 import json
 import os
+import queue
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 
-from lakehouse.core.entities import WAP_TABLES
+from lakehouse.core.checks import Status
+from lakehouse.core.entities import WAP_TABLES, entities
 from lakehouse.core.errors import AuditError
 from lakehouse.core.names import CONTRACT_DRIFT, TOPICS
 from lakehouse.datagen import DatasetSpec, Record, generate
@@ -18,8 +21,9 @@ from lakehouse.iceberg.catalog import first_publish, get_catalog
 from lakehouse.iceberg.snapshots import summary
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import audit_branch, build_gold, build_silver
+from lakehouse.quality.lake_checks import lake_checks
 from lakehouse.spark.launch import submission
-from lakehouse.spark.phases import PROFILE
+from lakehouse.spark.phases import PHASE_MARKER, PROFILE
 from lakehouse.spark.tables import snapshot_id, writing_to
 
 pytestmark = pytest.mark.integration
@@ -222,7 +226,28 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     assert spark.table("lake.silver.kol_profiles").where("followers_count < 0").count() == 0
 
 
-def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, spark_session):
+def _kill_at_phase(job: subprocess.Popen, marker: str, timeout: float = 180) -> None:
+    """SIGKILL the job's process group as soon as it announces ``marker`` (a submitted job prints each phase as
+    it starts; spark-submit passes the driver's stderr on as its output); fails if the job ends or the
+    deadline passes first."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in job.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while (line := lines.get(timeout=max(deadline - time.monotonic(), 0.1))) is not None:
+        if line.rstrip().endswith(f"{PHASE_MARKER}{marker}"):  # after Spark's progress bar, if it drew one
+            os.killpg(job.pid, signal.SIGKILL)
+            return
+        assert time.monotonic() < deadline, f"no {marker!r} phase within {timeout}s"
+    raise AssertionError(f"the job ended (rc {job.wait()}) before its {marker!r} phase")
+
+
+def test_spark_job_killed_mid_write_leaves_main_unchanged_and_a_rerun_completes(lake, lake_services, spark_session):
     spark = spark_session
     produce_records(generate(DatasetSpec(profiles=3000, seed=42)).all_records(), lake)
     _ingest_all(lake)
@@ -233,24 +258,24 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged(lake, lake_services, s
     before = _main_snapshots(spark)
 
     launch = submission(lake, "bronze_to_silver")
-    cmd = launch.command(lake.spark_master, ["--run-id", "killed"])
-    env = {**os.environ, **launch.env}
-    job = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
+    job = subprocess.Popen(launch.command(lake.spark_master, ["--run-id", "killed"]), env={**os.environ, **launch.env},
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and job.poll() is None:
-            if "audit_killed" in wap.refs("silver.kol_profiles"):
-                time.sleep(1.0)  # let it get into the MERGE
-                break
-            time.sleep(0.2)
-        assert job.poll() is None, "job finished before it could be killed"
-        os.killpg(job.pid, signal.SIGKILL)
+        _kill_at_phase(job, "silver.merge")  # the first entity's Silver MERGE has started on the branch
     finally:
         job.wait()
-    assert _main_snapshots(spark) == before
-    assert get_catalog(lake).load_table("silver.kol_profiles").current_snapshot().snapshot_id == before[
-        "silver.kol_profiles"]
+    assert _main_snapshots(spark) == before  # main never saw the killed run
+    first = next(iter(entities().values())).silver_table
+    assert wap.refs(first)["audit_killed"] == before[first]  # its branch holds nothing of the killed MERGE
+
+    rerun = build_silver(spark, run_id="killed", branch="audit_killed")  # the task's retry: its branch, to the end
+    assert all(e["bronze_rows"] == e["bronze_rows_expected"] for e in rerun["entities"]), rerun
+    wap.publish("audit_killed")
+    after = _main_snapshots(spark)
+    unmoved = [e.silver_table for e in entities().values() if after[e.silver_table] == before[e.silver_table]]
+    assert not unmoved, unmoved  # every entity's new records reached main
+    results = lake_checks(spark, None, layers=("silver",))
+    assert not [r.check_id for r in results if r.status == Status.FAIL and r.check_id.startswith("accounting")]
 
 
 def test_gold_incremental_recomputes_only_kols_with_new_silver_rows(lake, lake_services, spark_session,

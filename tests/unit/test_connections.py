@@ -1,6 +1,7 @@
 """Airflow connections become settings: the Kafka extras allow-list and the ``iceberg_catalog`` connection."""
 
 import json
+import os
 
 import pytest
 
@@ -72,3 +73,17 @@ def test_sasl_settings_reach_every_kafka_client_and_stay_out_of_repr():
     assert conf["security.protocol"] == "SASL_SSL" and conf["sasl.mechanism"] == "SCRAM-SHA-512"
     assert (conf["sasl.username"], conf["sasl.password"]) == ("lake", "k-secret")
     assert "k-secret" not in repr(settings) and "k-secret" in settings.secret_values()
+
+
+def test_a_port_handed_to_one_process_is_not_handed_to_another(monkeypatch, tmp_path):
+    from lakehouse.services import manager
+
+    monkeypatch.setattr(manager, "PORT_CLAIMS", tmp_path)
+    offered = iter([41001, 41001, 41002])  # the OS offers the same port twice (two workers racing)
+    monkeypatch.setattr(manager, "_unbound_port", lambda host: next(offered))
+    assert [manager.free_port(), manager.free_port()] == [41001, 41002]
+    (tmp_path / "41003").touch()
+    old = manager.time.time() - manager.CLAIM_SECONDS - 1
+    os.utime(tmp_path / "41003", (old, old))  # a claim that lapsed is taken over
+    monkeypatch.setattr(manager, "_unbound_port", lambda host: 41003)
+    assert manager.free_port() == 41003

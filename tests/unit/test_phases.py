@@ -1,6 +1,8 @@
 """The per-phase timing a Spark job returns with its result, and the class-data archive's driver option."""
 
-import time
+import itertools
+
+import pytest
 
 from lakehouse.config import Settings
 from lakehouse.spark import class_archive
@@ -8,24 +10,26 @@ from lakehouse.spark.phases import Profile
 from lakehouse.spark.session import spark_conf
 
 
-def test_phases_sum_their_repeats_and_nest_by_name():
+def test_phases_sum_their_repeats_and_nest_by_name(monkeypatch):
+    from lakehouse.spark import phases as module
+
+    ticks = itertools.count()  # a clock that moves one second per reading: every figure below is exact
+    monkeypatch.setattr(module.time, "perf_counter", lambda: float(next(ticks)))
     profile = Profile()
     for _ in range(3):
         with profile.phase("silver"), profile.phase("silver.merge"):
-            time.sleep(0.01)
+            pass
     phases = profile.to_dict()
     assert phases["silver"]["calls"] == 3 and phases["silver.merge"]["calls"] == 3
-    assert phases["silver"]["seconds"] >= phases["silver.merge"]["seconds"] >= 0.03
+    assert phases["silver.merge"]["seconds"] == 3.0  # read at its start and end: 1 s a call
+    assert phases["silver"]["seconds"] == 9.0  # its own start and end around the inner phase's two readings
     assert phases["silver"]["spark_jobs"] == 0  # no SparkContext in this process
 
 
 def test_a_phase_that_raises_is_still_recorded():
     profile = Profile()
-    try:
-        with profile.phase("audit"):
-            raise ValueError("breach")
-    except ValueError:
-        pass
+    with pytest.raises(ValueError, match="breach"), profile.phase("audit"):
+        raise ValueError("breach")
     assert profile.to_dict()["audit"]["calls"] == 1
 
 

@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,10 +96,45 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def free_port(host: str = "127.0.0.1") -> int:
+PORT_CLAIMS = Path(tempfile.gettempdir()) / "kol-lakehouse-port-claims"
+CLAIM_SECONDS = 600  # a claimed port's service binds it within seconds; after this the claim lapses
+
+
+def _unbound_port(host: str) -> int:
+    """A port the OS says is free now (bound to 0, then closed)."""
     with socket.socket() as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _claim(port: int) -> bool:
+    """Claim ``port`` for this process; False when another process (a parallel test worker) claimed it first
+    and its claim has not lapsed."""
+    PORT_CLAIMS.mkdir(parents=True, exist_ok=True)
+    claim = PORT_CLAIMS / str(port)
+    try:
+        claim.touch(exist_ok=False)
+        return True
+    except FileExistsError:
+        if time.time() - claim.stat().st_mtime < CLAIM_SECONDS:
+            return False
+        claim.touch()  # a lapsed claim: its service bound the port long ago, or never will
+        return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free port no other caller of this function gets before its service binds it.
+
+    The OS's port 0 alone is not enough: two processes can both be handed a port and closed it before
+    either service binds it. Each port handed out is claimed by an exclusive file create, shared by every
+    process on the machine (two pytest workers, a test beside ``make serve``).
+    """
+    for _ in range(100):
+        port = _unbound_port(host)
+        if _claim(port):
+            return port
+    raise ServiceError(f"no free port on {host}: every candidate was claimed by another process")
 
 
 # ---- manager --------------------------------------------------------------------

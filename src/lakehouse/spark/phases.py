@@ -30,14 +30,20 @@ def _spark_job_count() -> int:
     return int(sc._jvm.java.util.Arrays.stream(ids).max().orElse(-1)) + 1
 
 
+PHASE_MARKER = "lakehouse phase: "  # what a submitted job prints as a phase starts
+
+
 @dataclass
 class Profile:
     """Seconds and Spark jobs per phase name, summed over repeats (four entities each run ``silver.merge``)."""
 
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
+    announce: bool = False  # a submitted job: each phase's start on stderr (the task log shows where it is)
 
     @contextlib.contextmanager
     def phase(self, name: str) -> Iterator[None]:
+        if self.announce:
+            print(f"{PHASE_MARKER}{name}", file=sys.stderr, flush=True)
         started, jobs = time.perf_counter(), _spark_job_count()
         try:
             yield

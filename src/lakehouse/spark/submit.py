@@ -37,6 +37,7 @@ def main(app_name: str, body: Callable[..., object], argv: list[str] | None = No
     args = parser.parse_args(argv)
 
     branch = None if args.branch == "main" else (args.branch or run_branch(args.run_id))
+    PROFILE.announce = True
     with phase("session"):
         spark = get_session(app_name)
     try:

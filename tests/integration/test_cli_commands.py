@@ -1,0 +1,78 @@
+"""The `lakehouse` subcommands a user runs, each as the installed command in a child process: its exit code
+and the one thing it must do (services up and down, a catalog created, a report printed, a branch published)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pytest
+
+from lakehouse.core.checks import CheckResult, Status
+from lakehouse.core.names import NAMESPACES
+
+pytestmark = pytest.mark.integration
+
+LAKEHOUSE = Path(sys.executable).parent / "lakehouse"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    """The command with the test's settings (its env: state dir, ports), as a user's shell would run it."""
+    return subprocess.run([str(LAKEHOUSE), *args], capture_output=True, text=True, env=dict(os.environ),
+                          timeout=300)
+
+
+def test_up_starts_the_services_status_sees_them_and_down_stops_what_up_started(settings):
+    from lakehouse.services.manager import ServiceManager
+
+    try:
+        up = _run("up")
+        assert up.returncode == 0, up.stderr
+        running = {s.name: s for s in ServiceManager(settings).status()}
+        assert running["broker"].running and running["redis"].running, running
+        pids = [s.pid for s in running.values() if s.pid]
+        status = _run("status")
+        assert status.returncode == 0 and all(f"pid {pid}" in status.stdout for pid in pids), status.stdout
+        down = _run("down")
+        assert down.returncode == 0, down.stderr
+        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+                       for pid in pids)
+        assert not any(s.running for s in ServiceManager(settings).status())
+    finally:
+        ServiceManager(settings).down(log=lambda *_: None)
+
+
+def test_setup_catalog_creates_every_namespace_and_is_safe_to_rerun(settings):
+    from lakehouse.iceberg.catalog import get_catalog
+
+    for _ in range(2):
+        done = _run("setup-catalog")
+        assert done.returncode == 0 and "catalog: ready" in done.stdout, done.stderr
+    assert {ns[0] for ns in get_catalog(settings).list_namespaces()} >= set(NAMESPACES)
+
+
+def test_report_prints_the_latest_report_of_the_dag_asked_for(settings):
+    from lakehouse.quality.report import build_report, write_report
+
+    assert _run("report", "--dag-id", "kol_transform").returncode == 1  # none yet: says so, exit 1
+    checks = [CheckResult("accounting.profiles", "silver", "silver.kol_profiles", Status.FAIL, 3, "== 0")]
+    write_report(build_report(dag_id="kol_transform", run_id="r-7", counts={}, timings={}, checks=checks),
+                 settings.reports_dir)
+    shown = _run("report", "--dag-id", "kol_transform")
+    assert shown.returncode == 0 and "r-7" in shown.stdout and "accounting.profiles" in shown.stdout, shown.stdout
+
+
+def test_publish_branch_fast_forwards_main_to_the_branch_and_drops_it(settings, catalog):
+    from lakehouse.etl import wap
+
+    table = catalog.create_table("silver.kol_profiles", pa.schema([("id", pa.int32())]))
+    table.append(pa.Table.from_pylist([{"id": 0}], schema=table.schema().as_arrow()))
+    with table.manage_snapshots() as refs:
+        refs.create_branch(table.current_snapshot().snapshot_id, "audit_cli")
+    table.append(pa.Table.from_pylist([{"id": 1}], schema=table.schema().as_arrow()), branch="audit_cli")
+    head = wap.refs("silver.kol_profiles")["audit_cli"]
+    published = _run("publish-branch", "audit_cli")
+    assert published.returncode == 0, published.stderr + published.stdout
+    assert wap.refs("silver.kol_profiles") == {"main": head}
