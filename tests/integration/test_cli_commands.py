@@ -1,6 +1,7 @@
 """The `lakehouse` subcommands a user runs, each as the installed command in a child process: its exit code
 and the one thing it must do (services up and down, a catalog created, a report printed, a branch published)."""
 
+import json
 import os
 import subprocess
 import sys
@@ -76,3 +77,19 @@ def test_publish_branch_fast_forwards_main_to_the_branch_and_drops_it(settings, 
     published = _run("publish-branch", "audit_cli")
     assert published.returncode == 0, published.stderr + published.stdout
     assert wap.refs("silver.kol_profiles") == {"main": head}
+
+
+def test_suites_suggest_writes_a_draft_the_linter_accepts_and_leaves_an_existing_file_alone(settings, catalog,
+                                                                                           tmp_path):
+    table = catalog.create_table("gold.kol_cli_board", pa.schema([("kol_id", pa.string()), ("rank", pa.int64())]))
+    table.append(pa.Table.from_pylist([{"kol_id": f"k{i}", "rank": i} for i in range(50)],
+                                      schema=table.schema().as_arrow()))
+    drafts = tmp_path / "expectations"
+    made = _run("suites", "suggest", "gold.kol_cli_board", "--key", "kol_id", "--dir", str(drafts))
+    assert made.returncode == 0, made.stderr[-2000:] + made.stdout
+    draft = drafts / "gold" / "kol_cli_board.json"
+    types = {e["type"] for e in json.loads(draft.read_text())["expectations"]}
+    assert {"expect_column_values_to_not_be_null", "expect_column_values_to_be_between"} <= types, types
+    assert _run("suites", "lint", "--dir", str(drafts)).returncode == 0
+    again = _run("suites", "suggest", "gold.kol_cli_board", "--dir", str(drafts))
+    assert again.returncode == 1 and "left as it is" in again.stdout

@@ -102,8 +102,9 @@ def suggested_expectations(columns: list[ColumnProfile], key: tuple[str, ...], k
                                     **widened(c.minimum, c.maximum)))
         if c.values is not None:
             out.append(_expectation("expect_column_values_to_be_in_set", column=c.name, value_set=list(c.values)))
-    if key and key_unique:
-        out.append(_expectation("expect_compound_columns_to_be_unique", column_list=list(key)))
+    if key and key_unique:  # GX's compound rule takes two columns or more; one column has its own rule
+        out.append(_expectation("expect_compound_columns_to_be_unique", column_list=list(key)) if len(key) > 1
+                   else _expectation("expect_column_values_to_be_unique", column=key[0]))
     return out
 
 
