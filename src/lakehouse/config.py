@@ -52,6 +52,10 @@ def _under_state_dir(name: str, doc: str) -> property:
     return property(lambda self: self.state_dir / name, doc=f"``<state dir>/{name}``: {doc}")
 
 
+def _under_project_dir(name: str, doc: str) -> property:
+    return property(lambda self: self.project_dir / name, doc=f"``<project>/{name}``: {doc}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime settings. Build with :meth:`from_env`; derive variants with :meth:`replace`."""
@@ -223,10 +227,9 @@ class Settings:
         return [address.strip() for address in self.alert_emails.split(",") if address.strip()]
 
     # ---- derived locations ----------------------------------------------
-    dags_dir = property(lambda self: self.project_dir / "dags", doc="``<project>/dags``: the DAG files")
-    plugins_dir = property(lambda self: self.project_dir / "plugins", doc="``<project>/plugins``: Airflow plugins")
-    spark_jobs_dir = property(lambda self: self.project_dir / "spark_jobs",
-                              doc="``<project>/spark_jobs``: the scripts spark-submit runs")
+    dags_dir = _under_project_dir("dags", "the DAG files")
+    plugins_dir = _under_project_dir("plugins", "Airflow plugins")
+    spark_jobs_dir = _under_project_dir("spark_jobs", "the scripts spark-submit runs")
     run_dir = _under_state_dir("run", "pid files of the embedded services")
     log_dir = _under_state_dir("logs", "service and demo logs")
     reports_dir = _under_state_dir("reports", "readiness reports, GX results and Data Docs")

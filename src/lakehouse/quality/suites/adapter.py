@@ -26,10 +26,14 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from great_expectations.datasource.fluent.spark_datasource import SparkDatasource
 from great_expectations.execution_engine.sparkdf_execution_engine import SparkDFExecutionEngine
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.data_context.data_context.abstract_data_context import AbstractDataContext
 
 LAKE_SOURCE = "lake"
 
@@ -60,16 +64,18 @@ class LakeSparkDatasource(SparkDatasource):
         return SortedSparkEngine
 
 
-def lake_source(context: Any) -> LakeSparkDatasource:  # Any: a GX data context (file or ephemeral)
+def lake_source(context: AbstractDataContext) -> LakeSparkDatasource:
     """The context's Spark source for lake DataFrames.
 
     ``persist=False``: GX would cache the whole batch first; each metric's own pruned Parquet scan is
     cheaper, and nothing stale stays cached in a long-lived session.
     """
-    return context.data_sources.add_or_update_lakehouse_spark(name=LAKE_SOURCE, persist=False)  # type: ignore[no-any-return]
+    # GX generates add_or_update_<type> for each registered data source type: the checker sees Any
+    return context.data_sources.add_or_update_lakehouse_spark(  # type: ignore[no-any-return]
+        name=LAKE_SOURCE, persist=False)
 
 
-def store_suite(context: Any, suite: Any) -> Any:  # Any: GX's data context and ExpectationSuite
+def store_suite(context: AbstractDataContext, suite: ExpectationSuite) -> ExpectationSuite:
     """``suite`` as the context's stored copy, which validations and Data Docs refer to.
 
     GX reads the stored copy before replacing it. One an earlier version of this code wrote may no longer
@@ -84,5 +90,5 @@ def store_suite(context: Any, suite: Any) -> Any:  # Any: GX's data context and 
         return context.suites.add_or_update(suite)
     except ValidationError:
         store = context.expectations_store
-        store.remove_key(store.get_key(name=suite.name, id=None))
+        store.remove_key(store.get_key(name=suite.name, id=None))  # type: ignore[no-untyped-call]  # GX's Store
         return context.suites.add(suite)
