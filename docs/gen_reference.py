@@ -235,6 +235,10 @@ def _bench_rows():
          "both pass", lambda d: "pass" if d["meets_target"] else "FAIL"),
         ("ml", "make bench ml", "trust model on ~100k labeled KOLs", "AUC ≥ 0.85",
          lambda d: f"{d['train_evaluate_s']} s, AUC {round(d['auc'], 3)}"),
+        ("mutation", "make mutation", "mutants of the rule modules killed by their tests (mutmut)",
+         "≥ 80 % per module", lambda d: ", ".join(
+             f"{m.removeprefix('lakehouse.')} {s['score']:.0%} ({s['raw_score']:.0%} of all mutants)"
+             for m, s in d["modules"].items())),
     )
 
 

@@ -27,13 +27,17 @@ from lakehouse.orchestration.airflow_env import airflow_env  # noqa: E402
 # Endpoints and state come from each test's settings, never from the developer's shell.
 _ISOLATED = ("LAKEHOUSE_STATE_DIR", "LAKEHOUSE_KAFKA_", "LAKEHOUSE_REDIS_", "LAKEHOUSE_CATALOG_",
              "LAKEHOUSE_WAREHOUSE", "LAKEHOUSE_S3_", "LAKEHOUSE_SPARK_MASTER", "AIRFLOW")
-for _key in [k for k in os.environ if k.startswith(_ISOLATED)]:
-    del os.environ[_key]
-# Airflow home with its own SQLite metadata DB, set before the first `import airflow`.
-os.environ.update({k: v for k, v in airflow_env(Settings(state_dir=_SESSION_ROOT)).items()
-                   if not k.startswith("LAKEHOUSE_")})
-_AIRFLOW_HOME = Path(os.environ["AIRFLOW_HOME"])
-_AIRFLOW_HOME.mkdir(parents=True, exist_ok=True)
+
+
+def pytest_configure(config) -> None:
+    """Isolate the session before any test module imports Airflow: an Airflow home with its own SQLite metadata
+    DB. A hook, not module code: the library's code it calls then fails a run (a mutant under ``make
+    mutation``) as a session error, where an import-time error would read as a bad command line."""
+    for key in [k for k in os.environ if k.startswith(_ISOLATED)]:
+        del os.environ[key]
+    os.environ.update({k: v for k, v in airflow_env(Settings(state_dir=_SESSION_ROOT)).items()
+                       if not k.startswith("LAKEHOUSE_")})
+    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 def make_settings(root: Path) -> Settings:
@@ -61,11 +65,11 @@ def settings(tmp_path, monkeypatch) -> Settings:
     return s
 
 
-def _running_services(settings: Settings):
+def _running_services(settings: Settings, only: tuple[str, ...] = ()):
     from lakehouse.services.manager import ServiceManager
 
     manager = ServiceManager(settings)
-    manager.up(log=lambda *_: None)
+    manager.up(log=lambda *_: None, only=only)
     try:
         yield manager
     finally:
@@ -76,6 +80,12 @@ def _running_services(settings: Settings):
 def services(settings):
     """A real tansu broker and redis-server for this test, stopped afterwards."""
     yield from _running_services(settings)
+
+
+@pytest.fixture
+def redis_service(settings):
+    """Redis alone (what serves and locks needs no broker): started and stopped around the test."""
+    yield from _running_services(settings, only=("redis",))
 
 
 @pytest.fixture
@@ -134,7 +144,7 @@ def airflow_db():
     from lakehouse.orchestration.airflow_env import ensure_pools
 
     ensure_pools(os.environ.copy())
-    return _AIRFLOW_HOME
+    return Path(os.environ["AIRFLOW_HOME"])
 
 
 @pytest.fixture

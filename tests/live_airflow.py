@@ -82,6 +82,29 @@ class AirflowApi:
         tis = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")["task_instances"]
         return {ti["task_id"]: ti["state"] for ti in tis}
 
+    def task_instances(self, dag_id: str, run_id: str) -> dict[str, dict]:
+        """``{task_id: task instance}`` with its state, start_date and end_date (ISO strings)."""
+        tis = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances")["task_instances"]
+        return {ti["task_id"]: ti for ti in tis}
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> object:
+        """What ``task_id`` returned (its ``return_value`` XCom), deserialized."""
+        return self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/"
+                         "xcomEntries/return_value", params={"deserialize": "true"})["value"]
+
+    def wait_task(self, dag_id: str, run_id: str, task_id: str, states: set[str], timeout: float = 600) -> dict:
+        """The task instance once it reached one of ``states`` (a run that ended first fails the wait)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ti = self.task_instances(dag_id, run_id).get(task_id, {})
+            if ti.get("state") in states:
+                return ti
+            run = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}")
+            if run["state"] in TERMINAL:
+                raise AssertionError(f"{dag_id} {run_id} ended {run['state']} before {task_id} was {states}")
+            time.sleep(POLL_SECONDS)
+        raise AssertionError(f"{dag_id} {run_id}: {task_id} not {states} within {timeout}s")
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
         log = self.call("GET", f"/dags/{dag_id}/dagRuns/{quote(run_id, safe='')}/taskInstances/{task_id}/logs/"
                         f"{try_number}", params={"full_content": "true"}, headers={"Accept": "application/json"})

@@ -4,8 +4,10 @@ only through Airflow's REST API v2 and its UI in headless Chromium (Playwright o
 
 The tests share one live Airflow and run in file order, as a user's day does: ingest -> asset-triggered
 transform, the nightly (scheduled and triggered, with its Deadline Alert and its reports), Bronze that no
-transform has read yet (WARN, and a strict gate fails), the readiness DAG from the trigger form, then a
-breached gate. Alerts go to an SMTP server and a Slack webhook the module starts.
+transform has read yet (WARN, and a strict gate fails), the readiness DAG from the trigger form, two WAP
+chains and maintenance at once, then a breached gate. Each test that reads a published lake asks for the
+``published_lake`` fixture (made once, by the first), so each also runs alone with ``-k``. Alerts go to an
+SMTP server and a Slack webhook the module starts.
 """
 
 from __future__ import annotations
@@ -73,18 +75,28 @@ def browser(live):
         chromium.close()
 
 
-def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
+@pytest.fixture(scope="module")
+def published_lake(live) -> dict:
+    """The day's first data, as a user's first run makes it: records produced, ``kol_ingest`` triggered with
+    Params, and the ``kol_transform`` its Bronze assets start. Made once per module by the first test that
+    needs a published lake, so each test also runs alone (``-k``)."""
     dataset = generate(DatasetSpec(profiles=300, bad_fraction=0.02, seed=81))
     produce_records(dataset.all_records(), live.settings)
     live.api.set_paused("kol_transform", False)
     live.api.set_paused("kol_ingest", False)  # also starts the latest 15-minute run, as unpausing does
     run_id = live.api.trigger("kol_ingest", {"max_records": 100_000, "batch_size": 5_000})
-    assert live.api.wait_run("kol_ingest", run_id)["state"] == "success"
+    ingest = live.api.wait_run("kol_ingest", run_id)
     # nobody triggers kol_transform: the Bronze asset events do, one run for the ingest run that found the
     # records (its three topics' events come together); the other ingest run found nothing and emitted none
-    live.api.wait_for("kol_transform", lambda r: r["run_type"] == "asset_triggered", "asset-triggered")
+    if ingest["state"] == "success":
+        live.api.wait_for("kol_transform", lambda r: r["run_type"] == "asset_triggered", "asset-triggered")
     live.api.settle("kol_ingest")  # long done: a second transform would be queued by now
-    transforms = live.api.settle("kol_transform")
+    return {"dataset": dataset, "ingest": ingest, "transforms": live.api.settle("kol_transform")}
+
+
+def test_ingest_triggered_with_params_starts_transform_through_its_assets(live, published_lake):
+    dataset, transforms = published_lake["dataset"], published_lake["transforms"]
+    assert published_lake["ingest"]["state"] == "success"
     assert [(r["run_type"], r["state"]) for r in transforms] == [("asset_triggered", "success")], transforms
 
     catalog = get_catalog(live.settings)
@@ -111,7 +123,8 @@ def test_ingest_triggered_with_params_starts_transform_through_its_assets(live):
         *(e.silver_table for e in entities().values()), "gold.kol_summary"}
 
 
-def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert_fires(live, chromium_dom):
+def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert_fires(live, published_lake,
+                                                                                        chromium_dom):
     live.api.set_paused("kol_quality_nightly", False)  # the scheduler creates the latest 02:00 run by itself
     scheduled = live.api.wait_for("kol_quality_nightly", lambda r: r["run_type"] == "scheduled", "scheduled")
     triggered = live.api.wait_run("kol_quality_nightly", live.api.trigger("kol_quality_nightly", {}))
@@ -143,6 +156,9 @@ def test_nightly_succeeds_scheduled_and_triggered_reports_and_its_deadline_alert
     missed = _wait_for(live.inbox, lambda m: "deadline missed" in m["Subject"]
                        and scheduled["dag_run_id"] in m["Subject"])
     assert missed["To"] == ALERTS_TO and "kol_quality_nightly" in html_part(missed)
+    # and on Slack, through the webhook connection, with the link to the run
+    posted = _wait_for(live.slack, lambda p: "deadline missed" in p["text"] and scheduled["dag_run_id"] in p["text"])
+    assert f"/dags/kol_quality_nightly/runs/{scheduled['dag_run_id']}|Open the run>" in posted["text"]
 
 
 def uncatalogued(report: dict) -> list[str]:
@@ -160,7 +176,7 @@ def _wait_for(received: list, predicate, timeout: float = 120):
     raise AssertionError(f"nothing matching arrived within {timeout}s; got {received}")
 
 
-def test_bronze_no_transform_has_read_yet_warns_and_fails_only_a_strict_gate(live):
+def test_bronze_no_transform_has_read_yet_warns_and_fails_only_a_strict_gate(live, published_lake):
     for dag_id in ("kol_ingest", "kol_transform"):  # nothing may pick the new records up
         live.api.set_paused(dag_id, True)
         live.api.settle(dag_id)
@@ -266,7 +282,44 @@ def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
     return report
 
 
-def test_a_breached_gate_fails_the_run_names_the_check_and_alerts_once(live, browser):
+def test_the_lease_serializes_two_wap_chains_and_the_pool_keeps_maintenance_off_writers(live, published_lake):
+    """kol_platform_e2e and kol_transform at once: the second chain waits in its lease task until the first
+    released the lease; kol_lake_maintenance, queued meanwhile, takes the whole pool only when no writer runs."""
+    live.api.set_paused("kol_ingest", True)  # e2e accounts for the records it produces itself
+    live.api.settle("kol_ingest")
+    for dag_id in ("kol_platform_e2e", "kol_transform", "kol_lake_maintenance"):
+        live.api.set_paused(dag_id, False)
+    live.api.settle("kol_transform")
+    e2e = live.api.trigger("kol_platform_e2e", {"profiles": 200, "bad_fraction": 0.02, "seed": 9})
+    live.api.wait_task("kol_platform_e2e", e2e, "acquire_wap_lease", {"success"}, timeout=600)
+    transform = live.api.trigger("kol_transform", {})
+    live.api.wait_task("kol_transform", transform, "acquire_wap_lease", {"running"})  # waiting for the lease
+    maintenance = live.api.trigger("kol_lake_maintenance", {})
+    runs = {("kol_platform_e2e", e2e): None, ("kol_transform", transform): None,
+            ("kol_lake_maintenance", maintenance): None}
+    for dag_id, run_id in runs:
+        runs[dag_id, run_id] = live.api.wait_run(dag_id, run_id, timeout=900)
+        assert runs[dag_id, run_id]["state"] == "success", live.api.task_states(dag_id, run_id)
+
+    tasks = {dag_id: live.api.task_instances(dag_id, run_id) for dag_id, run_id in runs}
+    assert live.api.xcom("kol_transform", transform, "acquire_wap_lease") == {"holder": transform, "waited": True}
+    assert _at(tasks["kol_transform"]["acquire_wap_lease"]["end_date"]) >= _at(
+        tasks["kol_platform_e2e"]["release_wap_lease"]["end_date"])  # it got the lease once e2e gave it back
+    maintain = tasks["kol_lake_maintenance"]["maintain_lake"]
+    writers = [ti for dag_id in ("kol_platform_e2e", "kol_transform") for ti in tasks[dag_id].values()
+               if ti["pool"] == maintain["pool"] and ti["start_date"] and ti["end_date"]]
+    overlapping = [ti["task_id"] for ti in writers if _at(ti["start_date"]) < _at(maintain["end_date"])
+                   and _at(maintain["start_date"]) < _at(ti["end_date"])]
+    assert overlapping == [], f"maintenance ran beside writers: {overlapping}"
+    queued = _at(runs["kol_lake_maintenance", maintenance]["queued_at"])
+    assert any(_at(ti["start_date"]) <= queued < _at(ti["end_date"]) for ti in writers)  # it had to wait
+
+
+def _at(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp)
+
+
+def test_a_breached_gate_fails_the_run_names_the_check_and_alerts_once(live, published_lake, browser):
     get_catalog(live.settings).load_table("bronze.kol_comments_raw").delete(EqualTo("kafka_offset", 3))
     live.api.set_paused("kol_quality_nightly", False)
     run_id = live.api.trigger("kol_quality_nightly", {"layers": ["bronze"]})

@@ -41,7 +41,7 @@ def _gold_rows(n: int, tag: float) -> pa.Table:
         for i in range(n)])
 
 
-def test_concurrent_redis_publishes_are_serialized_and_the_pointer_never_moves_back(settings, services):
+def test_concurrent_redis_publishes_are_serialized_and_the_pointer_never_moves_back(settings, redis_service):
     publishes = [(_gold_rows(3000, tag / 10), {"gold_snapshot_id": tag, "gold_sequence": tag}) for tag in (1, 2, 3, 4)]
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda p: rp.publish(p[0], settings, source=p[1]), publishes))
@@ -54,7 +54,7 @@ def test_concurrent_redis_publishes_are_serialized_and_the_pointer_never_moves_b
     assert stale["superseded"] and rp.current_version(client) == version
 
 
-def test_redis_freshness_fails_when_gold_moved_on_after_the_publish(settings, services, catalog):
+def test_redis_freshness_fails_when_gold_moved_on_after_the_publish(settings, redis_service, catalog):
     gold = ensure_table(catalog, GOLD_SUMMARY_TABLE, pa.schema([("platform", pa.string()), ("kol_id", pa.string())]))
     gold.append(pa.Table.from_pylist([{"platform": "tiktok", "kol_id": "a"}]))
     first = gold.current_snapshot().snapshot_id
@@ -109,15 +109,20 @@ def test_publish_refuses_a_main_that_moved_after_its_check(lake, spark_session, 
     assert wap.refs(table)["main"] == moved and "audit_late" in wap.refs(table)
 
 
-def test_the_wap_lease_serializes_chains_across_dags(settings, services):
-    from lakehouse.orchestration.lease import acquire_wap_lease, release_wap_lease
+def test_the_wap_lease_serializes_chains_across_dags(settings, redis_service):
+    from lakehouse.orchestration.lease import WAP_LEASE, acquire_wap_lease, release_wap_lease
+    from lakehouse.serving.redis_publish import redis_client
 
+    assert acquire_wap_lease("transform-run") == {"holder": "transform-run", "waited": False}  # env settings
+    ttl_ms = redis_client(settings).pttl(WAP_LEASE)
+    assert settings.dagrun_timeout_hours * 3600_000 - 60_000 < ttl_ms <= settings.dagrun_timeout_hours * 3600_000
     assert acquire_wap_lease("transform-run", settings=settings) == {"holder": "transform-run", "waited": False}
-    assert acquire_wap_lease("transform-run", settings=settings)["holder"] == "transform-run"  # its retry
-    with pytest.raises(TimeoutError, match="held by run transform-run"):
-        acquire_wap_lease("e2e-run", wait_s=0.5, settings=settings)
-    assert release_wap_lease("e2e-run", settings=settings)["released"] is False  # not its lease to give back
+    with pytest.raises(TimeoutError, match=r"held by run transform-run for over 0s; a retry waits again"):
+        acquire_wap_lease("e2e-run", wait_s=0.4, settings=settings)
+    # not its lease to give back: the holder is named
+    assert release_wap_lease("e2e-run") == {"released": False, "holder": "transform-run"}
     assert release_wap_lease("transform-run", settings=settings) == {"released": True}
+    assert release_wap_lease("transform-run", settings=settings) == {"released": False, "holder": ""}
     assert acquire_wap_lease("e2e-run", wait_s=0.5, settings=settings)["holder"] == "e2e-run"
 
 
@@ -157,7 +162,7 @@ def test_two_real_publishers_racing_leave_one_main_and_the_losers_branch(lake, s
     assert refs["main"] == heads[won[0]] and lost[0] in refs and won[0] not in refs
 
 
-def test_a_waiting_run_gets_the_lease_when_it_is_released_or_when_a_dead_holder_expires(settings, services):
+def test_a_waiting_run_gets_the_lease_when_it_is_released_or_when_a_dead_holder_expires(settings, redis_service):
     import threading
 
     from lakehouse.orchestration.lease import acquire_wap_lease, release_wap_lease

@@ -35,7 +35,7 @@ def _rows(n, tag, platforms=PLATFORMS):
             for i in range(n)]
 
 
-def test_readers_see_the_old_set_or_the_new_one_never_a_mix(settings, services):
+def test_readers_see_the_old_set_or_the_new_one_never_a_mix(settings, redis_service):
     client = redis.Redis.from_url(settings.redis_url)
     publish(_rows(3000, "old"), settings)
     stop, seen, mixed, failures = threading.Event(), set(), [], []
@@ -125,7 +125,7 @@ def test_publish_fails_clearly_when_redis_is_down(settings):
         publish(_rows(10, "x"), settings)  # nothing listens on the test's redis port
 
 
-def test_restore_rebuilds_exactly_gold(settings, services, catalog):
+def test_restore_rebuilds_exactly_gold(settings, redis_service, catalog):
     from lakehouse.serving.redis_publish import read_gold
 
     catalog.create_namespace_if_not_exists("gold")
@@ -153,7 +153,7 @@ def test_restore_rebuilds_exactly_gold(settings, services, catalog):
     assert all(c.status == "PASS" for c in nightly), [(c.check_id, c.observed) for c in nightly if c.status != "PASS"]
 
 
-def test_a_version_that_does_not_hold_what_was_sent_is_refused_before_the_switch(settings, services):
+def test_a_version_that_does_not_hold_what_was_sent_is_refused_before_the_switch(settings, redis_service):
     from lakehouse.serving.redis_publish import PublishError
 
     publish(_rows(40, "old"), settings)
@@ -164,7 +164,7 @@ def test_a_version_that_does_not_hold_what_was_sent_is_refused_before_the_switch
     assert current_version(client) == before[0] and read_published(settings, "tiktok") == before
 
 
-def test_a_platform_gone_from_gold_is_gone_from_the_readers_keys(settings, services):
+def test_a_platform_gone_from_gold_is_gone_from_the_readers_keys(settings, redis_service):
     from lakehouse.serving.redis_publish import final_key, list_key, trending_key
 
     publish(_rows(40, "both"), settings)  # both platforms
@@ -175,7 +175,7 @@ def test_a_platform_gone_from_gold_is_gone_from_the_readers_keys(settings, servi
     assert read_published(settings, "youtube")[1] == [] and len(read_published(settings, "tiktok")[1]) == 40
 
 
-def test_top_kols_are_the_highest_final_scores_per_platform_ties_by_id(settings, services):
+def test_top_kols_are_the_highest_final_scores_per_platform_ties_by_id(settings, redis_service):
     from lakehouse.serving.redis_publish import top_kols
 
     rows = _rows(40, "u")

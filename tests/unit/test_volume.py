@@ -83,3 +83,17 @@ def test_freshness():
     stale = freshness("t", "gold", now - timedelta(hours=30), 26, now)
     assert stale.status == Status.FAIL and stale.observed == 30.0
     assert freshness("t", "gold", None, 26, now).status == Status.FAIL
+
+
+def test_the_band_holds_its_edges_keeps_fourteen_runs_and_floors_a_steady_history():
+    from datetime import datetime, timedelta
+
+    start = datetime(2026, 1, 1)
+    points = [Point(f"r{i}", start + timedelta(hours=i), float(i)) for i in range(20)]
+    assert [p.run_id for p in comparable(points, now=start)] == [f"r{i}" for i in range(6, 20)]  # default: 14
+    band = robust_band([10.0, 12.0, 14.0], k=1)  # MAD 2 x 1.4826
+    assert band.contains(band.low) and band.contains(band.high)
+    assert not band.contains(band.low - 0.001) and not band.contains(band.high + 0.001)
+    steady = robust_band([1000.0] * 5, k=3)  # MAD 0: the band is 5 % of the median wide on each side, times k
+    assert (steady.low, steady.high, steady.runs) == (850.0, 1150.0, 5)
+    assert robust_band([2.0] * 3, k=3).half_width == 3.0  # below the absolute floor of 1

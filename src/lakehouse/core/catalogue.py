@@ -37,8 +37,8 @@ class CheckSpec:
     recorded_by: str  # which task of which DAG records it
     breach: str  # the status a breach records: FAIL (stops a run) or WARN (reported)
     means: str  # what it checks, in one or two sentences
-    skip: str  # when it is a SKIP instead of a verdict ("" = never)
     first_look: str  # the first thing to look at when it did not pass
+    skip: str = ""  # when it is a SKIP instead of a verdict ("" = never)
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -58,11 +58,6 @@ class CheckSpec:
         return re.sub(r"[^a-z0-9]+", "-", self.pattern.lower()).strip("-")
 
 
-def _spec(pattern: str, layer: str, recorded_by: str, breach: str, means: str, first_look: str,
-          skip: str = "") -> CheckSpec:
-    return CheckSpec(pattern, layer, recorded_by, breach, means, skip, first_look)
-
-
 AUDIT = "audit_branch (kol_transform, kol_platform_e2e)"
 NIGHTLY = "lake_checks (kol_quality_nightly)"
 AUDIT_AND_NIGHTLY = f"{AUDIT}; {NIGHTLY}"
@@ -72,17 +67,17 @@ HEALTH = "health_checks (kol_quality_nightly); `lakehouse doctor`"
 
 CATALOGUE: tuple[CheckSpec, ...] = (
     # ---- suites -------------------------------------------------------------------------------------------
-    _spec("suite.{table}", "{layer}", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("suite.{table}", "{layer}", AUDIT_AND_NIGHTLY, "FAIL",
           "A suite file could not be run on its table: the file does not parse, names a table that does not "
           "exist yet, or holds a query the SQL allow-list does not name.",
           "Run `lakehouse suites lint`: it names the file, the expectation and the reason."),
-    _spec("suite.{table}.increment.{rule}", "{layer}", AUDIT, "the rule's meta.severity",
+    CheckSpec("suite.{table}.increment.{rule}", "{layer}", AUDIT, "the rule's meta.severity",
           "One expectation of the table's suite, judged on this run's change only (the rows the branch "
           "inserted or updated over `main`), so a `mostly` rule is not diluted by history.",
           "The details give both figures (this run's rows and the whole table) and up to 20 offending rows "
           "by business key; open the table's Data Docs page from the report.",
           "never; a first run or a Gold refit has no change to tell apart and records no increment rows"),
-    _spec("suite.{table}.{rule}", "{layer}", AUDIT_AND_NIGHTLY, "the rule's meta.severity",
+    CheckSpec("suite.{table}.{rule}", "{layer}", AUDIT_AND_NIGHTLY, "the rule's meta.severity",
           "One expectation (`<expectation type>.<column>`) of `expectations/<layer>/<table>.json`, run by "
           "Great Expectations on the whole table (the audit's branch or the nightly's `main`). "
           "`meta.severity: error` FAILs, `warning` WARNs.",
@@ -90,188 +85,188 @@ CATALOGUE: tuple[CheckSpec, ...] = (
           "the Bronze record) and the table's Data Docs page; `lakehouse kcat -C -t <topic> -p <p> -o <o> -c 1` "
           "shows the raw record."),
     # ---- contracts, schemas, branch diff --------------------------------------------------------------------
-    _spec("contract.{topic}.new_fields", "bronze", AUDIT, "WARN",
+    CheckSpec("contract.{topic}.new_fields", "bronze", AUDIT, "WARN",
           "Payloads of this run carry fields `contracts/<topic>.json` does not declare.",
           "If the field is wanted, add it to the contract (and to `etl/parse.normalize` to keep it in Silver).",
           "when the run read nothing of the topic"),
-    _spec("contract.{topic}.missing_required", "bronze", AUDIT, "FAIL",
+    CheckSpec("contract.{topic}.missing_required", "bronze", AUDIT, "FAIL",
           "A required field was absent or null in more than `LAKEHOUSE_CONTRACT_MAX_SHARE` of the run's "
           "records of the topic (below that share the records are quarantined and the check passes).",
           "The details name the field, its record count and three Kafka coordinates: ask the producer.",
           "when the run read nothing of the topic"),
-    _spec("contract.{topic}.retyped", "bronze", AUDIT, "FAIL",
+    CheckSpec("contract.{topic}.retyped", "bronze", AUDIT, "FAIL",
           "A declared field arrived with another JSON type (a count as a string, a username as a number) in "
           "more than `LAKEHOUSE_CONTRACT_MAX_SHARE` of the run's records.",
           "The details name the field, the type seen and three Kafka coordinates.",
           "when the run read nothing of the topic"),
-    _spec("contracts.valid", "bronze", NIGHTLY_TABLES, "FAIL",
+    CheckSpec("contracts.valid", "bronze", NIGHTLY_TABLES, "FAIL",
           "Every file in the contracts directory is a valid contract and there is one per topic. A broken "
           "contract stops every other check of the run (they read the entities it declares).",
           "The details name each file and the rule it breaks; `lakehouse contracts lint` prints the same."),
-    _spec("schema.{table}", "{layer}", AUDIT, "FAIL",
+    CheckSpec("schema.{table}", "{layer}", AUDIT, "FAIL",
           "The branch's Iceberg schema against `main`'s by field id: an added column WARNs, a dropped, "
           "retyped or renamed column FAILs (readers of `main` would break).",
           "The details name the columns; a deliberate change needs its readers changed first."),
-    _spec("diff.{table}", "{layer}", AUDIT, "never (information)",
+    CheckSpec("diff.{table}", "{layer}", AUDIT, "never (information)",
           "What publishing changes on `main`: `+inserted ~updated -deleted`, the columns updated rows changed, "
           "and for Gold the mean and p95 shift of each score.",
           "Read it before publishing a branch by hand."),
-    _spec("diff.gold.kol_summary.final_score_moved", "gold", AUDIT, "WARN",
+    CheckSpec("diff.gold.kol_summary.final_score_moved", "gold", AUDIT, "WARN",
           "Scoring regression guard: the share of updated KOLs whose final score moved by more than "
           "`LAKEHOUSE_SCORE_MOVE_POINTS` must stay under `LAKEHOUSE_SCORE_MOVE_MAX_SHARE`.",
           "Compare the score shift in `diff.gold.kol_summary`; a new scale or a changed input field moves scores.",
           "when the run rescored every KOL with a newly promoted champion"),
     # ---- counts and accounting -------------------------------------------------------------------------------
-    _spec("bronze_vs_kafka_offsets.{bronze}", "bronze", NIGHTLY_TABLES, "FAIL",
+    CheckSpec("bronze_vs_kafka_offsets.{bronze}", "bronze", NIGHTLY_TABLES, "FAIL",
           "Bronze holds exactly the offsets its commits record as consumed (and ingest reconciles the same "
           "after every batch).",
           "The details name the partitions and offset spans; a deleted Bronze row or a foreign writer is the "
           "usual cause."),
-    _spec("bronze_vs_produced.{entity}", "bronze", "check_bronze, count_layers (kol_platform_e2e)", "FAIL",
+    CheckSpec("bronze_vs_produced.{entity}", "bronze", "check_bronze, count_layers (kol_platform_e2e)", "FAIL",
           "Every message the readiness run produced is in Bronze.",
           "The ingest_topic task logs of the run: a stalled partition or a broker restart."),
-    _spec("bronze_exists.{entity}", "bronze", "count_layers (kol_platform_e2e)", "FAIL",
+    CheckSpec("bronze_exists.{entity}", "bronze", "count_layers (kol_platform_e2e)", "FAIL",
           "The entity's Bronze table exists.", "Did ingest_topic run for the topic?"),
-    _spec("silver_exists.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("silver_exists.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
           "The entity's Silver table exists (after the lake's first publish it always should).",
           "A dropped table: restore it from a snapshot or run kol_transform with `full_rebuild`."),
-    _spec("silver_vs_bronze_keys.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("silver_vs_bronze_keys.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
           "Silver holds at least 95 % of the distinct business keys in Bronze's payloads (parsed from the "
           "payload, not the Kafka key).",
           "Quarantine reasons of the run (`silver.quarantine`): a producer change can quarantine a whole topic."),
-    _spec("accounting.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("accounting.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
           "Bronze rows = Silver rows + duplicates + quarantined, exactly: every record that entered Bronze is "
           "accounted for.",
           "`lakehouse.totals` of Silver's newest snapshot against Bronze's `total-records`."),
-    _spec("gold_vs_silver_kols", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("gold_vs_silver_kols", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "Gold has one row per Silver KOL.", "Did silver_to_gold run on the same branch as bronze_to_silver?"),
     # ---- lineage ---------------------------------------------------------------------------------------------
-    _spec("lineage.bronze_offsets_contiguous.{entity}", "bronze", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("lineage.bronze_offsets_contiguous.{entity}", "bronze", AUDIT_AND_NIGHTLY, "FAIL",
           "Bronze's offsets are gap-free per partition: no record was lost between broker and lake.",
           "The details name the missing offsets (`[partition] first..last`)."),
-    _spec("lineage.silver_covers_bronze.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("lineage.silver_covers_bronze.{entity}", "silver", AUDIT_AND_NIGHTLY, "FAIL",
           "Silver processed every row of the Bronze snapshot its lineage names.",
           "Silver's `lineage.upstream` snapshot against Bronze's rows at that snapshot."),
-    _spec("lineage.silver_up_to_date.{entity}", "silver", AUDIT_AND_NIGHTLY, "WARN",
+    CheckSpec("lineage.silver_up_to_date.{entity}", "silver", AUDIT_AND_NIGHTLY, "WARN",
           "Bronze commits that no transform has read yet (a WARN: the next kol_transform reads them).",
           "Is kol_transform paused, or did its last run fail?"),
-    _spec("lineage.gold_from_current_silver.{entity}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("lineage.gold_from_current_silver.{entity}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "Gold was built from the current Silver snapshot.", "A Silver publish without its Gold: re-run kol_transform."),
-    _spec("lineage.gold_row_traces_to_bronze", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("lineage.gold_row_traces_to_bronze", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "Five sampled Gold KOLs trace to their Silver row and from it to the Bronze Kafka record "
           "(topic[partition]@offset) at Silver's upstream snapshot.",
           "The details name the broken link."),
     # ---- scoring ---------------------------------------------------------------------------------------------
-    _spec("gold.top_trending_distinct.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("gold.top_trending_distinct.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "PROD-002.1 on Gold: at least 80 % distinct trending scores among the top 50 by trending.",
           "`gold.score_reference` (a refit fixes a collapsed scale) and the trending inputs.",
           "with fewer than two ranked KOLs"),
-    _spec("gold.top_trending_range.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("gold.top_trending_range.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "PROD-002.1 on Gold: the top 50 trending scores span at least 10 points.",
           "As `gold.top_trending_distinct`.", "with fewer than two ranked KOLs"),
-    _spec("gold.trending_distinct.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("gold.trending_distinct.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "At least 80 % distinct trending scores among active KOLs (inactive KOLs share the floor by design).",
           "The score reference and the velocity inputs.", "when no KOL of the platform is active"),
-    _spec("gold.followers_placeholder.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
+    CheckSpec("gold.followers_placeholder.{platform}", "gold", AUDIT_AND_NIGHTLY, "FAIL",
           "Among accounts with at least 10,000 followers, the most common follower count is held by at most "
           "max(3, 0.1 %) of them: a placeholder value is caught.",
           "The details name the value; find its producer in Silver."),
-    _spec("gold.trino_matches_spark", "gold", NIGHTLY, "FAIL",
+    CheckSpec("gold.trino_matches_spark", "gold", NIGHTLY, "FAIL",
           "Trino and Spark agree on Gold's totals (full stack only).",
           "Both engines read the same catalog: a stale Trino metadata cache or a different catalog.",
           "without `LAKEHOUSE_TRINO_URL`"),
     # ---- serving ---------------------------------------------------------------------------------------------
-    _spec("redis_freshness", "serving", SERVING, "FAIL",
+    CheckSpec("redis_freshness", "serving", SERVING, "FAIL",
           "The published Redis version was built from Gold `main`'s current data snapshot.",
           "A transform published Gold but not Redis: re-run publish_redis or `lakehouse redis restore`."),
-    _spec("redis_vs_gold.{platform}.{kind}", "serving", SERVING, "FAIL",
+    CheckSpec("redis_vs_gold.{platform}.{kind}", "serving", SERVING, "FAIL",
           "Redis entries = Gold rows per platform, by kind: `profiles` (the hashes) and `final` (the sorted set): "
           "every row; `trending`: the active rows; `list`: the top `LAKEHOUSE_SERVING_LIST_SIZE`.",
           "`lakehouse redis restore` rebuilds the hot path from Gold."),
-    _spec("redis.reachable", "serving", SERVING, "FAIL", "Redis answers.", "`lakehouse status`, the Redis log."),
-    _spec("redis.published", "serving", SERVING, "FAIL",
+    CheckSpec("redis.reachable", "serving", SERVING, "FAIL", "Redis answers.", "`lakehouse status`, the Redis log."),
+    CheckSpec("redis.published", "serving", SERVING, "FAIL",
           "A version has been published to Redis.", "Run kol_transform or `lakehouse redis restore`.",
           "before anything was ever published"),
-    _spec("redis.published.{platform}", "serving", SERVING, "FAIL",
+    CheckSpec("redis.published.{platform}", "serving", SERVING, "FAIL",
           "The published version holds KOLs of the platform.", "Gold's rows of the platform."),
-    _spec("redis.trending_in_range.{platform}", "serving", SERVING, "FAIL",
+    CheckSpec("redis.trending_in_range.{platform}", "serving", SERVING, "FAIL",
           "Every listed trending score is within 0-100.", "The scoring code and `gold.score_reference`."),
-    _spec("redis.top_trending_distinct.{platform}", "serving", SERVING, "FAIL",
+    CheckSpec("redis.top_trending_distinct.{platform}", "serving", SERVING, "FAIL",
           "PROD-002.1 on the published `kol:trending:{platform}`: >= 80 % distinct among the top 50.",
           "As `gold.top_trending_distinct`.", "with fewer than two ranked KOLs"),
-    _spec("redis.top_trending_range.{platform}", "serving", SERVING, "FAIL",
+    CheckSpec("redis.top_trending_range.{platform}", "serving", SERVING, "FAIL",
           "PROD-002.1 on the published trending set: the top 50 span >= 10 points.",
           "As `gold.top_trending_range`.", "with fewer than two ranked KOLs"),
-    _spec("redis.followers_distinct.{platform}", "serving", SERVING, "FAIL",
+    CheckSpec("redis.followers_distinct.{platform}", "serving", SERVING, "FAIL",
           "PROD-005: >= 80 % distinct follower counts in the published list.",
           "`gold.followers_placeholder` names the repeated value."),
-    _spec("redis.final_score_formula.{platform}", "serving", SERVING, "FAIL",
+    CheckSpec("redis.final_score_formula.{platform}", "serving", SERVING, "FAIL",
           "Every listed final score equals `0.40 trending + 0.35 success + 0.25 trust` within 1e-6.",
           "`lakehouse.core.scoring` against the Gold writer; a half-published version."),
     # ---- freshness, volume, metrics ------------------------------------------------------------------------
-    _spec("freshness.{table}", "{layer}", NIGHTLY_TABLES, "FAIL",
+    CheckSpec("freshness.{table}", "{layer}", NIGHTLY_TABLES, "FAIL",
           "The table's newest commit is younger than `LAKEHOUSE_FRESHNESS_MAX_AGE_HOURS`.",
           "Are kol_ingest and kol_transform unpaused and green?"),
-    _spec("volume.{table}", "{layer}", NIGHTLY_TABLES, "WARN",
+    CheckSpec("volume.{table}", "{layer}", NIGHTLY_TABLES, "WARN",
           "This run's row growth against the last `LAKEHOUSE_VOLUME_WINDOW` comparable runs: outside "
           "median ± `LAKEHOUSE_VOLUME_MAD_K` × MAD WARNs (a silent 90 % drop is caught although every row is valid).",
           "The band in the threshold; a producer outage or a backfill.",
           "until three comparable runs exist"),
-    _spec("metrics.{table}", "{layer}", AUDIT_AND_NIGHTLY, "WARN",
+    CheckSpec("metrics.{table}", "{layer}", AUDIT_AND_NIGHTLY, "WARN",
           "Every column's null rate, distinct ratio and min/max/mean/p50/p95 against the same metric of the "
           "comparable runs (median ± `LAKEHOUSE_METRICS_MAD_K` × MAD).",
           "The details name the column, metric, value and band; `audit.column_metrics` holds the history.",
           "until three comparable runs exist"),
-    _spec("metrics.{table}.increment", "{layer}", AUDIT, "WARN",
+    CheckSpec("metrics.{table}.increment", "{layer}", AUDIT, "WARN",
           "As `metrics.<table>`, on this run's change.", "As `metrics.<table>`.",
           "until three comparable runs exist"),
     # ---- model -------------------------------------------------------------------------------------------------
-    _spec("ml.trust.auc", "ml", "train_trust_model (kol_model_training, kol_platform_e2e)", "FAIL",
+    CheckSpec("ml.trust.auc", "ml", "train_trust_model (kol_model_training, kol_platform_e2e)", "FAIL",
           "The trust model's holdout AUC is at least `min_auc`.", "Labels in `ml.kol_labels`, `reg_param`."),
-    _spec("ml.trust.behavioural.{case}", "ml", "train_trust_model (kol_model_training, kol_platform_e2e)",
+    CheckSpec("ml.trust.behavioural.{case}", "ml", "train_trust_model (kol_model_training, kol_platform_e2e)",
           "FAIL", "The test plan's behavioural cases: the high-quality profile scores 85-100, the "
           "low-quality one 20-50.", "The features of the case in the details."),
-    _spec("ml.trust.vs_champion", "ml", "train_trust_model (kol_model_training, kol_platform_e2e)", "FAIL",
+    CheckSpec("ml.trust.vs_champion", "ml", "train_trust_model (kol_model_training, kol_platform_e2e)", "FAIL",
           "The challenger's AUC trails the champion's, on the same holdout, by at most `champion_margin`.",
           "The registry row of both versions (`ml.model_registry`).", "when there is no champion yet"),
     # ---- ingest, maintenance, orchestration ------------------------------------------------------------------
-    _spec("ingest.rebaseline.{bronze}", "bronze", "ingest_topic (kol_ingest, Param rebaseline)", "WARN",
+    CheckSpec("ingest.rebaseline.{bronze}", "bronze", "ingest_topic (kol_ingest, Param rebaseline)", "WARN",
           "Ingest accepted a new broker log (topic or cluster id changed) and started a new epoch.",
           "Expected after a broker reset run with `rebaseline`; otherwise find who reset the broker."),
-    _spec("maintenance.{action}.{table}", "{layer}", "maintain_lake (kol_lake_maintenance)", "FAIL",
+    CheckSpec("maintenance.{action}.{table}", "{layer}", "maintain_lake (kol_lake_maintenance)", "FAIL",
           "One Iceberg maintenance action on one table (`rewrite_data_files`, `rewrite_position_delete_files`, "
           "`rewrite_manifests`, `expire_snapshots`, `remove_orphan_files`), with snapshots, files and bytes "
           "before -> after.",
           "The details hold the procedure's error; the next action still ran and the table is valid."),
-    _spec("maintenance.prune.{action}", "audit", "maintain_lake (kol_lake_maintenance)", "FAIL",
+    CheckSpec("maintenance.prune.{action}", "audit", "maintain_lake (kol_lake_maintenance)", "FAIL",
           "Old check rows, column metrics, report files and lineage events pruned after their retention.",
           "The details name what failed to be removed."),
-    _spec("task.{task_id}", "orchestration", "readiness_report, quality_gate (every DAG with a gate)", "FAIL",
+    CheckSpec("task.{task_id}", "orchestration", "readiness_report, quality_gate (every DAG with a gate)", "FAIL",
           "A task the gate expected failed or returned nothing.", "That task's log in the Airflow UI."),
-    _spec("gate.nothing_judged", "orchestration", "quality_gate", "FAIL",
+    CheckSpec("gate.nothing_judged", "orchestration", "quality_gate", "FAIL",
           "The run judged nothing (no check, or only SKIPs): never a 100 % for a run that looked at nothing.",
           "The run's Params (`layers`, `tables`) and whether its check tasks ran."),
     # ---- platform health ---------------------------------------------------------------------------------------
-    _spec("health.broker", "health", HEALTH, "FAIL", "The Kafka broker answers.", "`lakehouse status`, the broker log."),
-    _spec("health.topic.{topic}", "health", HEALTH, "FAIL",
+    CheckSpec("health.broker", "health", HEALTH, "FAIL", "The Kafka broker answers.", "`lakehouse status`, the broker log."),
+    CheckSpec("health.topic.{topic}", "health", HEALTH, "FAIL",
           "The topic exists with `LAKEHOUSE_KAFKA_PARTITIONS` partitions.", "`lakehouse kcat -L`."),
-    _spec("health.consumer_lag.{topic}", "health", HEALTH, "WARN",
+    CheckSpec("health.consumer_lag.{topic}", "health", HEALTH, "WARN",
           "Kafka end offsets − Bronze's next offsets stays under `LAKEHOUSE_HEALTH_MAX_LAG` records.",
           "Is kol_ingest unpaused and keeping up?"),
-    _spec("health.catalog", "health", HEALTH, "FAIL", "The Iceberg catalog database answers.",
+    CheckSpec("health.catalog", "health", HEALTH, "FAIL", "The Iceberg catalog database answers.",
           "`LAKEHOUSE_CATALOG_URI` / the `iceberg_catalog` connection."),
-    _spec("health.warehouse_writable", "health", HEALTH, "FAIL", "A file can be written to the warehouse.",
+    CheckSpec("health.warehouse_writable", "health", HEALTH, "FAIL", "A file can be written to the warehouse.",
           "Permissions and mounts of `LAKEHOUSE_WAREHOUSE`."),
-    _spec("health.warehouse_free_gb", "health", HEALTH, "FAIL",
+    CheckSpec("health.warehouse_free_gb", "health", HEALTH, "FAIL",
           "The warehouse has `LAKEHOUSE_HEALTH_MIN_FREE_GB` free.", "Run kol_lake_maintenance; free disk."),
-    _spec("health.redis_memory_headroom", "health", HEALTH, "WARN",
+    CheckSpec("health.redis_memory_headroom", "health", HEALTH, "WARN",
           "Redis has `LAKEHOUSE_HEALTH_MIN_REDIS_HEADROOM` of its memory free.", "`maxmemory` and old versions."),
-    _spec("health.spark_workers", "health", HEALTH, "FAIL", "The Spark standalone master has an alive worker.",
+    CheckSpec("health.spark_workers", "health", HEALTH, "FAIL", "The Spark standalone master has an alive worker.",
           "The master's UI (`LAKEHOUSE_SPARK_MASTER_UI_URL`).", "with local Spark"),
-    _spec("health.spark_driver_archive", "health", HEALTH, "WARN",
+    CheckSpec("health.spark_driver_archive", "health", HEALTH, "WARN",
           "The JVM maps the drivers' class-data archive (each Spark driver starts seconds faster).",
           "Run `make setup`: it re-records an archive the JVM refuses.", "when no JDK is found"),
-    _spec("health.airflow_db", "health", HEALTH, "FAIL", "Airflow's metadata DB answers.",
+    CheckSpec("health.airflow_db", "health", HEALTH, "FAIL", "Airflow's metadata DB answers.",
           "`LAKEHOUSE_AIRFLOW_DB_URI`.", "outside Airflow"),
 )
 

@@ -101,9 +101,14 @@ def _check_rows_match(table: Table, topic: str, ranges: dict[int, list[int]], ep
         distinct = len(pc.unique(offsets))
         if len(offsets) != hi - lo + 1 or distinct != len(offsets):
             raise ReconciliationError(
-                f"{topic}[{p}]: {len(offsets)} rows ({distinct} distinct offsets) in {table.name()} at offsets "
+                f"{topic}[{p}]: {len(offsets)} rows ({distinct} distinct offsets) in {_name(table)} at offsets "
                 f"{lo}..{hi}, which the bookkeeping records as {hi - lo + 1} consumed"
             )
+
+
+def _name(table: Table) -> str:
+    """``bronze.kol_profiles_raw`` (pyiceberg names a table by its identifier tuple)."""
+    return ".".join(table.name())
 
 
 def _check_total(table: Table, topic: str, state: BronzeState) -> None:
@@ -111,7 +116,7 @@ def _check_total(table: Table, topic: str, state: BronzeState) -> None:
     if rows != state.rows():
         spans = ", ".join(f"[{p}] {state.first.get(p)}..{n - 1}" for p, n in sorted(state.next.items()))
         raise ReconciliationError(
-            f"{topic}: {rows} rows in {table.name()} but {state.rows()} offsets recorded as consumed "
+            f"{topic}: {rows} rows in {_name(table)} but {state.rows()} offsets recorded as consumed "
             f"(epoch {state.epoch}: {spans}; {state.rows_before} rows of earlier epochs)"
         )
 

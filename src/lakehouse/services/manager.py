@@ -17,7 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -214,11 +214,17 @@ class ServiceManager:
         return pid if process_start_time(pid) == record["start_time"] else None
 
     # lifecycle
-    def up(self, timeout: float = 30.0, log: Callable[[str], object] = print) -> list[ServiceStatus]:
+    def up(self, timeout: float = 30.0, log: Callable[[str], object] = print,
+           only: Collection[str] = ()) -> list[ServiceStatus]:
+        """Start the services (``only``: just those named, e.g. Redis alone for what needs no broker)."""
+        unknown = set(only) - {spec.name for spec in self.specs()}
+        if unknown:
+            raise ServiceError(f"no such service: {', '.join(sorted(unknown))}")
         self.settings.ensure_dirs()
         for spec in self.specs():
-            self._start(spec, timeout, log)
-        created = kafka.ensure_topics(self.settings, timeout=timeout)
+            if not only or spec.name in only:
+                self._start(spec, timeout, log)
+        created = kafka.ensure_topics(self.settings, timeout=timeout) if not only or "broker" in only else []
         if created:
             log(f"broker: created topics {', '.join(created)}")
         return self.status()
