@@ -68,7 +68,7 @@ def settings(tmp_path, monkeypatch) -> Settings:
 def _running_services(settings: Settings, only: tuple[str, ...] = ()):
     from lakehouse.services.manager import ServiceManager
 
-    manager = ServiceManager(settings)
+    manager = ServiceManager(settings, die_with_parent=True)  # a killed test process leaves none behind
     manager.up(log=lambda *_: None, only=only)
     try:
         yield manager
@@ -286,7 +286,8 @@ def labeled_silver(lake, lake_services, spark_session):
 LONGEST_FIRST = (
     "e2e/test_airflow_live.py", "e2e/test_cluster_profile.py", "e2e/test_first_run_live.py", "integration/test_wap.py",
     "integration/test_quality_checks.py", "integration/test_scores.py", "integration/test_maintenance.py",
-    "e2e/test_transform_dag.py", "e2e/test_model_training_dag.py", "integration/test_trust_model.py",
+    "e2e/test_transform_dag.py", "e2e/test_demo_command.py", "e2e/test_model_training_dag.py",
+    "integration/test_trust_model.py",
 )
 
 

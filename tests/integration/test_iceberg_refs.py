@@ -84,6 +84,20 @@ def test_branch_files_are_the_files_the_branch_wrote(catalog):
     assert snap.data_files(table, None) == set()
 
 
+def test_a_snapshot_without_data_files_lists_none(catalog):
+    """An empty commit (Spark writes one for a table created empty) has no manifest: pyiceberg's inspect
+    cannot list it, so it is answered from the summary."""
+    table = catalog.create_table(ONE, IDS)
+    table.append(pa.Table.from_pylist([], schema=IDS))
+    empty = table.refresh().current_snapshot().snapshot_id
+    assert snap.data_files(table, empty) == set()
+    assert snap.branch_files(table, "no_branch") is None
+    branch_from_main(table)
+    head = append(table, 1, branch=BRANCH)
+    files = snap.branch_files(table, BRANCH)
+    assert (files.base, files.head, files.base_files, len(files.added)) == (empty, head, set(), 1)
+
+
 def test_live_rows_subtract_position_deletes_and_count_nothing_for_no_snapshot(catalog):
     table = catalog.create_table(ONE, IDS)
     head = append(table, 1, 2, 3)

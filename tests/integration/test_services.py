@@ -65,3 +65,27 @@ def test_port_taken_by_someone_else_is_a_clear_error(settings):
     finally:
         manager.down(log=lambda *_: None)
         squatter.close()
+
+
+def test_services_started_to_die_with_their_parent_end_when_it_is_killed(settings):
+    """What a test process (or a mutant ``make mutation`` times out) starts never outlives it."""
+    import signal
+    import sys
+
+    import psutil
+
+    starter = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from lakehouse.config import get_settings; "
+         "from lakehouse.services.manager import ServiceManager; "
+         "ServiceManager(get_settings(), die_with_parent=True).up(log=lambda *_: None, only=('redis',)); "
+         "print('up', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert starter.stdout.readline().strip() == "up"
+    redis_pid = ServiceManager(settings).pid_of("redis")
+    assert redis_pid is not None and port_open(settings.redis_host, settings.redis_port)
+    starter.send_signal(signal.SIGKILL)
+    starter.wait(timeout=30)
+    psutil.Process(redis_pid).wait(timeout=30)  # raises TimeoutExpired if it outlived its parent
+    assert not port_open(settings.redis_host, settings.redis_port)
+    with pytest.raises(psutil.NoSuchProcess):
+        psutil.Process(redis_pid).status()

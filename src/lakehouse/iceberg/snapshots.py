@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pyiceberg.schema import Schema
     from pyiceberg.table import Table
 
-from lakehouse.core.names import MAIN, TOTAL_POSITION_DELETES, TOTAL_RECORDS
+from lakehouse.core.names import MAIN, TOTAL_DATA_FILES, TOTAL_POSITION_DELETES, TOTAL_RECORDS
 
 
 def table_or_none(catalog: Catalog, name: str) -> Table | None:
@@ -77,8 +77,8 @@ def data_files(table: Table, snapshot_id: int | None) -> set[str]:
     the rows written in between: inserted rows, and the new version of updated ones (the old version stays
     in a shared file, masked by a delete file).
     """
-    if snapshot_id is None:
-        return set()
+    if snapshot_id is None or summary(table.snapshot_by_id(snapshot_id)).get(TOTAL_DATA_FILES) == "0":
+        return set()  # (pyiceberg's inspect cannot list a snapshot without manifests)
     return set(table.inspect.data_files(snapshot_id=snapshot_id).column("file_path").to_pylist())
 
 

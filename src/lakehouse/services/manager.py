@@ -139,11 +139,24 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 # ---- manager --------------------------------------------------------------------
 
-class ServiceManager:
-    """Owns the embedded broker and Redis for one settings object (one state dir)."""
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGKILL when the process that started it dies."""
+    import ctypes
 
-    def __init__(self, settings: Settings) -> None:
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+class ServiceManager:
+    """Owns the embedded broker and Redis for one settings object (one state dir).
+
+    ``die_with_parent``: the services end with the process that started them, even when it is killed
+    (a test process, a mutant under ``make mutation``); `lakehouse up` leaves them running on purpose.
+    """
+
+    def __init__(self, settings: Settings, *, die_with_parent: bool = False) -> None:
         self.settings = settings
+        self.die_with_parent = die_with_parent
 
     # specs
     def specs(self) -> list[ServiceSpec]:
@@ -245,6 +258,7 @@ class ServiceManager:
             proc = subprocess.Popen(
                 spec.argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.settings.run_dir, user=spec.user,
+                preexec_fn=_die_with_parent if self.die_with_parent else None,
                 env=None if spec.env is None else {**os.environ, **spec.env},
             )
         start_time = psutil.Process(proc.pid).create_time()
