@@ -230,14 +230,16 @@ class ServiceManager:
     def up(self, timeout: float = 30.0, log: Callable[[str], object] = print,
            only: Collection[str] = ()) -> list[ServiceStatus]:
         """Start the services (``only``: just those named, e.g. Redis alone for what needs no broker)."""
-        unknown = set(only) - {spec.name for spec in self.specs()}
+        specs = self.specs()
+        unknown = set(only) - {spec.name for spec in specs}
         if unknown:
             raise ServiceError(f"no such service: {', '.join(sorted(unknown))}")
+        chosen = [spec for spec in specs if not only or spec.name in only]
         self.settings.ensure_dirs()
-        for spec in self.specs():
-            if not only or spec.name in only:
-                self._start(spec, timeout, log)
-        created = kafka.ensure_topics(self.settings, timeout=timeout) if not only or "broker" in only else []
+        for spec in chosen:
+            self._start(spec, timeout, log)
+        with_broker = any(spec.name == "broker" for spec in chosen)
+        created = kafka.ensure_topics(self.settings, timeout=timeout) if with_broker else []
         if created:
             log(f"broker: created topics {', '.join(created)}")
         return self.status()
