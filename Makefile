@@ -85,7 +85,7 @@ demo:
 serve:
 	@$(BIN)/lakehouse serve $(SERVE_ARGS)
 
-BENCHMARKS := ingest etl quality ml serving maintenance scores e2e transform
+BENCHMARKS := ingest etl quality ml serving maintenance scores e2e transform erasure
 # `make bench`, `make bench maintenance` (names as goals) or `make bench BENCH_ARGS=etl`
 bench:
 	@$(BIN)/python -m bench $(BENCH_ARGS) $(filter $(BENCHMARKS),$(MAKECMDGOALS))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench import e2e, etl, ingest, maintenance, ml, quality, scores, serving, transform
+from bench import e2e, erasure, etl, ingest, maintenance, ml, quality, scores, serving, transform
 from bench.common import write_result
 
 BENCHMARKS = {"ingest": ingest.run, "etl": etl.run, "quality": quality.run, "ml": ml.run,
               "serving": serving.run, "maintenance": maintenance.run, "scores": scores.run, "e2e": e2e.run,
-              "transform": transform.run}
+              "transform": transform.run, "erasure": erasure.run}
 
 
 def main() -> int:

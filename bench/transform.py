@@ -71,21 +71,26 @@ def built_lake(profiles: int):
         yield settings
 
 
-def submit(settings: Settings, job: str, run_id: str) -> dict:
-    """One job through spark-submit as the operator runs it; its result with the wall seconds."""
+def submitted(settings: Settings, job: str, args: list[str]) -> tuple[float, dict, dict]:
+    """``(wall seconds, sizing, result)`` of one job through spark-submit as the operator runs it."""
     launch, sizing = sized_submission(settings, job)
     with tempfile.TemporaryDirectory(prefix="lakehouse-job-") as tmp:
         result_file = Path(tmp) / "result.json"
-        args = ["--dag-id", DAG_ID, "--run-id", run_id, "--result-file", str(result_file)]
-        if job == "bronze_to_silver":
-            args += ["--params", json.dumps({"full_rebuild": False})]
         started = time.perf_counter()
-        done = subprocess.run(launch.command(settings.spark_master, args), env={**os.environ, **launch.env},
-                              capture_output=True, text=True)
+        done = subprocess.run(launch.command(settings.spark_master, [*args, "--result-file", str(result_file)]),
+                              env={**os.environ, **launch.env}, capture_output=True, text=True)
         wall = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"{job} failed ({done.returncode}): {done.stderr[-3000:]}")
-        result = json.loads(result_file.read_text())
+        return wall, sizing, json.loads(result_file.read_text())
+
+
+def submit(settings: Settings, job: str, run_id: str) -> dict:
+    """One job of the WAP chain; its result with the wall seconds."""
+    args = ["--dag-id", DAG_ID, "--run-id", run_id]
+    if job == "bronze_to_silver":
+        args += ["--params", json.dumps({"full_rebuild": False})]
+    wall, sizing, result = submitted(settings, job, args)
     profile = result.pop("profile", {})
     phases = profile.get("phases", {})
     return {"seconds": round(wall, 2), "sizing": sizing, "startup": profile.get("startup", {}),

@@ -9,9 +9,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -285,6 +289,7 @@ def labeled_silver(lake, lake_services, spark_session):
 # short ones last) lets both workers finish together instead of one running a long file alone at the end.
 LONGEST_FIRST = (
     "e2e/test_airflow_live.py", "e2e/test_cluster_profile.py", "e2e/test_first_run_live.py", "integration/test_wap.py",
+    "integration/test_erasure.py",
     "integration/test_quality_checks.py", "integration/test_scores.py", "integration/test_maintenance.py",
     "e2e/test_transform_dag.py", "e2e/test_demo_command.py", "e2e/test_model_training_dag.py",
     "integration/test_trust_model.py",
@@ -337,3 +342,26 @@ def pytest_runtest_protocol(item, nextitem):
     TIMELINE.parent.mkdir(exist_ok=True)
     with open(TIMELINE, "a") as out:
         out.write(json.dumps(line) + "\n")
+
+
+def kill_at_phase(job: subprocess.Popen, marker: str, timeout: float = 180) -> None:
+    """SIGKILL the job's process group as soon as it announces ``marker`` (a submitted job prints each phase as
+    it starts; spark-submit passes the driver's stderr on as its output); fails if the job ends or the
+    deadline passes first."""
+    from lakehouse.spark.phases import PHASE_MARKER
+
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        for line in job.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while (line := lines.get(timeout=max(deadline - time.monotonic(), 0.1))) is not None:
+        if line.rstrip().endswith(f"{PHASE_MARKER}{marker}"):  # after Spark's progress bar, if it drew one
+            os.killpg(job.pid, signal.SIGKILL)
+            return
+        assert time.monotonic() < deadline, f"no {marker!r} phase within {timeout}s"
+    raise AssertionError(f"the job ended (rc {job.wait()}) before its {marker!r} phase")

@@ -169,6 +169,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_erase(args: argparse.Namespace) -> int:
+    """Erase data subjects (platform:kol_id) from every layer and its history, and prove it (as kol_erasure)."""
+    from lakehouse.core.errors import DataBreach
+    from lakehouse.jobs.erasure import erase_subjects, request_from
+    from lakehouse.orchestration.lease import acquire_wap_lease, release_wap_lease
+    from lakehouse.orchestration.tasks.checks import readiness_report
+    from lakehouse.spark.session import get_session
+
+    settings = get_settings()
+    params = {"subjects": args.subjects, "request_id": args.request_id, "reason": args.reason}
+    try:
+        request_from(params)  # a bad request fails before the lease and Spark
+    except DataBreach as exc:
+        print(f"erase: {exc}")
+        return 2
+    dag_id, run_id, result = "kol_erasure", f"cli__{args.request_id}", None
+    acquire_wap_lease(run_id, wait_s=args.wait, settings=settings)
+    try:
+        result = erase_subjects(get_session("erase", settings), dag_id=dag_id, run_id=run_id, params=params)
+    except DataBreach as exc:
+        print(f"erase: {exc}")
+    finally:
+        release_wap_lease(run_id, settings=settings)
+    report = readiness_report(dag_id=dag_id, run_id=run_id, upstream={"erase_subjects": result},
+                              expected_tasks=("erase_subjects",), settings=settings)
+    return 0 if result is not None and report["passed"] else 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the platform as a service: the embedded broker + Redis, then `airflow standalone` (API server and
     UI, scheduler, DAG processor, triggerer, LocalExecutor) until Ctrl-C; stops the services it started."""
@@ -319,6 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     pub = sub.add_parser("publish-branch", help=cmd_publish_branch.__doc__)
     pub.add_argument("branch", help="the run's branch, audit_<run id>")
     pub.set_defaults(func=cmd_publish_branch)
+    erase = sub.add_parser("erase", help=cmd_erase.__doc__)
+    erase.add_argument("subjects", nargs="+", help="platform:kol_id, e.g. tiktok:ti_0000001")
+    erase.add_argument("--request-id", required=True, help="the request's id (a ticket number)")
+    erase.add_argument("--reason", required=True, help="the legal ground, e.g. 'GDPR Art. 17' (no personal data)")
+    erase.add_argument("--wait", type=float, default=1800.0, help="seconds to wait for the lake lease")
+    erase.set_defaults(func=cmd_erase)
     st = sub.add_parser("status", help="show embedded services")
     st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
     st.set_defaults(func=cmd_status)

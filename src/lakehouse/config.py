@@ -83,6 +83,10 @@ class Settings:
                           "The Redis hot path and the WAP lease; never with a password in it.")
     redis_username: str = _env("LAKEHOUSE_REDIS_USERNAME", "", "A Redis ACL user (empty: the default user).")
     redis_password: str = _secret_env("LAKEHOUSE_REDIS_PASSWORD", "Redis password.")
+    erasure_salt: str = _secret_env("LAKEHOUSE_ERASURE_SALT",
+                                    "Salt of the erasure ledger's subject hashes (empty: one generated under "
+                                    "`<state dir>/erasure/salt` on first use; keep it, or erased subjects "
+                                    "are no longer recognised).")
     serving_list_size: int = _env("LAKEHOUSE_SERVING_LIST_SIZE", 1000,
                                   "KOLs in the dashboard's JSON list per platform (the rest are paged from "
                                   "the sorted sets).")
@@ -235,6 +239,7 @@ class Settings:
     reports_dir = _under_state_dir("reports", "readiness reports, GX results and Data Docs")
     airflow_home = _under_state_dir("airflow", "AIRFLOW_HOME of the embedded default")
     lineage_dir = _under_state_dir("lineage", "OpenLineage events (file transport)")
+    erasure_dir = _under_state_dir("erasure", "the generated erasure salt (when `LAKEHOUSE_ERASURE_SALT` is unset)")
 
     @property
     def catalog_sqlalchemy_uri(self) -> str:

@@ -183,6 +183,7 @@ def test_bronze_no_transform_has_read_yet_warns_and_fails_only_a_strict_gate(liv
     produce_records(generate(DatasetSpec(profiles=40, bad_fraction=0.02, seed=72)).all_records(), live.settings)
     for topic in TOPICS.values():
         ingest_topic(topic, live.settings, log=lambda *_: None)
+    live.api.set_paused("kol_quality_nightly", False)  # alone (-k), nothing else has unpaused it
     run_id = live.api.trigger("kol_quality_nightly", {"fail_on_warn": True})
     assert live.api.wait_run("kol_quality_nightly", run_id)["state"] == "failed"
     states = live.api.task_states("kol_quality_nightly", run_id)

@@ -93,3 +93,27 @@ def test_suites_suggest_writes_a_draft_the_linter_accepts_and_leaves_an_existing
     assert _run("suites", "lint", "--dir", str(drafts)).returncode == 0
     again = _run("suites", "suggest", "gold.kol_cli_board", "--dir", str(drafts))
     assert again.returncode == 1 and "left as it is" in again.stdout
+
+
+def test_erase_blanks_the_subjects_records_proves_it_and_refuses_a_bad_request(settings, services, catalog):
+    from lakehouse.core.names import TOPICS
+    from lakehouse.datagen import DatasetSpec, generate
+    from lakehouse.datagen.producer import produce_records
+    from lakehouse.ingest.consumer import ingest_topic
+
+    dataset = generate(DatasetSpec(profiles=12, seed=5, videos_per_profile=0))
+    produce_records(dataset.records["profiles"], settings)
+    ingest_topic(TOPICS["profiles"], settings, log=lambda *_: None)  # Bronze only: nothing downstream yet
+    kol = json.loads(next(r.value for r in dataset.records["profiles"] if r.fault is None))
+
+    bad = _run("erase", "tiktok:a", "tiktok:a", "--request-id", "REQ-1", "--reason", "GDPR Art. 17")
+    assert bad.returncode == 2 and bad.stdout.strip() == "erase: subject(s) given twice: tiktok:a"
+    done = _run("erase", f"{kol['platform']}:{kol['kol_id']}", "--request-id", "REQ-1", "--reason", "GDPR Art. 17")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "PASSED" in done.stdout and kol["kol_id"] not in done.stdout
+    report = json.loads((settings.reports_dir / "kol_erasure" / "cli__REQ-1.json").read_text())
+    assert report["gate"]["passed"] and any(c["check_id"] == "erasure.redis" for c in report["checks"])
+    bronze = catalog.load_table("bronze.kol_profiles_raw").scan().to_arrow().to_pylist()
+    erased = [r for r in bronze if r["erased_by"] == "REQ-1"]
+    assert erased and all(r["payload"] is None and r["kafka_key"] is None for r in erased)
+    assert len(bronze) == len(dataset.records["profiles"])  # every offset still there

@@ -120,6 +120,9 @@ def test_the_data_snapshot_skips_maintenance_commits(catalog):
     assert snap.data_snapshot_id(table, None) is None
     replaced = [s for s in snap.ancestry(table, data) if s.summary.operation == Operation.REPLACE]
     assert replaced == []  # pyiceberg writes no replace commit; Spark's compaction does (test_maintenance)
+    table.append(pa.Table.from_pylist([], schema=table.schema().as_arrow()), snapshot_properties={"k": "v"})
+    empty = table.refresh().current_snapshot().snapshot_id  # a bookkeeping commit: properties, no rows
+    assert snap.data_snapshot_id(table, empty) == data and not snap.changes_rows(table.snapshot_by_id(empty))
 
 
 def test_schema_changes_are_named_by_field_id(catalog):

@@ -17,9 +17,9 @@ pytestmark = pytest.mark.integration
 
 IDS = pa.schema([("id", pa.int64())])
 QUARANTINE = pa.schema([("id", pa.int64()), ("source_table", pa.string())])
-# rows per entity: bronze, silver, duplicates, quarantined (Bronze = Silver + duplicates + quarantined for all but
-# comments, whose Silver lost a row)
-LAKE = {"profiles": (6, 4, 1, 1), "videos": (5, 3, 2, 0), "comments": (4, 2, 0, 1)}
+# rows per entity: bronze, silver, duplicates, quarantined, erased (Bronze = Silver + duplicates + quarantined +
+# erased for all but comments, whose Silver lost a row)
+LAKE = {"profiles": (8, 4, 1, 1, 2), "videos": (5, 3, 2, 0, 0), "comments": (4, 2, 0, 1, 0)}
 
 
 def _append(table, rows: int, start: int = 0, **summary: str) -> None:
@@ -34,10 +34,11 @@ def lake(catalog, settings, monkeypatch, tmp_path):
     The process's own settings then point at an empty lake elsewhere: what a count reads comes from the
     settings it was given, never from the environment."""
     quarantine = catalog.create_table(QUARANTINE_TABLE, QUARANTINE)
-    for name, (bronze, silver, duplicates, quarantined) in LAKE.items():
+    for name, (bronze, silver, duplicates, quarantined, erased) in LAKE.items():
         entity = entities()[name]
         _append(catalog.create_table(entity.bronze_table, IDS), bronze, **{AIRFLOW_RUN_ID: "run-1"})
         totals = {"duplicates": duplicates} if duplicates else {"rebuilt_at": 1}  # none counted: no key
+        totals.update({"erased": erased} if erased else {})
         _append(catalog.create_table(entity.silver_table, IDS), silver, **{TOTALS: json.dumps(totals)})
         quarantine.append(pa.Table.from_pylist(
             [{"id": i, "source_table": entity.bronze_table} for i in range(quarantined)], schema=QUARANTINE))
@@ -52,6 +53,7 @@ def test_layer_counts_read_every_layer_of_every_entity(lake, settings):
         "silver": {name: v[1] for name, v in LAKE.items()},
         "duplicates": {name: v[2] for name, v in LAKE.items()},
         "quarantine": {name: v[3] for name, v in LAKE.items()},
+        "erased": {name: v[4] for name, v in LAKE.items()},
         "gold": {"kol_summary": LAKE["profiles"][1]},
     }
 
@@ -67,7 +69,9 @@ def test_the_layer_checks_pass_what_adds_up_and_name_what_does_not(lake, setting
         5, "== 6")
     accounting = results["accounting.comments"]
     assert (accounting.observed, accounting.threshold, accounting.table) == (3, "== 4", "silver.kol_comments")
-    assert accounting.details == "silver 2 + duplicates 0 + quarantined 1 vs bronze 4"
+    assert accounting.details == "silver 2 + duplicates 0 + quarantined 1 + erased 0 vs bronze 4"
+    profiles = results["accounting.profiles"]  # its erased records count: 4 + 1 + 1 + 2 == 8
+    assert (profiles.status, profiles.observed) == (Status.PASS, 8) and "+ erased 2 " in profiles.details
     assert results["gold_vs_silver_kols"].status is Status.PASS
     assert len(results) == 3 * 2 + 1  # per entity: produced and accounting; Gold once
     assert {cid.split(".")[0]: r.layer for cid, r in results.items()} == {
@@ -89,7 +93,8 @@ def test_a_missing_bronze_table_is_a_fail_not_a_zero(catalog, settings):
 
 
 def _empty_counts() -> dict:
-    return {layer: dict.fromkeys(entities(), 0) for layer in ("bronze", "silver", "quarantine", "duplicates")} | {
+    return {layer: dict.fromkeys(entities(), 0) for layer in ("bronze", "silver", "quarantine", "duplicates",
+                                                               "erased")} | {
         "gold": {"kol_summary": 0}}
 
 
@@ -103,9 +108,9 @@ def test_bronze_vs_produced_counts_only_what_this_run_appended(lake, settings):
     by_run = counts.bronze_vs_produced(bronze, "profiles", {topic: 3}, "run-2")
     assert (by_run.check_id, by_run.table, by_run.status, by_run.observed) == (
         "bronze_vs_produced.profiles", "bronze.kol_profiles_raw", Status.PASS, 3)
-    whole = counts.bronze_vs_produced(bronze, "profiles", {topic: 9}, "")  # no run id: the table's rows
-    assert (whole.status, whole.observed) == (Status.PASS, 9)
-    assert counts.bronze_vs_produced(bronze, "profiles", {topic: 9}, "", rows=8).observed == 8
+    whole = counts.bronze_vs_produced(bronze, "profiles", {topic: 11}, "")  # no run id: the table's rows
+    assert (whole.status, whole.observed) == (Status.PASS, 11)
+    assert counts.bronze_vs_produced(bronze, "profiles", {topic: 11}, "", rows=8).observed == 8
     assert counts.bronze_vs_produced(bronze, "profiles", {}, "").threshold == "== 0"
     bronze.delete("id >= 100", snapshot_properties={AIRFLOW_RUN_ID: "run-2"})  # a commit that added nothing
     assert counts.rows_appended_by_run(bronze.refresh(), "run-2") == 3
@@ -163,7 +168,10 @@ def test_silver_checks_without_bronze_keys_leave_the_key_check_to_spark():
     (accounting,) = counts.silver_checks("videos", "silver.kol_videos", bronze_rows=5, bronze_keys=None,
                                          silver_rows=3, duplicates=1, quarantined=0, detail=" (increment)")
     assert (accounting.check_id, accounting.status, accounting.details) == (
-        "accounting.videos", Status.FAIL, "silver 3 + duplicates 1 + quarantined 0 vs bronze 5 (increment)")
+        "accounting.videos", Status.FAIL, "silver 3 + duplicates 1 + quarantined 0 + erased 0 vs bronze 5 (increment)")
+    (erased,) = counts.silver_checks("videos", "silver.kol_videos", bronze_rows=5, bronze_keys=None, silver_rows=3,
+                                     duplicates=1, quarantined=0, erased=1)
+    assert (erased.status, erased.observed) == (Status.PASS, 5)
 
 
 def test_gold_has_one_row_per_silver_kol():

@@ -2,13 +2,10 @@
 
 import json
 import os
-import queue
-import signal
 import subprocess
-import threading
-import time
 
 import pytest
+from conftest import kill_at_phase
 
 from lakehouse.core.checks import Status
 from lakehouse.core.entities import WAP_TABLES, entities
@@ -23,7 +20,7 @@ from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.transform import audit_branch, build_gold, build_silver
 from lakehouse.quality.lake_checks import lake_checks
 from lakehouse.spark.launch import submission
-from lakehouse.spark.phases import PHASE_MARKER, PROFILE
+from lakehouse.spark.phases import PROFILE
 from lakehouse.spark.tables import snapshot_id, writing_to
 
 pytestmark = pytest.mark.integration
@@ -226,27 +223,6 @@ def test_the_audit_judges_tables_and_the_change_then_publish_moves_main_or_nothi
     assert spark.table("lake.silver.kol_profiles").where("followers_count < 0").count() == 0
 
 
-def _kill_at_phase(job: subprocess.Popen, marker: str, timeout: float = 180) -> None:
-    """SIGKILL the job's process group as soon as it announces ``marker`` (a submitted job prints each phase as
-    it starts; spark-submit passes the driver's stderr on as its output); fails if the job ends or the
-    deadline passes first."""
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        for line in job.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    deadline = time.monotonic() + timeout
-    while (line := lines.get(timeout=max(deadline - time.monotonic(), 0.1))) is not None:
-        if line.rstrip().endswith(f"{PHASE_MARKER}{marker}"):  # after Spark's progress bar, if it drew one
-            os.killpg(job.pid, signal.SIGKILL)
-            return
-        assert time.monotonic() < deadline, f"no {marker!r} phase within {timeout}s"
-    raise AssertionError(f"the job ended (rc {job.wait()}) before its {marker!r} phase")
-
-
 def test_spark_job_killed_mid_write_leaves_main_unchanged_and_a_rerun_completes(lake, lake_services, spark_session):
     spark = spark_session
     produce_records(generate(DatasetSpec(profiles=3000, seed=42)).all_records(), lake)
@@ -261,7 +237,7 @@ def test_spark_job_killed_mid_write_leaves_main_unchanged_and_a_rerun_completes(
     job = subprocess.Popen(launch.command(lake.spark_master, ["--run-id", "killed"]), env={**os.environ, **launch.env},
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        _kill_at_phase(job, "silver.merge")  # the first entity's Silver MERGE has started on the branch
+        kill_at_phase(job, "silver.merge")  # the first entity's Silver MERGE has started on the branch
     finally:
         job.wait()
     assert _main_snapshots(spark) == before  # main never saw the killed run

@@ -118,7 +118,7 @@ def test_a_broken_contract_is_named_by_lint_and_every_dag_file_still_parses(tmp_
     from lakehouse.config import Settings
 
     bag = DagBag(dag_folder=str(Settings.from_env().dags_dir))
-    assert not bag.import_errors and len(bag.dags) == 6
+    assert not bag.import_errors and len(bag.dags) == 7
 
 
 def test_the_contracts_are_read_on_first_use_not_at_import():

@@ -40,16 +40,17 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
         assert dag.dagrun_timeout is not None, f"{dag_id}: no dagrun_timeout"
 
 
-def test_maintenance_never_runs_beside_a_lakehouse_task(dagbag):
-    """Every task takes one slot of the lake pool; maintain_lake takes all of them (a reader-writer lock)."""
+def test_maintenance_and_erasure_never_run_beside_a_lakehouse_task(dagbag):
+    """Every task takes one slot of the lake pool; maintain_lake and erase_subjects take all of them (a
+    reader-writer lock)."""
     from lakehouse.orchestration.dag_defaults import LAKE_POOL, LAKE_POOL_SLOTS
 
     for dag_id, dag in dagbag.dags.items():
         for t in dag.tasks:
             assert t.pool == LAKE_POOL, f"{dag_id}.{t.task_id}: pool {t.pool}"
-            expected = LAKE_POOL_SLOTS if t.task_id == "maintain_lake" else 1
+            expected = LAKE_POOL_SLOTS if t.task_id in ("maintain_lake", "erase_subjects") else 1
             assert t.pool_slots == expected, f"{dag_id}.{t.task_id}: {t.pool_slots} slot(s)"
-    assert "kol_lake_maintenance" in dagbag.dags
+    assert {"kol_lake_maintenance", "kol_erasure"} <= set(dagbag.dags)
 
 
 @pytest.mark.parametrize("dag_id", ["kol_transform", "kol_platform_e2e"])

@@ -42,8 +42,12 @@ def _example(schema: dict):
     return {"integer": 1, "number": schema.get("minimum", 0.0) + 0.5, "boolean": True}[schema["type"]]
 
 
+# Params whose value has a shape of its own (a pattern, not a type)
+EXAMPLES = {"subjects": ["tiktok:ti_0000001"], "request_id": "GDPR-1", "reason": "GDPR Art. 17"}
+
+
 def _defaults(job: str) -> dict:
-    return {name: _example(schema) for name, schema in JOB_PARAMS[job].items()}
+    return {name: EXAMPLES[name] if name in EXAMPLES else _example(schema) for name, schema in JOB_PARAMS[job].items()}
 
 
 def test_a_bad_param_fails_without_retries_naming_it():

@@ -63,6 +63,7 @@ NIGHTLY = "lake_checks (kol_quality_nightly)"
 AUDIT_AND_NIGHTLY = f"{AUDIT}; {NIGHTLY}"
 NIGHTLY_TABLES = "table_checks (kol_quality_nightly)"
 SERVING = "publish_redis (kol_transform, kol_platform_e2e); table_checks (kol_quality_nightly, layer serving)"
+ERASURE = "erase_subjects (kol_erasure, lakehouse erase)"
 HEALTH = "health_checks (kol_quality_nightly); `lakehouse doctor`"
 
 CATALOGUE: tuple[CheckSpec, ...] = (
@@ -241,6 +242,46 @@ CATALOGUE: tuple[CheckSpec, ...] = (
     CheckSpec("maintenance.prune.{action}", "audit", "maintain_lake (kol_lake_maintenance)", "FAIL",
               "Old check rows, column metrics, report files and lineage events pruned after their retention.",
               "The details name what failed to be removed."),
+    # ---- right to erasure (recorded under the run, source erasure:<request id>) ------------------------------
+    CheckSpec("erasure.rows.{table}", "{layer}", ERASURE, "FAIL",
+              "The subjects' rows on the table's `main`: none left (Bronze: no payload of theirs; "
+              "`audit.check_results`: no text naming them).",
+              "Was the lake settled? Re-run the request: it erases by its first run's plan, then proves again."),
+    CheckSpec("erasure.history.{table}", "{layer}", ERASURE, "FAIL",
+              "Every snapshot and ref the table still retains, read as of each (time travel): none returns the "
+              "subjects' rows.",
+              "A branch or tag created during the erasure; re-run the request (it drops refs and expires again)."),
+    CheckSpec("erasure.files.parquet", "audit", ERASURE, "FAIL",
+              "The values of every string and binary column of every Parquet file under the state dir (data "
+              "files, model artifacts, orphans): none names a subject.",
+              "The files listed in the details: which table's directory, and whether a writer ran meanwhile."),
+    CheckSpec("erasure.files.state_dir", "audit", ERASURE, "FAIL",
+              "The bytes of every other file under the state dir (reports, GX results and Data Docs, lineage "
+              "events, logs, table metadata): none names a subject.",
+              "The files in the details; a binary file (a manifest) is not redacted: re-run after maintenance."),
+    CheckSpec("erasure.files.not_searched", "audit", ERASURE, "never (information)",
+              "What the proof does not search, said every time: Airflow's metadata database (XCom, run history).",
+              "Purge old XCom with `airflow db clean`.", "always"),
+    CheckSpec("erasure.redis", "serving", ERASURE, "FAIL",
+              "Every Redis key (SCAN): no key name and no value (string, hash, list, set, sorted set) names a "
+              "subject.", "Did a publish run from a Gold snapshot before the erasure? Re-run the request."),
+    CheckSpec("erasure.kafka.{topic}", "bronze", ERASURE, "WARN",
+              "When the broker drops the subjects' records: the topic's `retention.ms` (WARN when it keeps them "
+              "forever). Records delivered again are refused by the ledger either way.",
+              "Set `retention.ms`, or produce tombstones on a compacted topic.",
+              "when the broker does not report the topic's retention.ms (tansu)"),
+    CheckSpec("erasure.ledger", "audit", ERASURE, "FAIL",
+              "Every subject of the request is in `audit.erasure_ledger` (salted hash), so ingestion and Silver "
+              "refuse their records from now on.", "`LAKEHOUSE_ERASURE_SALT` (a changed salt forgets every subject)."),
+    CheckSpec("erasure.purge.{table}", "{layer}", ERASURE, "FAIL",
+              "What the erasure did to one table: rows erased, files and bytes rewritten, the bookkeeping commit, "
+              "refs dropped, snapshots expired, orphan files removed.", "The job's log: the step that raised."),
+    CheckSpec("erasure.republish", "serving", ERASURE, "FAIL",
+              "The hot path republished from the erased Gold, every older version dropped.",
+              "Redis reachable? `lakehouse redis restore` republishes by hand."),
+    CheckSpec("erasure.redact.state_dir", "audit", ERASURE, "FAIL",
+              "Text files under the state dir naming a subject, rewritten with `[erased]` in its place.",
+              "File permissions under the state dir."),
     CheckSpec("task.{task_id}", "orchestration", "readiness_report, quality_gate (every DAG with a gate)", "FAIL",
               "A task the gate expected failed or returned nothing.", "That task's log in the Airflow UI."),
     CheckSpec("gate.nothing_judged", "orchestration", "quality_gate", "FAIL",

@@ -40,6 +40,9 @@ class Reason(StrEnum):
     MISSING_FIELD = "missing_field"
     UNKNOWN_PLATFORM = "unknown_platform"
     NEGATIVE_COUNT = "negative_count"
+    # Not a quarantine reason: a record of an erased subject (blanked in Bronze, or in the ledger) is counted as
+    # erased and written nowhere; tested before every other reason.
+    ERASED_SUBJECT = "erased_subject"
 
 
 

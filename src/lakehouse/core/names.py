@@ -50,13 +50,16 @@ LABELS_TABLE = "ml.kol_labels"
 REGISTRY_TABLE = "ml.model_registry"
 CHECK_RESULTS_TABLE = "audit.check_results"
 COLUMN_METRICS_TABLE = "audit.column_metrics"
+ERASURE_LEDGER_TABLE = "audit.erasure_ledger"  # salted hashes of erased subjects (lakehouse.iceberg.ledger)
 # Every table a transform run writes on its WAP branch (and publishes together).
 WAP_TABLES = (*SILVER_TABLES, QUARANTINE_TABLE, GOLD_SUMMARY_TABLE, SCORE_REFERENCE_TABLE)
 # Written by Spark MERGE/UPDATE as merge-on-read: their delete files need rewriting.
 MERGE_ON_READ_TABLES = WAP_TABLES
 # Every table kol_lake_maintenance looks after.
 MAINTAINED_TABLES = (*BRONZE_TABLES.values(), *WAP_TABLES, LABELS_TABLE, REGISTRY_TABLE, CHECK_RESULTS_TABLE,
-                     COLUMN_METRICS_TABLE)
+                     COLUMN_METRICS_TABLE, ERASURE_LEDGER_TABLE)
+# Tables holding rows keyed by a KOL (``platform``, ``kol_id`` columns): an erasure deletes the subject's rows.
+SUBJECT_KEYED_TABLES = (*SILVER_TABLES, GOLD_SUMMARY_TABLE, LABELS_TABLE)
 # A catalog namespace property set by the lake's first publish: before it, the nightly has nothing to judge;
 # after it, a table that is missing existed and vanished.
 FIRST_PUBLISHED = "lakehouse.first-published"
@@ -89,6 +92,7 @@ TOTALS = "lakehouse.totals"  # JSON {name: number}, cumulative since the last fu
 SILVER_WATERMARK = "lineage.silver-watermark"  # newest Silver processed_at that Gold reflects
 CONTRACT_DRIFT = "contract.drift"  # JSON {records, findings: [{field, kind, observed, count, samples}]}, this run
 TRUST_MODEL = "lineage.trust-model"  # champion version Gold's trust scores come from ("none" before any)
+ERASURE_REQUEST = "erasure.request-id"  # on the commits an erasure makes (lakehouse.etl.erasure)
 # Written by every commit a DAG run makes.
 AIRFLOW_DAG_ID = "airflow.dag_id"
 AIRFLOW_RUN_ID = "airflow.run_id"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lakehouse.core.erasure import MAX_REASON_CHARS, MAX_SUBJECTS, REQUEST_ID_PATTERN, SUBJECT_PATTERN
 from lakehouse.core.errors import InvalidParamsError
 from lakehouse.core.names import MAINTAINED_TABLES, NIGHTLY_LAYERS
 
@@ -40,6 +41,15 @@ JOB_PARAMS: dict[str, dict[str, Schema]] = {
         "report_retention_days": _positive("number", "keep run report files this long"),
         "tables": {"type": "array", "items": {"type": "string", "enum": list(MAINTAINED_TABLES)},
                    "uniqueItems": True, "description": "only these tables (empty: all)"},
+    },
+    "erase_subjects": {
+        "subjects": {"type": "array", "items": {"type": "string", "pattern": SUBJECT_PATTERN.pattern},
+                     "minItems": 1, "maxItems": MAX_SUBJECTS, "uniqueItems": True,
+                     "description": "the data subjects, each platform:kol_id (e.g. tiktok:ti_0000001)"},
+        "request_id": {"type": "string", "pattern": REQUEST_ID_PATTERN.pattern,
+                       "description": "the request's own id (a ticket number): the report and checks go by it"},
+        "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON_CHARS,
+                   "description": "the legal ground, e.g. GDPR Art. 17 (no personal data here)"},
     },
     "quality_checks": {
         "layers": {"type": "array", "items": {"type": "string", "enum": list(NIGHTLY_LAYERS)}, "minItems": 1,

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lakehouse.core.entities import MAX_CLOCK_SKEW_HOURS, MAX_PAYLOAD_BYTES, MIN_EVENT_TIME, Entity, Reason
+from lakehouse.core.erasure import ErasedSubjects
 from lakehouse.core.names import PLATFORMS
 
 if TYPE_CHECKING:
@@ -24,10 +25,16 @@ LOG_ORDER = ("kafka_epoch", "kafka_offset", "kafka_partition")
 LINEAGE_COLUMNS = ("kafka_partition", "kafka_offset", "kafka_timestamp", "batch_id", "kafka_epoch", "processed_at")
 
 
-def classify(df: DataFrame, entity: Entity) -> DataFrame:
-    """Add ``doc`` (typed struct) and ``reason`` (null when valid) to raw Bronze rows."""
+def classify(df: DataFrame, entity: Entity, erased: ErasedSubjects | None = None) -> DataFrame:
+    """Add ``doc`` (typed struct) and ``reason`` (null when valid) to raw Bronze rows.
+
+    First of all, a record of an erased subject (blanked in Bronze, or its subject in the ledger ``erased``)
+    gets :attr:`Reason.ERASED_SUBJECT`: it is counted, never written to Silver or quarantine.
+    """
     from pyspark.sql import functions as F
 
+    if "erased_by" not in df.columns:  # a Bronze table from before erasure existed
+        df = df.withColumn("erased_by", F.lit(None).cast("string"))
     raw = F.col("payload").cast("string")
     schema = entity.json_schema + ", _corrupt_record STRING"
     df = df.withColumn(
@@ -41,7 +48,8 @@ def classify(df: DataFrame, entity: Entity) -> DataFrame:
                    | (ts < F.lit(MIN_EVENT_TIME).cast("timestamp"))
                    | (ts > F.col("ingested_at") + F.expr(f"INTERVAL {MAX_CLOCK_SKEW_HOURS} HOURS")))
     reason = (
-        F.when(F.length("payload") > MAX_PAYLOAD_BYTES, Reason.OVERSIZED.value)
+        F.when(F.col("erased_by").isNotNull() | in_ledger(erased), Reason.ERASED_SUBJECT.value)
+        .when(F.length("payload") > MAX_PAYLOAD_BYTES, Reason.OVERSIZED.value)
         .when(absurd_time, Reason.BAD_TIMESTAMP.value)
         .when(F.col("payload").isNull() | F.get_json_object(raw, "$").isNull(), Reason.MALFORMED_JSON.value)
         .when(doc["_corrupt_record"].isNotNull(), Reason.BAD_TYPE.value)
@@ -50,6 +58,33 @@ def classify(df: DataFrame, entity: Entity) -> DataFrame:
         .when(negative, Reason.NEGATIVE_COUNT.value)
     )
     return df.withColumn("reason", reason)
+
+
+def payload_subject_sql(payload: str = "payload") -> tuple[str, str]:
+    """``(platform, kol_id)`` of raw payloads as Spark SQL, normalized as Silver does (the Spark twin of
+    :func:`lakehouse.core.erasure.payload_subject`; an erasure's ``UPDATE``/``DELETE`` use the same text)."""
+    raw = f"CAST({payload} AS STRING)"
+    return (f"lower(trim(get_json_object({raw}, '$.platform')))", f"trim(get_json_object({raw}, '$.kol_id'))")
+
+
+def payload_subject(payload: str = "payload") -> tuple[Column, Column]:
+    """:func:`payload_subject_sql` as columns."""
+    from pyspark.sql import functions as F
+
+    platform, kol_id = payload_subject_sql(payload)
+    return F.expr(platform), F.expr(kol_id)
+
+
+def in_ledger(erased: ErasedSubjects | None, payload: str = "payload") -> Column:
+    """Whether a raw record's subject is in the erasure ledger (its salted hash, as
+    :func:`lakehouse.core.erasure.subject_hash` computes it); false without a ledger."""
+    from pyspark.sql import functions as F
+
+    if not erased:
+        return F.lit(False)
+    platform, kol_id = payload_subject(payload)
+    hashed = F.sha2(F.concat_ws(":", F.lit(erased.salt), platform, kol_id), 256)
+    return F.coalesce(platform.isNotNull() & kol_id.isNotNull() & hashed.isin(*sorted(erased.hashes)), F.lit(False))
 
 
 def _any_of(conditions: Iterable[Column]) -> Column:
@@ -132,7 +167,7 @@ def business_keys(df: DataFrame, entity: Entity) -> DataFrame:
 def quarantine_rows(df: DataFrame, entity: Entity, run_id: str) -> DataFrame:
     from pyspark.sql import functions as F
 
-    return df.where(F.col("reason").isNotNull()).select(
+    return df.where(F.col("reason").isNotNull() & (F.col("reason") != Reason.ERASED_SUBJECT.value)).select(
         F.lit(entity.bronze_table).alias("source_table"),
         F.col("topic"),
         F.col("kafka_partition"),

@@ -1,7 +1,8 @@
 """Bronze -> Silver: parse, validate, normalize, deduplicate, upsert; quarantine the rest.
 
 Every Bronze row ends in exactly one place: a Silver row (upserted), a
-collapsed duplicate (counted), or ``silver.quarantine`` with a reason code.
+collapsed duplicate (counted), ``silver.quarantine`` with a reason code, or
+the ``erased`` count (a record of a subject erased on request: written nowhere).
 Upserts are ``MERGE INTO`` keyed by the business key and keep the newest
 event by its place in the log (epoch, offset), never by a producer's clock,
 so re-runs and replays are idempotent and a wrong timestamp cannot freeze a key.
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from lakehouse.core.entities import Entity, entities
+from lakehouse.config import get_settings
+from lakehouse.core.entities import Entity, Reason, entities
 from lakehouse.core.errors import DataBreach
 from lakehouse.core.names import (
     CONTRACT_DRIFT,
@@ -33,6 +35,7 @@ from lakehouse.etl.drift import drift_findings, drifted, with_drift
 from lakehouse.etl.parse import LOG_ORDER, classify, deduplicate, normalize, quarantine_rows
 from lakehouse.iceberg.bookkeeping import recorded_state, total_rows
 from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.ledger import erased_subjects
 from lakehouse.iceberg.snapshots import newest_json, ref_snapshot_id, run_ref, table_or_none
 from lakehouse.spark.commit import with_commit_properties
 from lakehouse.spark.phases import phase
@@ -49,7 +52,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
     from pyspark.sql import DataFrame, SparkSession
 
-TOTAL_KEYS = ("bronze-rows", "inserted", "duplicates", "quarantined")
+TOTAL_KEYS = ("bronze-rows", "inserted", "duplicates", "quarantined", "erased")
 OffsetRanges = dict[str, list[int]]  # {partition: [first, last]} of Kafka offsets, as JSON keeps them
 
 
@@ -70,6 +73,7 @@ class SilverStats:
     silver_snapshot_id: int | None
     seconds: float
     kafka_offsets: OffsetRanges | None = None  # {partition: [first, last]} of the Bronze increment
+    erased: int = 0  # records of erased subjects: counted, written nowhere
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Tally:
 
     rows: int  # records read
     bad: int  # of those, quarantined
+    erased: int  # of those, records of erased subjects (written nowhere)
     processed_at: str  # the run's stamp on every Silver row (ISO), Gold's watermark
     drift: dict[str, Any]  # the contract drift report (JSON), kept in the Silver commit's summary
 
@@ -171,11 +176,14 @@ def bronze_to_silver(spark: SparkSession, entity_name: str, *, dag_id: str = "",
                            bronze_to_snapshot=inc.upto, bronze_rows=0, bronze_rows_expected=0, upserted=0,
                            inserted=0, duplicates=0, quarantined=0, silver_snapshot_id=inc.silver_snapshot,
                            seconds=round(time.monotonic() - started, 3))
-    classified = with_drift(classify(read_increment(spark, inc), entity), entity.contract).cache()
+    ledger = erased_subjects(get_settings())
+    classified = with_drift(classify(read_increment(spark, inc), entity, ledger), entity.contract).cache()
     latest = None
     try:
         with phase("silver.read"):
-            [counted] = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("bad"),
+            erased = F.col("reason") == Reason.ERASED_SUBJECT.value
+            [counted] = classified.agg(F.count("*").alias("rows"), F.count("reason").alias("flagged"),
+                                       F.count(F.when(erased, 1)).alias("erased"),
                                        drifted().alias("drifted")).collect()
         check_bookkeeping(inc, counted.rows)  # before anything is written
         with phase("silver.drift"):
@@ -183,7 +191,7 @@ def bronze_to_silver(spark: SparkSession, entity_name: str, *, dag_id: str = "",
         processed_at = datetime.now(UTC)
         latest = (deduplicate(normalize(classified.where("reason IS NULL"), entity), entity)
                   .withColumn("processed_at", F.lit(processed_at)).cache())
-        tally = Tally(counted.rows, counted.bad, processed_at.isoformat(), drift)
+        tally = Tally(counted.rows, counted.flagged - counted.erased, counted.erased, processed_at.isoformat(), drift)
         stats = write_silver(spark, inc, latest, quarantine_rows(classified, entity, run_id), tally,
                              dag_id=dag_id, run_id=run_id, branch=branch, full_rebuild=full_rebuild)
     finally:
@@ -195,7 +203,7 @@ def bronze_to_silver(spark: SparkSession, entity_name: str, *, dag_id: str = "",
         bronze_to_snapshot=inc.upto, bronze_rows=tally.rows, bronze_rows_expected=inc.expected_rows,
         upserted=stats["upserted"], inserted=stats["inserted"], duplicates=stats["duplicates"],
         quarantined=tally.bad, silver_snapshot_id=snapshot_id(spark, entity.silver_table, branch or MAIN),
-        seconds=round(time.monotonic() - started, 3), kafka_offsets=inc.offsets,
+        seconds=round(time.monotonic() - started, 3), kafka_offsets=inc.offsets, erased=tally.erased,
     )
 
 
@@ -238,11 +246,12 @@ def increment_stats(spark: SparkSession, entity: Entity, latest: DataFrame, tall
     existing = (spark.table(qualified(entity.silver_table)).select(*entity.key)
                 .join(F.broadcast(latest.select(*entity.key)), list(entity.key), "left_semi").count())
     inserted = upserted - existing
-    valid_rows = tally.rows - tally.bad
+    valid_rows = tally.rows - tally.bad - tally.erased
     return {
         "bronze-rows": tally.rows, "upserted": upserted, "inserted": inserted,
         # collapsed within the increment + merged into a key Silver already had
         "duplicates": (valid_rows - upserted) + (upserted - inserted), "quarantined": tally.bad,
+        "erased": tally.erased,
         "processed-at": tally.processed_at,
     }
 

@@ -117,15 +117,32 @@ def branch_files(table: Table, branch: str) -> BranchFiles | None:
     return None if head is None else BranchFiles(table, head, ref_snapshot_id(table, MAIN))
 
 
-def data_snapshot_id(table: Table, snapshot_id: int | None) -> int | None:
-    """The newest commit in the history of ``snapshot_id`` that changed data: maintenance commits
-    (operation ``replace``: compaction, delete-file and manifest rewrites) change files, not rows."""
+# Summary counts of a commit that changed rows (an append, a MERGE, a delete, a copy-on-write rewrite).
+FILE_CHANGES = ("added-data-files", "deleted-data-files", "added-delete-files", "removed-delete-files")
+
+
+def changes_rows(snapshot: Snapshot) -> bool:
+    """Whether a commit changed rows: not maintenance (operation ``replace``: compaction, delete-file and manifest
+    rewrites change files, not rows), and not an empty commit (a MERGE of an increment that changed no row, a
+    bookkeeping commit carrying summary properties only)."""
     from pyiceberg.table.snapshots import Operation
 
+    if snapshot.summary is None:
+        return True
+    if snapshot.summary.operation == Operation.REPLACE:
+        return False
+    return any(int(summary(snapshot).get(key, 0)) for key in FILE_CHANGES)
+
+
+def data_snapshot_id(table: Table, snapshot_id: int | None) -> int | None:
+    """The newest commit in the history of ``snapshot_id`` that changed rows (:func:`changes_rows`); the oldest
+    one still retained when none did (the rows are those of the history's start)."""
+    oldest = snapshot_id
     for snap in ancestry(table, snapshot_id):
-        if snap.summary is None or snap.summary.operation != Operation.REPLACE:
+        if changes_rows(snap):
             return snap.snapshot_id
-    return snapshot_id
+        oldest = snap.snapshot_id
+    return oldest
 
 
 def newest_with(table: Table, snapshot_id: int | None, key: str) -> Snapshot | None:

@@ -34,7 +34,10 @@ ARROW_SCHEMA = pa.schema([
     pa.field("batch_id", pa.string(), nullable=False),
     pa.field("kafka_timestamp_ms", pa.int64()),  # the producer's CreateTime as sent
     pa.field("kafka_epoch", pa.int32()),  # which broker log the offsets belong to (+1 per re-baseline)
+    # the erasure request that blanked key and payload ("ledger": refused at ingest); null: as received
+    pa.field("erased_by", pa.string()),
 ])
+ERASED_AT_INGEST = "ledger"
 
 
 def ensure_bronze_table(catalog: Catalog, topic: str) -> Table:

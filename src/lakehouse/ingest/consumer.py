@@ -24,6 +24,7 @@ from lakehouse.core.names import bronze_table_name
 from lakehouse.core.offsets import BronzeState
 from lakehouse.iceberg.bookkeeping import recorded_state
 from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.ledger import erased_subjects
 from lakehouse.ingest.bronze_table import ensure_bronze_table
 from lakehouse.ingest.writer import Batch, IngestError, IngestResult, OrderedWriter
 from lakehouse.kafka import ClientConfig
@@ -81,7 +82,7 @@ def ingest_topic(
         result.next_offsets, result.epoch = dict(expected), state.epoch
         result.rebaselined = state.topic_id if state.epoch != recorded.epoch else ""
         consumer.assign([TopicPartition(topic, p, expected[p]) for p in partitions])
-        writer = OrderedWriter(table, result, state, dag_id, run_id, log)
+        writer = OrderedWriter(table, result, state, dag_id, run_id, log, erased_subjects(settings))
         writer.start()
         loop = _ConsumeLoop(consumer, topic, expected, partitions, writer, result, batch_size=batch_size,
                             max_batch_bytes=max_batch_bytes, epoch=state.epoch, max_records=max_records,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from lakehouse.core.erasure import ErasedSubjects
 from lakehouse.core.names import (
     BATCH_ID,
     BATCH_ROWS,
@@ -21,7 +22,7 @@ from lakehouse.core.names import (
     run_properties,
 )
 from lakehouse.core.offsets import BronzeState
-from lakehouse.ingest.bronze_table import ARROW_SCHEMA
+from lakehouse.ingest.bronze_table import ARROW_SCHEMA, ERASED_AT_INGEST
 
 if TYPE_CHECKING:
     from confluent_kafka import Message
@@ -48,6 +49,7 @@ class IngestResult:
     epoch: int = 0
     rebaselined: str = ""  # the source change accepted by this run (empty: none)
     redelivered: int = 0  # messages seen again at an offset already ingested (skipped)
+    erased: int = 0  # records of an erased subject: offsets kept, key and payload never written
     stopped_because: str = ""
     seconds: float = 0.0
 
@@ -83,24 +85,28 @@ class Batch:
             **run_properties(dag_id, run_id),
         }
 
-    def to_arrow(self) -> pa.Table:
+    def to_arrow(self, erased: ErasedSubjects | None = None) -> pa.Table:
+        """The batch as Bronze rows; a record of a subject in ``erased`` keeps its offsets, never its key or
+        payload (``erased_by`` says why)."""
         msgs = self.msgs
         n = len(msgs)
         now = datetime.now(UTC)
         raw_ms = [ms if kind else None for kind, ms in (m.timestamp() for m in msgs)]
+        refused = [erased.holds(m.value()) for m in msgs] if erased else [False] * n
         return pa.Table.from_arrays(
             [
                 pa.array([self.topic] * n, pa.string()),
                 pa.array([m.partition() for m in msgs], pa.int32()),
                 pa.array([m.offset() for m in msgs], pa.int64()),
-                pa.array([m.key() for m in msgs], pa.binary()),
-                pa.array([m.value() for m in msgs], pa.binary()),
+                pa.array([None if r else m.key() for m, r in zip(msgs, refused, strict=True)], pa.binary()),
+                pa.array([None if r else m.value() for m, r in zip(msgs, refused, strict=True)], pa.binary()),
                 pa.array([ms * 1000 if ms is not None and 0 <= ms <= MAX_TIMESTAMP_MS else None for ms in raw_ms],
                          pa.timestamp("us", tz="UTC")),
                 pa.array([now] * n, pa.timestamp("us", tz="UTC")),
                 pa.array([self.batch_id] * n, pa.string()),
                 pa.array(raw_ms, pa.int64()),
                 pa.array([self.epoch] * n, pa.int32()),
+                pa.array([ERASED_AT_INGEST if r else None for r in refused], pa.string()),
             ],
             schema=ARROW_SCHEMA,
         )
@@ -116,9 +122,10 @@ class OrderedWriter(threading.Thread):
     _DONE = object()
 
     def __init__(self, table: Table, result: IngestResult, state: BronzeState, dag_id: str, run_id: str,
-                 log: Callable[[str], object]) -> None:
+                 log: Callable[[str], object], erased: ErasedSubjects | None = None) -> None:
         super().__init__(name=f"bronze-writer-{result.table}", daemon=True)
         self.table, self.result, self.dag_id, self.run_id, self.log = table, result, dag_id, run_id, log
+        self.erased = erased  # the erasure ledger: these subjects' records are blanked before they are written
         self.state = state  # as of the last commit
         self.queue: queue.Queue[Batch | object] = queue.Queue(maxsize=1)
         self.error: BaseException | None = None
@@ -167,7 +174,8 @@ class OrderedWriter(threading.Thread):
         state = self.state.advanced(batch.next)
         summary = batch.summary(state, self.dag_id, self.run_id)
         try:
-            self.table.append(batch.to_arrow(), snapshot_properties=summary)
+            rows = batch.to_arrow(self.erased)
+            self.table.append(rows, snapshot_properties=summary)
         except CommitFailedException as exc:
             raise IngestError(
                 f"concurrent write to {self.result.table} detected; nothing from this batch was committed, "
@@ -176,6 +184,7 @@ class OrderedWriter(threading.Thread):
         self.state = state
         result = self.result
         result.rows += len(batch)
+        result.erased += len(batch) - rows.column("erased_by").null_count
         result.batches += 1
         result.next_offsets = dict(batch.next)
         committed = self.table.current_snapshot()

@@ -50,8 +50,9 @@ def quarantined_from(table: Table | None, source_table: str) -> int:
 
 
 def silver_checks(name: str, silver_table: str, *, bronze_rows: int, bronze_keys: int | None, silver_rows: int,
-                  duplicates: int, quarantined: int, detail: str = "") -> list[CheckResult]:
-    """Silver >= 95 % of distinct Bronze business keys, and Bronze = Silver + duplicates + quarantined exactly.
+                  duplicates: int, quarantined: int, erased: int = 0, detail: str = "") -> list[CheckResult]:
+    """Silver >= 95 % of distinct Bronze business keys, and Bronze = Silver + duplicates + quarantined + erased
+    exactly (``erased``: Bronze records of erased subjects, kept as offsets without their payload).
 
     ``bronze_keys``: distinct business keys parsed from Bronze's payloads (a Spark count, see
     :func:`lakehouse.etl.parse.business_keys`); None leaves the key check to the Spark-side lake checks.
@@ -63,9 +64,9 @@ def silver_checks(name: str, silver_table: str, *, bronze_rows: int, bronze_keys
                             op=">=", details=f"silver {silver_rows} / distinct bronze business keys {bronze_keys}"))
     return [
         *keys,
-        compare(f"accounting.{name}", "silver", silver_table, silver_rows + duplicates + quarantined, bronze_rows,
-                details=(f"silver {silver_rows} + duplicates {duplicates} + quarantined {quarantined} "
-                         f"vs bronze {bronze_rows}{detail}")),
+        compare(f"accounting.{name}", "silver", silver_table, silver_rows + duplicates + quarantined + erased,
+                bronze_rows, details=(f"silver {silver_rows} + duplicates {duplicates} + quarantined {quarantined} "
+                                      f"+ erased {erased} vs bronze {bronze_rows}{detail}")),
     ]
 
 
@@ -78,14 +79,17 @@ def layer_counts(settings: Settings) -> dict[str, Any]:
     """Current row counts of every layer, for reports and checks."""
     catalog = get_catalog(settings)
     quarantine = table_or_none(catalog, QUARANTINE_TABLE)
-    out: dict[str, dict[str, int]] = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "gold": {}}
+    out: dict[str, dict[str, int]] = {"bronze": {}, "silver": {}, "quarantine": {}, "duplicates": {}, "erased": {},
+                                      "gold": {}}
     for name, entity in entities().items():
         bronze = table_or_none(catalog, entity.bronze_table)
         silver = table_or_none(catalog, entity.silver_table)
         out["bronze"][name] = total_records(bronze)
         out["silver"][name] = total_records(silver)
         out["quarantine"][name] = quarantined_from(quarantine, entity.bronze_table)
-        out["duplicates"][name] = int(silver_totals(silver).get("duplicates", 0))
+        totals = silver_totals(silver)
+        out["duplicates"][name] = int(totals.get("duplicates", 0))
+        out["erased"][name] = int(totals.get("erased", 0))
     out["gold"]["kol_summary"] = total_records(table_or_none(catalog, GOLD_SUMMARY_TABLE))
     return out
 
@@ -136,7 +140,7 @@ def check_layer_counts(settings: Settings, *, produced: dict[str, int] | None = 
         results += silver_checks(
             name, entity.silver_table, bronze_rows=counts["bronze"][name], bronze_keys=None,
             silver_rows=counts["silver"][name], duplicates=counts["duplicates"][name],
-            quarantined=counts["quarantine"][name],
+            quarantined=counts["quarantine"][name], erased=counts.get("erased", {}).get(name, 0),
         )
     results.append(gold_check(counts["gold"]["kol_summary"], counts["silver"]["profiles"]))
     return results

@@ -170,7 +170,8 @@ def silver_lake_checks(spark: SparkSession, entity: Entity, branch: str | None) 
     results = silver_checks(entity.name, entity.silver_table, bronze_rows=bronze_rows,
                             bronze_keys=business_keys(bronze, entity).distinct().count(),
                             silver_rows=rows, duplicates=int(totals.get("duplicates", 0)),
-                            quarantined=quarantined, detail=f" (snapshot {bronze_sid})")
+                            quarantined=quarantined, erased=int(totals.get("erased", 0)),
+                            detail=f" (snapshot {bronze_sid})")
     results.append(lineage.silver_covers_bronze(entity, totals, bronze_rows, bronze_sid))
     if branch is None:  # on main: has every Bronze commit reached Silver yet?
         results.append(lineage.silver_up_to_date(catalog, entity, bronze_sid))
