@@ -43,6 +43,7 @@ def bronze_rows(topic: str, start: int, keys: list, values: list) -> pa.Table:
         "topic": [topic] * n, "kafka_partition": [0] * n, "kafka_offset": list(range(start, start + n)),
         "kafka_key": keys, "payload": values, "kafka_timestamp": [now] * n, "ingested_at": [now] * n,
         "batch_id": ["bench"] * n, "kafka_timestamp_ms": [int(now.timestamp() * 1000)] * n, "kafka_epoch": [0] * n,
+        "erased_by": [None] * n,
     }, schema=ARROW_SCHEMA)
 
 

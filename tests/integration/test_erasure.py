@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 
+import pyarrow as pa
 import pytest
 from conftest import kill_at_phase
 
@@ -22,8 +23,9 @@ from lakehouse.core.names import (
 from lakehouse.datagen import DatasetSpec, Record, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.etl import wap
-from lakehouse.etl.erasure import PURGED_TABLES, ErasureBlockedError
+from lakehouse.etl.erasure import PURGED_TABLES, ErasureBlockedError, check_settled
 from lakehouse.iceberg.catalog import get_catalog
+from lakehouse.iceberg.ledger import recorded_request
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.jobs.erasure import erase_subjects
 from lakehouse.jobs.nightly import nightly_lake_checks
@@ -45,11 +47,12 @@ def _ingest(settings) -> dict[str, int]:
     return {topic: ingest_topic(topic, settings, **quiet).erased for topic in TOPICS.values()}
 
 
-def _transform(spark, branch: str, publish: bool = True) -> None:
+def _transform(spark, branch: str, publish: bool = True, audit: bool = False) -> None:
     build_silver(spark, run_id=branch, branch=branch)
     build_gold(spark, run_id=branch, branch=branch)
-    if publish:
+    if audit:
         audit_branch(spark, branch=branch, run_id=branch)
+    if publish:
         wap.publish(branch)
 
 
@@ -158,7 +161,7 @@ def test_erasure_removes_subjects_everywhere_proves_it_and_keeps_the_books(erasu
 
     refused = _ingest_again(erasure_lake["dataset"], lake, ids)
     assert sum(refused.values()) > 0
-    _transform(spark, "third")
+    _transform(spark, "third", audit=True)  # the audit of the first increment after the erasure passes
     for table in ("silver.kol_profiles", "silver.kol_videos", "silver.kol_comments", GOLD_SUMMARY_TABLE):
         assert _rows(spark, table, ids) == 0, table
     final = layer_counts(lake)
@@ -194,19 +197,31 @@ def test_a_bad_request_touches_nothing_and_an_unknown_subject_gets_a_proof(lake,
     assert {c["check_id"] for c in result["checks"]} >= {"erasure.ledger", "erasure.redis", "erasure.files.parquet"}
 
 
-def test_an_unsettled_lake_is_refused_before_anything_is_touched(lake, lake_services, spark_session):
-    spark = spark_session
-    dataset = generate(DatasetSpec(profiles=30, seed=3))
-    produce_records(dataset.all_records(), lake)
-    _ingest(lake)
-    _transform(spark, "first")
-    produce_records(list(dataset.records["profiles"][:2]), lake)
-    _ingest(lake)  # Bronze moved on; Silver has not read it yet
-    kol = json.loads(dataset.records["profiles"][0].value)
+def test_an_unsettled_lake_is_refused_before_anything_is_touched(lake, spark_session):
+    """Bronze committed after the snapshot Silver recorded as its upstream: an increment waits for kol_transform,
+    and the purge would expire the snapshots it reads. An erasure's own commits do not count."""
+    from bench.etl import load_bronze
+    from lakehouse.core.names import ERASURE_REQUEST, LINEAGE_UPSTREAM
+
+    dataset = generate(DatasetSpec(profiles=20, seed=3))
+    load_bronze(lake, dataset)
+    catalog = get_catalog(lake)
+    bronze = catalog.load_table(BRONZE_TABLES[TOPICS["profiles"]])
+    kol = json.loads(next(r.value for r in dataset.records["profiles"] if r.fault is None))
+    silver = catalog.create_table("silver.kol_profiles", pa.schema([(c, pa.string()) for c in (
+        "platform", "kol_id", "username", "display_name")]))
+    silver.append(pa.Table.from_pylist([{"platform": kol["platform"], "kol_id": kol["kol_id"]}],
+                                       schema=silver.schema().as_arrow()),
+                  snapshot_properties={LINEAGE_UPSTREAM: json.dumps({BRONZE_TABLES[TOPICS["profiles"]]:
+                                                                     bronze.current_snapshot().snapshot_id})})
+    params = {"subjects": [f"{kol['platform']}:{kol['kol_id']}"], "request_id": "R3", "reason": "GDPR Art. 17"}
+    bronze.append(pa.Table.from_pylist([], schema=bronze.schema().as_arrow()), snapshot_properties={
+        ERASURE_REQUEST: "earlier"})  # an erasure's bookkeeping commit: read by nobody, waits for nobody
+    check_settled(catalog)  # settled: nothing raised
+    load_bronze(lake, generate(DatasetSpec(profiles=2, seed=4)))  # Bronze moved on; Silver has not read it
     with pytest.raises(ErasureBlockedError, match="run kol_transform first"):
-        erase_subjects(spark, params={"subjects": [f"{kol['platform']}:{kol['kol_id']}"], "request_id": "R3",
-                                      "reason": "GDPR Art. 17"})
-    assert get_catalog(lake).table_exists("audit.erasure_ledger") is False
+        erase_subjects(spark_session, params=params)
+    assert recorded_request(lake, "R3") is None  # refused before the ledger, before anything
 
 
 def test_an_erasure_killed_mid_rewrite_leaves_valid_tables_and_a_rerun_completes(lake, lake_services,

@@ -18,7 +18,7 @@ from lakehouse.core.errors import DataBreach
 from lakehouse.core.names import PLATFORMS
 
 # Plain patterns (no named groups): the DAG's Params check them in the browser too (JSON Schema ``pattern``).
-SUBJECT_PATTERN = re.compile(r"^[a-z]+:[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+SUBJECT_PATTERN = re.compile(rf"^({'|'.join(PLATFORMS)}):[A-Za-z0-9][A-Za-z0-9_.-]{{0,127}}$")
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_SUBJECTS = 1000
 MAX_REASON_CHARS = 500
@@ -52,11 +52,12 @@ class ErasureRequest:
 
 def parse_subject(text: str) -> Subject:
     """``"tiktok:kol_000001"`` -> :class:`Subject`; :class:`ErasureRequestError` says what is wrong."""
+    platform = text.strip().split(":", 1)[0] if isinstance(text, str) and ":" in text else None
+    if platform is not None and platform.isalpha() and platform not in PLATFORMS:
+        raise ErasureRequestError(f"subject {text!r}: unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
     if not isinstance(text, str) or not SUBJECT_PATTERN.match(text.strip()):
         raise ErasureRequestError(f"malformed subject {text!r}: expected platform:kol_id, e.g. tiktok:ti_0000001")
     platform, kol_id = text.strip().split(":", 1)
-    if platform not in PLATFORMS:
-        raise ErasureRequestError(f"subject {text!r}: unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
     return Subject(platform, kol_id)
 
 

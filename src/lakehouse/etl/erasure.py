@@ -174,7 +174,6 @@ def _check_caught_up(catalog: Catalog, reader: str, upstream: str) -> None:
 
 def find(spark: SparkSession, catalog: Catalog, request: ErasureRequest) -> Found:
     """The subjects' rows in every table that may hold them, and their identifiers."""
-
     rows: dict[str, int] = {}
     quarantined: dict[str, int] = {}
     identifiers: set[str] = {s.kol_id for s in request.subjects}
