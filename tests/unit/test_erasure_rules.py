@@ -99,3 +99,20 @@ def test_kafka_retention_says_when_the_broker_drops_the_records():
     assert forever.status.value == "WARN" and "tombstones" in forever.details
     assert retention_check("t", {}).status.value == "SKIP"
     assert "KafkaException" in retention_check("t", {"error": "KafkaException"}).details
+
+
+def test_parquet_values_are_searched_in_every_spelling_as_whole_tokens(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from lakehouse.quality.erasure import parquet_matches
+
+    path = tmp_path / "data.parquet"
+    payloads = [json.dumps({"kol_id": "ti_1", "username": "José"}).encode(),  # escaped: "Jos\\u00e9"
+                json.dumps({"kol_id": "ti_12", "username": "Josée"}).encode()]  # other tokens: no match
+    pq.write_table(pa.table({"payload": pa.array(payloads, pa.binary()), "name": ["José", "ti_1_v000"]}), path)
+    assert parquet_matches(path, ["José"]) == 2  # the escaped payload and the raw string column
+    assert parquet_matches(path, ["ti_1"]) == 1
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b'not parquet: "ti_1" ti_12')
+    assert parquet_matches(broken, ["ti_1"]) == 1  # searched by its bytes instead

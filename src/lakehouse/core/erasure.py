@@ -97,14 +97,25 @@ def searchable(identifiers: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(sorted({i.strip() for i in identifiers if i and len(i.strip()) >= MIN_IDENTIFIER_CHARS}))
 
 
+# An identifier counts as a whole token: not preceded or followed by one of these (``kol_0001`` does not match
+# inside ``kol_00012``).
+TOKEN_CHARS = "A-Za-z0-9_"
+
+
+def token_alternatives(identifiers: Iterable[str]) -> str:
+    """Every spelling (:func:`spellings`) of every identifier, escaped, longest first, joined by ``|``: the
+    alternation each engine's pattern wraps (Python here, Java in Spark SQL, RE2 in Arrow)."""
+    forms = sorted({f.decode() for i in identifiers for f in spellings(i)}, key=len, reverse=True)
+    return "|".join(re.escape(f) for f in forms)
+
+
 def identifier_pattern(identifiers: Iterable[str]) -> re.Pattern[bytes] | None:
-    """One bytes pattern matching any spelling of any identifier as a whole token (``kol_0001`` does not match
-    inside ``kol_00012``); None when there is nothing to search for."""
-    forms = sorted({f for i in identifiers for f in spellings(i)}, key=len, reverse=True)
-    if not forms:
+    """One bytes pattern matching any spelling of any identifier as a whole token; None when there is nothing
+    to search for."""
+    alternatives = token_alternatives(identifiers)
+    if not alternatives:
         return None
-    alternatives = b"|".join(re.escape(f) for f in forms)
-    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")(?![A-Za-z0-9_])")
+    return re.compile(f"(?<![{TOKEN_CHARS}])(?:{alternatives})(?![{TOKEN_CHARS}])".encode())
 
 
 def payload_subject(payload: bytes | None) -> tuple[str, str] | None:

@@ -25,12 +25,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.core.entities import entities
-from lakehouse.core.erasure import REDACTED, ErasureRequest, ErasureRequestError, Subject, searchable
+from lakehouse.core.erasure import (
+    REDACTED,
+    TOKEN_CHARS,
+    ErasureRequest,
+    ErasureRequestError,
+    Subject,
+    searchable,
+    token_alternatives,
+)
 from lakehouse.core.names import (
     BRONZE_TABLES,
     CHECK_RESULTS_TABLE,
@@ -67,7 +76,7 @@ from lakehouse.iceberg.snapshots import (
 )
 from lakehouse.spark.commit import with_commit_properties
 from lakehouse.spark.phases import phase
-from lakehouse.spark.tables import qualified
+from lakehouse.spark.tables import qualified, timestamp_literal
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -119,10 +128,6 @@ class Found:
     rows: dict[str, int]
     quarantined_by_source: dict[str, int]
     identifiers: tuple[str, ...] = field(repr=False)
-
-    @property
-    def total(self) -> int:
-        return sum(self.rows.values())
 
 
 def subjects_sql(subjects: Iterable[Subject]) -> str:
@@ -260,11 +265,9 @@ def redact_text(spark: SparkSession, catalog: Catalog, identifiers: tuple[str, .
 
 
 def _token_regex(identifiers: Iterable[str]) -> str:
-    """A Java regex (as a Spark SQL literal) matching any identifier as a whole token."""
-    import re
-
-    alternatives = "|".join(re.escape(i) for i in sorted(identifiers, key=len, reverse=True))
-    return ("(?<![A-Za-z0-9_])(?:" + alternatives + ")(?![A-Za-z0-9_])").replace("\\", "\\\\").replace("'", "\\'")
+    """A Java regex (as a Spark SQL literal) matching any spelling of any identifier as a whole token."""
+    pattern = f"(?<![{TOKEN_CHARS}])(?:{token_alternatives(identifiers)})(?![{TOKEN_CHARS}])"
+    return pattern.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def _rewrite(spark: SparkSession, catalog: Catalog, table: str, statement: str, rows: int,
@@ -359,19 +362,13 @@ def purge_history(spark: SparkSession, catalog: Catalog, started_ms: int) -> dic
                 spark.sql(f"ALTER TABLE {qualified(name)} DROP {kind} IF EXISTS `{ref}`")
                 done.refs_dropped.append(ref)
         before = len(catalog.load_table(name).snapshots())
-        spark.sql(f"CALL lake.system.expire_snapshots(table => '{name}', older_than => {_timestamp_now(spark)}, "
+        spark.sql(f"CALL lake.system.expire_snapshots(table => '{name}', older_than => {timestamp_literal(int(time.time() * 1000))}, "
                   "retain_last => 1)").collect()
         done.snapshots_expired = before - len(catalog.load_table(name).snapshots())
         done.orphans_removed = remove_orphans(spark, name, started_ms)
         trim_metadata_log(spark, name)
         out[name] = done
     return out
-
-
-def _timestamp_now(spark: SparkSession) -> str:
-    from datetime import UTC, datetime
-
-    return "TIMESTAMP '" + datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "'"
 
 
 def remove_orphans(spark: SparkSession, name: str, older_than_ms: int) -> int:
@@ -402,6 +399,3 @@ def trim_metadata_log(spark: SparkSession, name: str) -> None:
     keep = METADATA_RETENTION["write.metadata.previous-versions-max"]
     spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('write.metadata.previous-versions-max' = '{keep}')")
 
-
-def to_dicts(tables: Mapping[str, TableErasure]) -> list[dict[str, Any]]:
-    return [asdict(t) for t in tables.values()]

@@ -57,10 +57,10 @@ def _table(settings: Settings) -> Table:
     return ensure_table(get_catalog(settings), ERASURE_LEDGER_TABLE, SCHEMA)
 
 
-def request_hashes(settings: Settings, request: ErasureRequest) -> dict[str, str]:
-    """``{subject hash: "platform:kol_id"}`` of a request (the clear side stays in this process)."""
+def request_hashes(settings: Settings, request: ErasureRequest) -> frozenset[str]:
+    """The salted hashes of a request's subjects (what the ledger keeps of them)."""
     salt = erasure_salt(settings)
-    return {subject_hash(salt, s.platform, s.kol_id): str(s) for s in request.subjects}
+    return frozenset(subject_hash(salt, s.platform, s.kol_id) for s in request.subjects)
 
 
 def record_status(settings: Settings, request: ErasureRequest, status: str, plan: dict[str, Any], *,

@@ -59,11 +59,12 @@ def erase_subjects(spark: SparkSession, *, dag_id: str = "", run_id: str = "", p
     plan = recorded[1] if recorded is not None else {"rows": found.rows,
                                                      "quarantined_by_source": found.quarantined_by_source}
     work: list[CheckResult] = []
+    to_erase = sum(plan["rows"].values())  # 0: nothing of theirs in the lake; refused from now on, proved
     if not finished:
-        if sum(plan["rows"].values()):
+        if to_erase:
             lake.check_settled(catalog)  # before anything is touched, the ledger included
         record_status(settings, request, REQUESTED, plan, dag_id=dag_id, run_id=run_id)
-        if sum(plan["rows"].values()):  # else nothing of theirs in the lake: refused from now on, proved
+        if to_erase:
             work = erase(spark, settings, request, lake.Found(plan["rows"], plan["quarantined_by_source"],
                                                               found.identifiers),
                          props={ERASURE_REQUEST: request.request_id, **run_properties(dag_id, run_id)},
@@ -140,6 +141,6 @@ def ledger_check(settings: Settings, request: ErasureRequest) -> CheckResult:
     """Every subject of the request is in the ledger, so ingestion and Silver refuse its records from now on."""
     from lakehouse.iceberg.ledger import erased_hashes, request_hashes
 
-    missing = len(set(request_hashes(settings, request)) - erased_hashes(settings))
+    missing = len(request_hashes(settings, request) - erased_hashes(settings))
     return CheckResult("erasure.ledger", "audit", "audit.erasure_ledger", Status.FAIL if missing else Status.PASS,
                        missing, "== 0", f"{len(request.subjects)} subject(s) as salted hashes: {missing} missing")

@@ -38,7 +38,7 @@ from lakehouse.iceberg.snapshots import table_or_none
 from lakehouse.quality.column_metrics import prune_metrics
 from lakehouse.quality.report import prune_reports
 from lakehouse.quality.store import prune_history, record
-from lakehouse.spark.tables import qualified
+from lakehouse.spark.tables import qualified, timestamp_literal
 
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
@@ -98,9 +98,9 @@ def maintain_table(spark: SparkSession, catalog: Catalog, name: str, protected: 
         actions.append(("rewrite_position_delete_files", "options => map('rewrite-all', 'true')"))
     actions.append(("rewrite_manifests", ""))
     older = expire_before_ms(catalog.load_table(name), protected, now_ms - int(policy.snapshot_retention_hours * HOUR_MS))
-    actions.append(("expire_snapshots", f"older_than => {_ts(older)}, retain_last => {policy.retain_last}"))
+    actions.append(("expire_snapshots", f"older_than => {timestamp_literal(older)}, retain_last => {policy.retain_last}"))
     orphans = now_ms - int(policy.orphan_min_age_hours * HOUR_MS)
-    actions.append(("remove_orphan_files", f"older_than => {_ts(orphans)}"))
+    actions.append(("remove_orphan_files", f"older_than => {timestamp_literal(orphans)}"))
     results, footprint = [], table_footprint(catalog, name)
     for action, args in actions:  # each action's "after" is the next one's "before"
         result, footprint = run_action(spark, catalog, name, action, args, footprint)
@@ -198,6 +198,3 @@ def prune_lineage_events(lineage_dir: Path, older_than: float, now: datetime) ->
             removed += 1
     return {"files_rotated": rotated, "files_removed": removed}
 
-
-def _ts(ms: int) -> str:
-    return "TIMESTAMP '" + datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "'"

@@ -13,14 +13,19 @@ value), and the Kafka topics' retention (the broker keeps the records until it e
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakehouse.config import Settings
 from lakehouse.core.checks import CheckResult, Status
-from lakehouse.core.erasure import REDACTED, ErasureRequest, identifier_pattern
+from lakehouse.core.erasure import (
+    REDACTED,
+    TOKEN_CHARS,
+    ErasureRequest,
+    identifier_pattern,
+    token_alternatives,
+)
 from lakehouse.core.names import TOPICS, layer_of
 from lakehouse.etl.erasure import TEXT_TABLES, predicate, text_predicate
 from lakehouse.iceberg.catalog import get_catalog
@@ -89,18 +94,20 @@ def file_hits(settings: Settings, identifiers: Iterable[str]) -> tuple[dict[str,
 
 
 def parquet_matches(path: Path, identifiers: Iterable[str]) -> int:
-    """Values of a Parquet file's string and binary columns (structs flattened) holding an identifier as a
-    whole token."""
+    """Values of a Parquet file's string and binary columns (structs flattened) holding any spelling of an
+    identifier as a whole token (a raw payload keeps its JSON escapes)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    alternatives = "|".join(re.escape(i) for i in identifiers)
-    regex = f"(^|[^A-Za-z0-9_])({alternatives})($|[^A-Za-z0-9_])"  # RE2: no look-behind
+    identifiers = tuple(identifiers)
+    # RE2 has no look-behind: the token's neighbours are matched instead
+    regex = f"(^|[^{TOKEN_CHARS}])({token_alternatives(identifiers)})($|[^{TOKEN_CHARS}])"
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError):  # not a readable Parquet file: search its bytes instead
-        return len(re.findall(regex.encode(), path.read_bytes()))
+        pattern = identifier_pattern(identifiers)
+        return len(pattern.findall(path.read_bytes())) if pattern is not None else 0
     while any(pa.types.is_struct(f.type) for f in table.schema):
         table = table.flatten()
     hits = 0

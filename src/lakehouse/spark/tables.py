@@ -130,3 +130,10 @@ def cached_frames() -> Iterator[Callable[[DataFrame], DataFrame]]:
     finally:
         for df in frames:
             df.unpersist()
+
+
+def timestamp_literal(ms: int) -> str:
+    """``TIMESTAMP '...'`` (UTC, milliseconds) for a procedure's ``older_than``."""
+    from datetime import UTC, datetime
+
+    return "TIMESTAMP '" + datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "'"
