@@ -15,7 +15,9 @@ snapshots/files/bytes before → after):
 - `remove_orphan_files` older than `orphan_min_age_hours`;
 - then `audit.check_results` rows and report files older than their retention.
 
-The task takes every slot of the `lakehouse_lake` pool, so no writer runs beside it.
+The task takes every slot of the `lakehouse_lake` pool, so no writer runs beside it, and holds the WAP lease
+(setup/teardown), so it never moves `main` under a chain that waits for a reviewer (a task awaiting input
+holds no pool slot).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lakehouse.config import get_settings
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, LAKE_POOL_SLOTS, tags
 from lakehouse.orchestration.operators import LakehouseSparkSubmitOperator
 from lakehouse.orchestration.params import dag_params, job_arguments
+from lakehouse.orchestration.taskflow import wap_lease
 
 _S = get_settings()
 
@@ -38,10 +41,11 @@ _S = get_settings()
                        report_retention_days=_S.report_retention_days, tables=[]),
 )
 def kol_lake_maintenance():
-    LakehouseSparkSubmitOperator(
+    maintain = LakehouseSparkSubmitOperator(
         task_id="maintain_lake", job="maintain_lake", pool_slots=LAKE_POOL_SLOTS, priority_weight=100,
         application_args=job_arguments("maintain_lake", branch="main"),
     )
+    wap_lease(maintain, maintain)  # a WAP chain parked on a review frees its pool slots, not the lease
 
 
 kol_lake_maintenance()

@@ -8,7 +8,7 @@ Pushes seeded synthetic KOL data through the whole platform and proves it:
    **check_bronze** – every produced message is in Bronze (from commit metadata), or the run stops
    here, before any Spark job.
 3. **bronze_to_silver** → **train_trust_model** → **silver_to_gold** → **audit_branch** →
-   **publish_branch** – the same Write-Audit-Publish Spark jobs as `kol_transform`, on the branch
+   **review_warns** → **publish_branch** – the same Write-Audit-Publish Spark jobs as `kol_transform`, on the branch
    `audit_<run id>`, with the `kol_model_training` job in between: the model trained on this run's
    Silver (and promoted if its gates pass) gives Gold its trust scores.
 4. **count_layers** – Bronze = produced, Silver ≥ 95 % of distinct Bronze keys, exact accounting,
@@ -18,7 +18,8 @@ Pushes seeded synthetic KOL data through the whole platform and proves it:
    report under the reports dir, with a one-screen summary in the log.
 7. **quality_gate** – always runs, last; fails the run on any FAIL or a score below 95 %, naming the checks.
 
-Params: `profiles`, `bad_fraction`, `seed`, `videos_per_profile`, `comments_per_video`.
+Params: `profiles`, `bad_fraction`, `seed`, `videos_per_profile`, `comments_per_video`, and the WARN policy
+(`warn_policy`, `review_timeout_minutes`, as in `kol_transform`).
 `make demo` runs this DAG with `airflow dags test`.
 """
 
@@ -28,6 +29,7 @@ from airflow.sdk import Param, dag, task
 
 from lakehouse.core.names import TOPICS
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
+from lakehouse.orchestration.review import REVIEW_TASK, review_params
 from lakehouse.orchestration.taskflow import (
     publish_redis_task,
     quality_gate_task,
@@ -39,7 +41,7 @@ from lakehouse.orchestration.taskflow import (
 TASKS = "lakehouse.orchestration.tasks"
 # every task the report and the gate account for (a missing XCom is a failed task)
 E2E_TASKS = ("produce_synthetic", "ingest_topic", "check_bronze", "bronze_to_silver", "train_trust_model", "silver_to_gold",
-             "audit_branch", "publish_branch", "count_layers", "publish_redis")
+             "audit_branch", REVIEW_TASK, "publish_branch", "count_layers", "publish_redis")
 
 
 @dag(dag_id="kol_platform_e2e", tags=tags("e2e", "readiness"), doc_md=__doc__, **DAG_DEFAULTS,
@@ -50,6 +52,7 @@ E2E_TASKS = ("produce_synthetic", "ingest_topic", "check_bronze", "bronze_to_sil
         "seed": Param(42, type="integer"),
         "videos_per_profile": Param(3.0, type="number", minimum=0),
         "comments_per_video": Param(1.5, type="number", minimum=0),
+        **review_params(),
     },
 )
 def kol_platform_e2e():

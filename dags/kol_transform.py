@@ -14,12 +14,17 @@ a cluster master on the full stack):
 3. **audit_branch** – counts, accounting, lineage and every expectation suite in
    `expectations/` on the branch. A breach fails here, naming the rule, the
    observed value and up to 20 offending rows.
+   **review_warns** – the Param `warn_policy` applied to the audit's WARNs: `publish` (default) goes on,
+   `block` fails the run, `review` waits for a reviewer's Approve / Reject in the Airflow UI (Required
+   actions), with the WARNs, the branch diff and the Data quality link in the form.
 4. **publish_branch** – fast-forward `main` to the branch and drop it: one Iceberg ref commit per table
    (pyiceberg, in the task's process; no Spark job to start).
 5. **publish_redis** – the published Gold to the Redis hot path (a new version behind the pointer),
    then Redis vs Gold and the content checks, recorded for the gate. Without this, readers and
    the nightly's serving checks would see the Gold of the last e2e run.
-6. **quality_gate** – always runs, last: fails the run on any recorded FAIL or failed task, naming them.
+6. **readiness_report** – always runs: every check of the run (and any failed task) to a JSON + HTML report,
+   the run's **Data quality** view.
+7. **quality_gate** – always runs, last: fails the run on any recorded FAIL or failed task, naming them.
 
 All writes go to the Iceberg branch `audit_<run id>`; `main` moves only in
 step 4. After a failed audit the branch stays for inspection (see README).
@@ -32,10 +37,12 @@ from airflow.sdk import dag
 from lakehouse.orchestration.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
 from lakehouse.orchestration.params import dag_params
+from lakehouse.orchestration.review import REVIEW_TASK, review_params
 from lakehouse.orchestration.taskflow import (
     WAP_JOBS,
     publish_redis_task,
     quality_gate_task,
+    readiness_report_task,
     wap_chain,
     wap_lease,
 )
@@ -44,12 +51,13 @@ from lakehouse.orchestration.taskflow import (
 @dag(dag_id="kol_transform", tags=tags("etl", "wap", "silver", "gold"), doc_md=__doc__, **DAG_DEFAULTS,
      schedule=(BRONZE_ASSETS["kol-profiles-raw"] | BRONZE_ASSETS["kol-videos-raw"] | BRONZE_ASSETS["kol-comments-raw"]
               | TRUST_CHAMPION_ASSET),
-     params=dag_params("bronze_to_silver"),
+     params={**dag_params("bronze_to_silver"), **review_params()},
 )
 def kol_transform():
     chain = wap_chain()
     published = publish_redis_task()
-    chain[-1] >> published >> quality_gate_task((*WAP_JOBS, "publish_redis"))
+    expected = (*WAP_JOBS[:-1], REVIEW_TASK, WAP_JOBS[-1], "publish_redis")
+    chain[-1] >> published >> readiness_report_task(expected) >> quality_gate_task(expected)
     wap_lease(chain[0], published)  # one WAP chain at a time, across DAGs
 
 

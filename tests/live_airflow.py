@@ -21,7 +21,7 @@ import psutil
 from conftest import alert_env, make_settings, slack_webhook, smtp_server
 
 from lakehouse.config import Settings
-from lakehouse.orchestration.airflow_env import admin_password, airflow_env
+from lakehouse.orchestration.airflow_env import ADMIN_USER, admin_password, airflow_env
 from lakehouse.quality.report import report_path
 from lakehouse.services.manager import free_port
 
@@ -34,9 +34,9 @@ TERMINAL = {"success", "failed"}
 class AirflowApi:
     """Airflow's REST API v2 with a token from the auth manager, as a user's script would call it."""
 
-    def __init__(self, base_url: str, password: str):
+    def __init__(self, base_url: str, password: str, user: str = ADMIN_USER):
         self.http = httpx.Client(base_url=base_url, timeout=30)
-        response = self.http.post("/auth/token", json={"username": "admin", "password": password})
+        response = self.http.post("/auth/token", json={"username": user, "password": password})
         response.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
@@ -119,9 +119,16 @@ class Live:
     password: str
     inbox: list  # mails
     slack: list  # webhook posts
+    env: dict  # the Airflow environment serve runs (where its users' generated passwords are)
 
     def report(self, dag_id: str, run_id: str) -> dict:
         return json.loads(report_path(self.settings.reports_dir, dag_id, run_id).read_text())
+
+    def password_of(self, user: str) -> str:
+        """The password Airflow generated for ``user`` (one of ``AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS``)."""
+        password = admin_password(self.env, user)
+        assert password, f"no user {user!r} in the live Airflow"
+        return password
 
 
 def _serve_env(settings: Settings, smtp_port: int, slack_env: dict) -> dict[str, str]:
@@ -181,8 +188,9 @@ def serving(root: Path, extra_env: dict[str, str] | None = None):
                                         url.rsplit(":", 1)[1]], env=env, stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         try:
-            password = _wait_ready(process, url, airflow_env(settings, base=env), log)
-            yield Live(settings, url, AirflowApi(url, password), password, inbox, posts)
+            airflow = airflow_env(settings, base=env)
+            password = _wait_ready(process, url, airflow, log)
+            yield Live(settings, url, AirflowApi(url, password), password, inbox, posts, airflow)
         finally:
             _stop(process)
             print(f"live Airflow log: {log}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -200,7 +201,7 @@ def cmd_erase(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the platform as a service: the embedded broker + Redis, then `airflow standalone` (API server and
     UI, scheduler, DAG processor, triggerer, LocalExecutor) until Ctrl-C; stops the services it started."""
-    from lakehouse.orchestration.airflow_env import admin_password_file, airflow_env, service_env
+    from lakehouse.orchestration.airflow_env import USERS_ENV, admin_password_file, airflow_env, service_env
     from lakehouse.services.manager import ServiceManager
 
     if (code := cmd_setup(args)) != 0:
@@ -209,7 +210,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     manager = ServiceManager(settings)
     started_here = not any(s.owned for s in manager.status())
     manager.up()
-    env = {**airflow_env(settings), **service_env(args.port)}
+    env = {**airflow_env(settings), **service_env(args.port, users=os.environ.get(USERS_ENV))}
     print(f"serve: Airflow on {env['AIRFLOW__API__BASE_URL']} (user admin, password in "
           f"{admin_password_file(env)}); Ctrl-C stops", flush=True)
     # Ctrl-C reaches standalone itself (same process group) and it stops its components, so this process

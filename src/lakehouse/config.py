@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from lakehouse.core.contracts import CONTRACTS_DIR_ENV
 from lakehouse.core.names import BASELINE_SEASONS
 from lakehouse.core.project import PROJECT_DIR_ENV, find_project_dir
+from lakehouse.core.review import WARN_POLICIES
 
 
 def spark_home() -> Path:
@@ -157,6 +158,13 @@ class Settings:
                                        "Every task's `execution_timeout` (a hung job never blocks a DAG forever).")
     dagrun_timeout_hours: float = _env("LAKEHOUSE_DAGRUN_TIMEOUT_HOURS", 6.0,
                                        "Every DAG run's timeout, and the WAP lease's time-to-live.")
+    warn_policy: str = _env("LAKEHOUSE_WARN_POLICY", "publish",
+                            "A WAP audit that WARNed (the Param `warn_policy`'s default): `publish` it, `block` the "
+                            "publish, or `review` (wait for an Approve in the Airflow UI).")
+    review_timeout_minutes: float = _env("LAKEHOUSE_REVIEW_TIMEOUT_MINUTES", 240.0,
+                                         "Under `review`, no answer this long fails the run (Param "
+                                         "`review_timeout_minutes`'s default); the run holds the WAP lease "
+                                         "meanwhile.")
     alert_emails: str = _env("LAKEHOUSE_ALERT_EMAILS", "",
                              "Comma-separated recipients of gate and deadline alerts (through `smtp_default`).")
     alert_from: str = _env("LAKEHOUSE_ALERT_FROM", "kol-lakehouse@localhost", "Sender of alert mails.")
@@ -190,6 +198,8 @@ class Settings:
             refuse_embedded_password(getattr(self, name), name)
         if self.baseline_season not in BASELINE_SEASONS:
             raise ValueError(f"LAKEHOUSE_BASELINE_SEASON={self.baseline_season!r}: one of {BASELINE_SEASONS}")
+        if self.warn_policy not in WARN_POLICIES:
+            raise ValueError(f"LAKEHOUSE_WARN_POLICY={self.warn_policy!r}: one of {WARN_POLICIES}")
 
     # ---- construction -------------------------------------------------
     @classmethod

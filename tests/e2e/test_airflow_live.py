@@ -4,8 +4,9 @@ only through Airflow's REST API v2 and its UI in headless Chromium (Playwright o
 
 The tests share one live Airflow and run in file order, as a user's day does: ingest -> asset-triggered
 transform, the nightly (scheduled and triggered, with its Deadline Alert and its reports), Bronze that no
-transform has read yet (WARN, and a strict gate fails), the readiness DAG from the trigger form, two WAP
-chains and maintenance at once, then a breached gate. Each test that reads a published lake asks for the
+transform has read yet (WARN, and a strict gate fails), the readiness DAG from the trigger form, a transform
+whose WARN waits for a reviewer (holding the lease while another WAP chain and maintenance wait) and is
+approved in the UI, a rejected and a timed-out review, then a breached gate. Each test that reads a published lake asks for the
 ``published_lake`` fixture (made once, by the first), so each also runs alone with ``-k``. Alerts go to an
 SMTP server and a Slack webhook the module starts.
 """
@@ -13,6 +14,7 @@ SMTP server and a Slack webhook the module starts.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from datetime import datetime
 from html import escape
@@ -21,19 +23,19 @@ from urllib.parse import quote
 import pytest
 import redis
 from conftest import ALERTS_TO, html_part, lineage_events
-from live_airflow import serving
+from live_airflow import AirflowApi, serving
 from pyiceberg.expressions import EqualTo
 
 from lakehouse.config import Settings
 from lakehouse.core.catalogue import spec_of
 from lakehouse.core.entities import WAP_TABLES, entities
-from lakehouse.core.names import BRONZE_TABLES, PLATFORMS, TOPICS, bronze_table_name
+from lakehouse.core.names import BRONZE_TABLES, PLATFORMS, TOPICS, bronze_table_name, run_branch
 from lakehouse.datagen import DatasetSpec, generate
 from lakehouse.datagen.producer import produce_records
 from lakehouse.iceberg.catalog import get_catalog
 from lakehouse.ingest.consumer import ingest_topic
 from lakehouse.ml import registry
-from lakehouse.orchestration.airflow_env import openlineage_env
+from lakehouse.orchestration.airflow_env import USERS_ENV, openlineage_env
 from lakehouse.orchestration.quality_ui import run_url
 from lakehouse.quality.report import report_path
 from lakehouse.quality.store import history, run_results
@@ -50,11 +52,19 @@ from lakehouse.serving.redis_publish import (
 pytestmark = [pytest.mark.e2e, pytest.mark.live]
 
 
+REVIEWER, VIEWER = "reviewer", "viewer"
+POLL = 0.5
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     # a short deadline: 6 s after it was queued, a nightly that runs its checks is late (spark-submit alone
-    # takes longer), so the scheduled run's Deadline Alert fires
-    with serving(tmp_path_factory.mktemp("live"), {"LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "0.1"}) as live:
+    # takes longer), so the scheduled run's Deadline Alert fires. Besides admin, a reviewer (role user: may
+    # answer a review form) and a viewer (read only); the suites are a copy a test may add a rule to.
+    root = tmp_path_factory.mktemp("live")
+    suites = shutil.copytree(Settings.from_env().expectations_dir, root / "expectations")
+    with serving(root, {"LAKEHOUSE_NIGHTLY_DEADLINE_MINUTES": "0.1", "LAKEHOUSE_EXPECTATIONS_DIR": str(suites),
+                        USERS_ENV: f"admin:admin,{REVIEWER}:user,{VIEWER}:viewer"}) as live:
         yield live
 
 
@@ -66,13 +76,17 @@ def browser(live):
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(live.url + "/")
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill(live.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(live.url + "/")
+        _log_in(page, live.url, "admin", live.password)
         yield page
         chromium.close()
+
+
+def _log_in(page, url: str, user: str, password: str) -> None:
+    page.goto(url + "/")
+    page.get_by_label("Username").fill(user)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(url + "/")
 
 
 @pytest.fixture(scope="module")
@@ -283,43 +297,188 @@ def _e2e_published_and_reported(settings: Settings, run_id: str) -> dict:
     return report
 
 
-def test_the_lease_serializes_two_wap_chains_and_the_pool_keeps_maintenance_off_writers(live, published_lake):
-    """kol_platform_e2e and kol_transform at once: the second chain waits in its lease task until the first
-    released the lease; kol_lake_maintenance, queued meanwhile, takes the whole pool only when no writer runs."""
-    live.api.set_paused("kol_ingest", True)  # e2e accounts for the records it produces itself
+@pytest.fixture
+def warning_suite(live):
+    """A rule a team adds as a warning, dropped into the live stack's suites (read at each audit): every
+    audit of Gold WARNs on it until it is removed again."""
+    path = live.settings.state_dir.parent / "expectations" / "gold" / "kol_summary.json"  # the live stack's copy
+    original = path.read_text()
+    suite = json.loads(original)
+    suite["expectations"].append({"type": "expect_column_max_to_be_between",
+                                  "kwargs": {"column": "followers_count", "max_value": 1},
+                                  "meta": {"severity": "warning"}})
+    path.write_text(json.dumps(suite))
+    live.api.set_paused("kol_ingest", True)  # each run reads the lake as the test leaves it: no new records
     live.api.settle("kol_ingest")
-    for dag_id in ("kol_platform_e2e", "kol_transform", "kol_lake_maintenance"):
-        live.api.set_paused(dag_id, False)
+    live.api.set_paused("kol_transform", False)
     live.api.settle("kol_transform")
+    yield WARNED_RULE
+    path.write_text(original)
+
+
+WARNED_RULE = "suite.gold.kol_summary.expect_column_max_to_be_between.followers_count"
+
+
+def _review_waiting(live, seed: int, conf: dict | None = None) -> tuple[str, int]:
+    """New records in Bronze, then a ``kol_transform`` run under policy review, once its ``review_warns`` task
+    waits for an answer; and ``main``'s Gold snapshot (the review holds the lease: nothing else can move it)."""
+    new_kols = DatasetSpec(profiles=12, bad_fraction=0.0, seed=seed, first_index=seed * 1000)  # no KOL updated
+    produce_records(generate(new_kols).all_records(), live.settings)
+    for topic in TOPICS.values():
+        ingest_topic(topic, live.settings, log=lambda *_: None)
+    run_id = live.api.trigger("kol_transform", {"warn_policy": "review", **(conf or {})})
+    live.api.wait_task("kol_transform", run_id, "review_warns", {"awaiting_input"})
+    _parked(live, run_id)
+    return run_id, _gold_main(live)
+
+
+def _parked(live, run_id: str, timeout: float = 60) -> None:
+    """Wait until the scheduler has processed the exit of the process that parked the task: Airflow 3.3.2
+    marks a task failed ("state changed externally") when an answer resumes it before that event, which a
+    script answering within a second of the park can hit; a person reading the form never does."""
+    log, parked = live.settings.state_dir.parent / "serve.log", (
+        "Received executor event with state success for task instance TaskInstanceKey(dag_id='kol_transform', "
+        f"task_id='review_warns', run_id='{run_id}'")
+    deadline = time.monotonic() + timeout
+    while parked not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"the scheduler did not see {run_id}'s review park in {timeout}s"
+        time.sleep(POLL)
+
+
+def _gold_main(live) -> int:
+    return get_catalog(live.settings).load_table("gold.kol_summary").current_snapshot().snapshot_id
+
+
+def _hitl_path(run_id: str) -> str:
+    return f"/dags/kol_transform/dagRuns/{quote(run_id, safe='')}/taskInstances/review_warns/-1/hitlDetails"
+
+
+def _decision(live, run_id: str) -> dict:
+    [row] = [c for c in run_results(live.settings, "kol_transform", run_id) if c.check_id == "review.decision"]
+    return row.__dict__
+
+
+def _form_and_alert(live, run_id: str, rule: str) -> str:
+    """The review's one alert per channel (the WARN, the form's link) and its form (verdict, WARN, branch
+    diff, Data quality link); returns the form's link."""
+    body = html_part(_wait_for(live.inbox, lambda m: "review waiting" in m["Subject"] and run_id in m["Subject"]))
+    assert rule in body
+    form = body.split('href="')[1].split('"')[0]
+    assert form.startswith(live.url) and "/required_actions" in form, form
+    post = _wait_for(live.slack, lambda p: "review waiting" in p["text"] and run_id in p["text"])
+    assert "|Review: approve or reject>" in post["text"] and rule in post["text"]
+    detail = live.api.call("GET", _hitl_path(run_id))
+    assert detail["options"] == ["Approve", "Reject"] and list(detail["params"]) == ["comment"]
+    # the rule WARNs twice: on the whole table and on the run's change
+    assert "Audit verdict: PASS with 2 WARN(s)" in detail["body"] and rule in detail["body"]
+    assert "`gold.kol_summary`: +12 ~0 -0" in detail["body"] and run_url("kol_transform", run_id) in detail["body"]
+    return form
+
+
+def _approve_in_the_ui(live, form: str, comment: str, shot) -> None:
+    """The reviewer, in a browser of their own, from the alert's link: a comment, then Approve."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+        _log_in(page, live.url, REVIEWER, live.password_of(REVIEWER))
+        page.goto(form)
+        page.get_by_text("Audit verdict: PASS with 2 WARN(s)").wait_for()
+        page.locator('[id="element_comment"]').fill(comment)
+        page.screenshot(path=str(shot), full_page=True)
+        page.get_by_role("button", name="Approve").click()
+        page.get_by_text("response successful").wait_for()
+        chromium.close()
+
+
+def test_a_review_holds_the_lease_a_viewer_cannot_answer_and_the_reviewer_approves_in_the_ui(
+        live, published_lake, warning_suite, tmp_path):
+    """kol_transform's audit WARNs under policy review: it waits for a reviewer, holding the WAP lease.
+    kol_platform_e2e, triggered meanwhile, waits in its lease task, and kol_lake_maintenance for both (the
+    parked review holds no pool slot: the lease keeps maintenance off the audited branch). A viewer cannot
+    answer; the reviewer approves in Chromium from the alert's link; then each chain runs in turn, and
+    maintenance only when no writer runs."""
+    for dag_id in ("kol_platform_e2e", "kol_lake_maintenance"):
+        live.api.set_paused(dag_id, False)
+    transform, before = _review_waiting(live, seed=301)
     e2e = live.api.trigger("kol_platform_e2e", {"profiles": 200, "bad_fraction": 0.02, "seed": 9})
-    live.api.wait_task("kol_platform_e2e", e2e, "acquire_wap_lease", {"success"}, timeout=600)
-    transform = live.api.trigger("kol_transform", {})
-    live.api.wait_task("kol_transform", transform, "acquire_wap_lease", {"running"})  # waiting for the lease
     maintenance = live.api.trigger("kol_lake_maintenance", {})
-    runs = {("kol_platform_e2e", e2e): None, ("kol_transform", transform): None,
+    form = _form_and_alert(live, transform, warning_suite)
+    viewer = AirflowApi(live.url, live.password_of(VIEWER), user=VIEWER)  # may read the form, not answer it
+    refused = viewer.http.patch("/api/v2" + _hitl_path(transform), json={"chosen_options": ["Approve"]})
+    assert refused.status_code == 403, refused.text
+    live.api.wait_task("kol_platform_e2e", e2e, "acquire_wap_lease", {"running"})  # waiting for the lease
+    assert live.api.task_states("kol_transform", transform)["review_warns"] == "awaiting_input"
+    assert _gold_main(live) == before  # nothing moved main while the review waited
+    shot = tmp_path / "review-form.png"
+    _approve_in_the_ui(live, form, "band reviewed: the new rule is a draft", shot)
+    print(f"the approval form of {transform}: {shot}")
+    runs = {("kol_transform", transform): None, ("kol_platform_e2e", e2e): None,
             ("kol_lake_maintenance", maintenance): None}
     for dag_id, run_id in runs:
         runs[dag_id, run_id] = live.api.wait_run(dag_id, run_id, timeout=900)
         assert runs[dag_id, run_id]["state"] == "success", live.api.task_states(dag_id, run_id)
 
-    tasks = {dag_id: live.api.task_instances(dag_id, run_id) for dag_id, run_id in runs}
-    assert live.api.xcom("kol_transform", transform, "acquire_wap_lease") == {"holder": transform, "waited": True}
-    # it got the lease once e2e gave it back: during e2e's release task (whose own end is recorded after the
-    # lock is free, so the waiting task may finish first), never before that task started
-    assert _at(tasks["kol_transform"]["acquire_wap_lease"]["end_date"]) >= _at(
-        tasks["kol_platform_e2e"]["release_wap_lease"]["start_date"])
-    maintain = tasks["kol_lake_maintenance"]["maintain_lake"]
-    writers = [ti for dag_id in ("kol_platform_e2e", "kol_transform") for ti in tasks[dag_id].values()
+    decision = _decision(live, transform)  # published, with the reviewer's decision in the run's report
+    assert (decision["status"], decision["observed"]) == ("PASS", "Approve")
+    assert decision["details"].startswith(f"approved by {REVIEWER} at ")
+    assert decision["details"].endswith("for 2 WARN(s): band reviewed: the new rule is a draft")
+    report = live.report("kol_transform", transform)
+    assert {c["check_id"]: c["status"] for c in report["checks"]}.items() >= {
+        "review.decision": "PASS", warning_suite: "WARN"}.items()
+    assert uncatalogued(report) == [] and report["gate"]["passed"]
+    assert not {r for r in get_catalog(live.settings).load_table("gold.kol_summary").refs() if transform in r}
+    _serialized(live, runs, first=("kol_transform", transform), second=("kol_platform_e2e", e2e),
+                maintenance=("kol_lake_maintenance", maintenance))
+
+
+def _serialized(live, runs: dict, *, first: tuple, second: tuple, maintenance: tuple) -> None:
+    """The second chain took the lease once the first gave it back (during the first's release task, whose
+    own end is recorded after the lock is free), and maintenance never overlapped a writer's task."""
+    tasks = {key: live.api.task_instances(*key) for key in runs}
+    assert live.api.xcom(*second, "acquire_wap_lease") == {"holder": second[1], "waited": True}
+    assert _at(tasks[second]["acquire_wap_lease"]["end_date"]) >= _at(tasks[first]["release_wap_lease"]["start_date"])
+    maintain = tasks[maintenance]["maintain_lake"]
+    writers = [ti for key in (first, second) for ti in tasks[key].values()
                if ti["pool"] == maintain["pool"] and ti["start_date"] and ti["end_date"]]
     overlapping = [ti["task_id"] for ti in writers if _at(ti["start_date"]) < _at(maintain["end_date"])
                    and _at(maintain["start_date"]) < _at(ti["end_date"])]
     assert overlapping == [], f"maintenance ran beside writers: {overlapping}"
-    queued = _at(runs["kol_lake_maintenance", maintenance]["queued_at"])
+    queued = _at(runs[maintenance]["queued_at"])
     assert any(_at(ti["start_date"]) <= queued < _at(ti["end_date"]) for ti in writers)  # it had to wait
 
 
 def _at(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
+
+
+def test_a_rejected_review_keeps_main_and_the_branch_and_an_unanswered_one_times_out(live, published_lake,
+                                                                                   warning_suite):
+    run_id, before = _review_waiting(live, seed=302)
+    live.api.call("PATCH", _hitl_path(run_id), json={"chosen_options": ["Reject"],
+                                                     "params_input": {"comment": "score shift unexplained"}})
+    run = live.api.wait_run("kol_transform", run_id)
+    states = live.api.task_states("kol_transform", run_id)
+    assert run["state"] == "failed" and states["review_warns"] == "failed", states
+    assert states["publish_branch"] == "upstream_failed" and states["release_wap_lease"] == "success", states
+    assert _gold_main(live) == before  # main untouched
+    assert run_branch(run_id) in get_catalog(live.settings).load_table("gold.kol_summary").refs()  # kept
+    decision = _decision(live, run_id)
+    assert (decision["status"], decision["observed"]) == ("FAIL", "Reject")
+    assert decision["details"].startswith("rejected by admin") and "score shift unexplained" in decision["details"]
+    assert "review.decision (Reject)" in _wait_for(
+        live.inbox, lambda m: "quality gate FAILED" in m["Subject"] and run_id in m["Subject"])["Subject"]
+
+    timed_out, _ = _review_waiting(live, seed=303, conf={"review_timeout_minutes": 1})  # nobody answers
+    run = live.api.wait_run("kol_transform", timed_out, timeout=300)
+    assert run["state"] == "failed" and live.api.task_states("kol_transform", timed_out)["review_warns"] == "failed"
+    decision = _decision(live, timed_out)
+    assert (decision["status"], decision["observed"]) == ("FAIL", "timed out")
+    assert "no answer within 1 min" in decision["details"]
+    mail = _wait_for(live.inbox, lambda m: "quality gate FAILED" in m["Subject"] and timed_out in m["Subject"])
+    assert "review.decision (timed out)" in mail["Subject"] and "review timed out" in html_part(mail)
+    assert _gold_main(live) == before
 
 
 def test_a_breached_gate_fails_the_run_names_the_check_and_alerts_once(live, published_lake, browser):

@@ -57,6 +57,33 @@ def test_a_new_failing_suite_fails_the_audit_and_main_is_untouched(bronze_loaded
     _assert_lineage(bronze_loaded, run, branch)
 
 
+def test_a_warn_under_policy_block_stops_the_publish_and_says_why(bronze_loaded, transform_dag, tmp_path,
+                                                                   monkeypatch):
+    from lakehouse.core.project import find_project_dir
+    from lakehouse.quality.store import run_results
+
+    suites = tmp_path / "expectations"
+    shutil.copytree(find_project_dir() / "expectations", suites)
+    gold = json.loads((suites / "gold" / "kol_summary.json").read_text())
+    gold["expectations"].append({"type": "expect_column_max_to_be_between", "meta": {"severity": "warning"},
+                                 "kwargs": {"column": "followers_count", "max_value": 1}})
+    (suites / "gold" / "kol_summary.json").write_text(json.dumps(gold))  # a rule that only WARNs
+    monkeypatch.setenv("LAKEHOUSE_EXPECTATIONS_DIR", str(suites))
+    run = transform_dag.test(run_conf={"warn_policy": "block"})
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert run.state == "failed"
+    assert states["audit_branch"] == "success" and states["review_warns"] == "failed", states
+    assert states["publish_branch"] == states["publish_redis"] == "upstream_failed", states
+    assert states["release_wap_lease"] == "success"
+    refs = _refs(bronze_loaded, "gold.kol_summary")
+    assert run_branch(run.run_id) in refs and get_catalog(bronze_loaded).load_table("gold.kol_summary").scan().count() == 0
+    checks = {c.check_id: c for c in run_results(bronze_loaded, "kol_transform", run.run_id)}
+    warned = "suite.gold.kol_summary.expect_column_max_to_be_between.followers_count"
+    assert checks[warned].status == "WARN"
+    assert (checks["review.decision"].status, checks["review.decision"].observed) == ("FAIL", "blocked")
+    assert warned in checks["review.decision"].details
+
+
 def _assert_lineage(settings, run, branch: str) -> None:
     """The run's OpenLineage events: Bronze -> Silver -> Gold edges with counts, snapshots and Kafka offsets
     as the tables hold them, and the audit's failed rule among its assertions."""

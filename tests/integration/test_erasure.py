@@ -74,10 +74,10 @@ def _rows(spark, table: str, kol_ids: set[str]) -> int:
 
 @pytest.fixture
 def erasure_lake(lake, lake_services, spark_session):
-    """A published lake of 2,000 KOLs with labels, Redis, a failed audit's branch and a tag; three subjects:
+    """A published lake of 500 KOLs with labels, Redis, a failed audit's branch and a tag; three subjects:
     A (videos, comments), B (also in quarantine), C (whose comments sit under another KOL's video too)."""
     spark = spark_session
-    dataset = generate(DatasetSpec(profiles=2000, bad_fraction=0.01, seed=35))
+    dataset = generate(DatasetSpec(profiles=500, bad_fraction=0.01, seed=35))
     profiles = [json.loads(r.value) for r in dataset.records["profiles"] if r.fault is None]
     with_videos = {d["kol_id"] for d in _docs(dataset, "comments", {p["kol_id"] for p in profiles})}
     chosen = [p for p in profiles if p["kol_id"] in with_videos and p["favorites_count"] < 100 * p["followers_count"]][:4]

@@ -42,15 +42,28 @@ def test_every_dag_is_documented_owned_tagged_and_retried(dagbag):
 
 def test_maintenance_and_erasure_never_run_beside_a_lakehouse_task(dagbag):
     """Every task takes one slot of the lake pool; maintain_lake and erase_subjects take all of them (a
-    reader-writer lock)."""
+    reader-writer lock). The lease tasks run in Airflow's default pool."""
     from lakehouse.orchestration.dag_defaults import LAKE_POOL, LAKE_POOL_SLOTS
+    from lakehouse.orchestration.taskflow import LEASE_POOL
 
     for dag_id, dag in dagbag.dags.items():
-        for t in dag.tasks:
-            assert t.pool == LAKE_POOL, f"{dag_id}.{t.task_id}: pool {t.pool}"
+        for t in dag.tasks:  # waiting for the lease takes no lake slot (else: a deadlock with maintenance)
+            pool = LEASE_POOL if t.task_id in ("acquire_wap_lease", "release_wap_lease") else LAKE_POOL
+            assert t.pool == pool, f"{dag_id}.{t.task_id}: pool {t.pool}"
             expected = LAKE_POOL_SLOTS if t.task_id in ("maintain_lake", "erase_subjects") else 1
             assert t.pool_slots == expected, f"{dag_id}.{t.task_id}: {t.pool_slots} slot(s)"
     assert {"kol_lake_maintenance", "kol_erasure"} <= set(dagbag.dags)
+
+
+@pytest.mark.parametrize("dag_id,task_id", [("kol_lake_maintenance", "maintain_lake"),
+                                            ("kol_erasure", "erase_subjects")])
+def test_maintenance_and_erasure_hold_the_lease_a_waiting_review_keeps(dagbag, dag_id, task_id):
+    """A WAP chain parked on a review holds no pool slot (Airflow frees it while a task awaits input), so the
+    pool alone would let maintenance move ``main`` under the audited branch: the lease keeps it out."""
+    dag = dagbag.dags[dag_id]
+    acquire, release = dag.get_task("acquire_wap_lease"), dag.get_task("release_wap_lease")
+    assert acquire.is_setup and release.is_teardown
+    assert task_id in acquire.downstream_task_ids and task_id in release.upstream_task_ids
 
 
 @pytest.mark.parametrize("dag_id", ["kol_transform", "kol_platform_e2e"])
@@ -60,6 +73,9 @@ def test_every_wap_chain_holds_the_lease_from_first_write_to_redis_publish(dagba
     assert acquire.is_setup and release.is_teardown
     assert "bronze_to_silver" in acquire.downstream_task_ids
     assert "publish_redis" in release.upstream_task_ids
+    review = dag.get_task("review_warns")  # the review waits between the audit and the publish, under the lease
+    assert review.upstream_task_ids == {"audit_branch"} and review.downstream_task_ids == {"publish_branch"}
+    assert review.retries == 0  # a retry would ask again
 
 
 def test_every_gate_alerts_once_per_run_and_the_nightly_has_a_deadline_when_alerts_are_on(dagbag, monkeypatch):

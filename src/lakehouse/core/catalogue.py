@@ -63,6 +63,7 @@ NIGHTLY = "lake_checks (kol_quality_nightly)"
 AUDIT_AND_NIGHTLY = f"{AUDIT}; {NIGHTLY}"
 NIGHTLY_TABLES = "table_checks (kol_quality_nightly)"
 SERVING = "publish_redis (kol_transform, kol_platform_e2e); table_checks (kol_quality_nightly, layer serving)"
+REVIEW = "review_warns (kol_transform, kol_platform_e2e)"
 ERASURE = "erase_subjects (kol_erasure, lakehouse erase)"
 HEALTH = "health_checks (kol_quality_nightly); `lakehouse doctor`"
 
@@ -117,6 +118,13 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "`LAKEHOUSE_SCORE_MOVE_POINTS` must stay under `LAKEHOUSE_SCORE_MOVE_MAX_SHARE`.",
               "Compare the score shift in `diff.gold.kol_summary`; a new scale or a changed input field moves scores.",
               "when the run rescored every KOL with a newly promoted champion"),
+    CheckSpec("review.decision", "orchestration", REVIEW, "FAIL",
+              "The run's WARN policy acted on an audit that WARNed: a reviewer approved (PASS) or rejected the "
+              "publish in the Airflow UI, nobody answered within `review_timeout_minutes`, or policy `block` "
+              "stopped it. The details name the reviewer, the time and the comment.",
+              "Rejected or timed out: `main` is untouched and the branch `audit_<run id>` is kept; read the "
+              "WARNs in the run's Data quality view, fix their cause or re-run with a reviewer at hand. Blocked: "
+              "re-run under `review` (or `publish`) if the WARNs are expected."),
     # ---- counts and accounting -------------------------------------------------------------------------------
     CheckSpec("bronze_vs_kafka_offsets.{bronze}", "bronze", NIGHTLY_TABLES, "FAIL",
               "Bronze holds exactly the offsets its commits record as consumed (and ingest reconciles the same "

@@ -67,19 +67,32 @@ def openlineage_env(settings: Settings) -> dict[str, str]:
 
 
 ADMIN_USER = "admin"
+USERS_ENV = "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"
 
 
-def service_env(port: int, host: str = "localhost") -> dict[str, str]:
+def auth_users(configured: str | None = None) -> str:
+    """SimpleAuthManager's ``user:role`` list: ``configured`` (Airflow's own setting, e.g.
+    ``admin:admin,reviewer:user,viewer:viewer``) with the ``admin`` user the platform's scripts log in as
+    added when it is missing. The role decides what a user may do: a ``viewer`` reads, a ``user`` or above
+    also triggers runs and answers a review form."""
+    users = [u.strip() for u in (configured or "").split(",") if u.strip()]
+    if not any(u.split(":")[0] == ADMIN_USER for u in users):
+        users.insert(0, f"{ADMIN_USER}:admin")
+    return ",".join(users)
+
+
+def service_env(port: int, host: str = "localhost", users: str | None = None) -> dict[str, str]:
     """What `airflow standalone` needs to serve on ``port``: the UI/API address the task runners call back
-    (execution API) and links in alerts point at, and one admin user of Airflow's SimpleAuthManager, whose
-    generated password Airflow keeps in ``$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated``."""
+    (execution API) and links in alerts point at, and the users of Airflow's SimpleAuthManager
+    (:func:`auth_users`), whose generated passwords Airflow keeps in
+    ``$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated``."""
     base = f"http://{host}:{port}"
     return {
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": base,
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        USERS_ENV: auth_users(users),
     }
 
 
@@ -89,10 +102,10 @@ def admin_password_file(env: dict[str, str]) -> Path:
                 or Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated")
 
 
-def admin_password(env: dict[str, str]) -> str | None:
-    """The admin password SimpleAuthManager generated (None until the API server first started)."""
+def admin_password(env: dict[str, str], user: str = ADMIN_USER) -> str | None:
+    """The password SimpleAuthManager generated for ``user`` (None until the API server first started)."""
     path = admin_password_file(env)
-    return json.loads(path.read_text()).get(ADMIN_USER) if path.is_file() else None
+    return json.loads(path.read_text()).get(user) if path.is_file() else None
 
 
 def ensure_pools(env: dict[str, str]) -> None:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from airflow.sdk import AsyncCallback, BaseNotifier, DeadlineAlert, DeadlineReference
 
 from lakehouse.config import Settings, get_settings
-from lakehouse.core.checks import CheckResult, verdict
+from lakehouse.core.checks import CheckResult, Status, verdict
+from lakehouse.core.review import REVIEW_CHECK
 from lakehouse.orchestration.quality_ui import run_url
 
 if TYPE_CHECKING:
@@ -50,25 +51,50 @@ class GateAlert:
     text: str  # the Slack message (mrkdwn)
 
 
+def _rows_html(checks: list[CheckResult]) -> str:
+    rows = "".join(f"<tr><td>{escape(str(r.status))}</td><td>{escape(r.check_id)}</td>"
+                   f"<td>{escape(r.layer)}/{escape(r.table)}</td><td>{escape(str(r.observed))}</td>"
+                   f"<td>{escape(r.threshold)}</td><td>{escape(r.details)}</td></tr>" for r in checks)
+    return ("<table border=1 cellpadding=4><tr><th>status</th><th>check</th><th>where</th><th>observed</th>"
+            f"<th>threshold</th><th>details</th></tr>{rows}</table>")
+
+
 def gate_alert(dag_id: str, run_id: str, checks: list[CheckResult], *, fail_on_warn: bool,
                base_url: str) -> GateAlert:
-    """Verdict, score, each check that breached it with observed vs threshold, and the run's Data quality link."""
+    """Verdict, score, each check that breached it with observed vs threshold, and the run's Data quality link.
+
+    The subject names the first three breaches, FAILs before WARNs and recorded checks before failed tasks
+    (a rejected or timed-out review reads ``review.decision (timed out)``)."""
     v = verdict(checks, fail_on_warn=fail_on_warn)
     link = base_url + run_url(dag_id, run_id)
     outcome = "PASSED" if v.passed else "FAILED"
+    # FAILs before WARNs, recorded checks before failed tasks
+    first = sorted(v.not_passing, key=lambda r: (r.status != Status.FAIL, r.check_id.startswith("task.")))[:3]
+    named = ", ".join(f"{r.check_id} ({r.observed})" if r.check_id == REVIEW_CHECK else r.check_id for r in first)
     subject = (f"{SUBJECT_PREFIX} {dag_id} {run_id}: quality gate {outcome}, score {v.score}% "
-               f"(min {v.min_score}%), {len(v.not_passing)} check(s) not passing")
-    rows = "".join(f"<tr><td>{escape(str(r.status))}</td><td>{escape(r.check_id)}</td>"
-                   f"<td>{escape(r.layer)}/{escape(r.table)}</td><td>{escape(str(r.observed))}</td>"
-                   f"<td>{escape(r.threshold)}</td><td>{escape(r.details)}</td></tr>" for r in v.not_passing)
+               f"(min {v.min_score}%), {len(v.not_passing)} check(s) not passing" + (f": {named}" if named else ""))
     html = (f"<h2>{escape(dag_id)} &middot; {escape(run_id)}</h2>"
             f"<p>Verdict: <b>{outcome}</b>, readiness score {v.score}% "
-            f"(min {v.min_score}%{', WARN fails' if fail_on_warn else ''}).</p>"
-            "<table border=1 cellpadding=4><tr><th>status</th><th>check</th><th>where</th><th>observed</th>"
-            f"<th>threshold</th><th>details</th></tr>{rows}</table>"
+            f"(min {v.min_score}%{', WARN fails' if fail_on_warn else ''}).</p>{_rows_html(v.not_passing)}"
             f'<p><a href="{escape(link)}">Data quality view of this run</a></p>')
     text = "\n".join([f"*{subject}*", *(f"• `{r.line()}`" for r in v.not_passing),
                       f"<{link}|Data quality view of this run>"])
+    return GateAlert(subject, html, text)
+
+
+def review_alert(dag_id: str, run_id: str, checks: list[CheckResult], *, form_link: str,
+                 base_url: str) -> GateAlert:
+    """A run waits for a reviewer: its WARNs with observed vs threshold, the approval form's link and the
+    run's Data quality link."""
+    warns = [r for r in checks if r.status == Status.WARN]
+    link = base_url + run_url(dag_id, run_id)
+    subject = f"{SUBJECT_PREFIX} {dag_id} {run_id}: review waiting, {len(warns)} WARN(s) before publish"
+    html = (f"<h2>{escape(dag_id)} &middot; {escape(run_id)}</h2><p>The audit WARNed; the branch is "
+            f"published only when a reviewer approves.</p>{_rows_html(warns)}"
+            f'<p><a href="{escape(form_link)}">Review: approve or reject</a> &middot; '
+            f'<a href="{escape(link)}">Data quality view of this run</a></p>')
+    text = "\n".join([f"*{subject}*", *(f"• `{r.line()}`" for r in warns),
+                      f"<{form_link}|Review: approve or reject> · <{link}|Data quality view of this run>"])
     return GateAlert(subject, html, text)
 
 
@@ -108,9 +134,27 @@ class QualityGateNotifier(BaseNotifier):
         alert = gate_alert(dag_run.dag_id, dag_run.run_id, checks,
                            fail_on_warn=bool((context.get("params") or {}).get("fail_on_warn")),
                            base_url=airflow_base_url())
-        for notifier in _notifiers(settings, alert):  # rendered already: no templating of check details
-            notifier.notify(context)
-        log.info("quality gate alert sent (%s)", ", ".join(channels(settings)))
+        send(settings, alert, context)
+
+
+def send(settings: Settings, alert: GateAlert, context: Context) -> None:
+    """``alert`` to every configured channel (rendered already: no templating of check details)."""
+    for notifier in _notifiers(settings, alert):
+        notifier.notify(context)
+    log.info("alert sent (%s): %s", ", ".join(channels(settings)), alert.subject)
+
+
+def send_review_alert(context: Context, form_link: str) -> None:
+    """The review-waiting alert of the run in ``context`` (no channel configured: the log says so)."""
+    from lakehouse.quality.store import run_results
+
+    settings, dag_run = get_settings(), context["dag_run"]
+    if not channels(settings):
+        log.warning("review waiting at %s; no alert sent (no alert channel configured)", form_link)
+        return
+    checks = run_results(settings, dag_run.dag_id, dag_run.run_id)
+    send(settings, review_alert(dag_run.dag_id, dag_run.run_id, checks, form_link=form_link,
+                                base_url=airflow_base_url()), context)
 
 
 def nightly_deadline(settings: Settings | None = None) -> list[DeadlineAlert]:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     Task = AbstractOperator | Any  # an operator, or the XComArg a @task call returns
 
 REPORT_TASK = "readiness_report"
+LEASE_POOL = "default_pool"  # Airflow's own pool (128 slots)
 GATE_TASK = "quality_gate"
 DEFAULT_REPORT = "lakehouse.orchestration.tasks.checks:readiness_report"
 
@@ -81,13 +82,17 @@ def readiness_report_task(expected_tasks: tuple[str, ...], body: str = DEFAULT_R
 
 
 def wap_lease(first: Task, last: Task) -> None:
-    """Hold the WAP lease from before ``first`` until after ``last`` (setup/teardown: released on failure too)."""
+    """Hold the WAP lease from before ``first`` until after ``last`` (setup/teardown: released on failure too).
 
-    @task(task_id="acquire_wap_lease")
+    The two lease tasks run in Airflow's ``default_pool``, not the lake pool: a run waiting for the lease must
+    not hold a lake slot, or a lease holder that needs every slot (maintenance, erasure) would wait for it
+    while it waits for the lease."""
+
+    @task(task_id="acquire_wap_lease", pool=LEASE_POOL)
     def acquire_wap_lease(dag_run: DagRunProtocol | None = None) -> Any:  # Airflow passes the context
         return run_body("lakehouse.orchestration.lease:acquire_wap_lease", run_id=dag_run.run_id)
 
-    @task(task_id="release_wap_lease")
+    @task(task_id="release_wap_lease", pool=LEASE_POOL)
     def release_wap_lease(dag_run: DagRunProtocol | None = None) -> Any:  # Airflow passes the context
         return run_body("lakehouse.orchestration.lease:release_wap_lease", run_id=dag_run.run_id)
 
@@ -112,15 +117,20 @@ def publish_branch_task() -> Task:
 
 
 def wap_chain(train: bool = False) -> list[Task]:
-    """Three Spark jobs on the run's branch ``audit_<run id>`` (write, write, audit), then publish (fast-forward).
+    """Three Spark jobs on the run's branch ``audit_<run id>`` (write, write, audit), the WARN policy's review
+    step (:mod:`lakehouse.orchestration.review`), then publish (fast-forward).
 
     ``train``: train (and if its gates pass, promote) the trust model on this run's Silver
     before Gold is built, so Gold's trust scores come from it (the end-to-end run).
+    The DAG declares :func:`~lakehouse.orchestration.review.review_params` among its Params.
     """
+    from lakehouse.orchestration.review import review_task
+
     jobs = WAP_JOBS if not train else (WAP_JOBS[0], TRAIN_JOB, *WAP_JOBS[1:])
     tasks: list[Task] = []
     for job in jobs:
         if job == PUBLISH_JOB:
+            tasks.append(review_task(tuple(t.task_id for t in tasks)))
             tasks.append(publish_branch_task())
             continue
         # the readiness run's Params (profiles, seed …) describe its dataset, not a model: training keeps its own
