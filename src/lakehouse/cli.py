@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from lakehouse.config import get_settings
+from lakehouse.config import Settings, get_settings
 from lakehouse.core.project import ProjectNotFoundError
 
 
@@ -137,8 +137,6 @@ def cmd_publish_branch(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Start services, run kol_platform_e2e with `airflow dags test`, print the report, stop services."""
     from lakehouse.iceberg.catalog import reset_lake
-    from lakehouse.orchestration.airflow_env import airflow_env
-    from lakehouse.quality.report import render_terminal
     from lakehouse.services.manager import ServiceManager
 
     settings = get_settings()
@@ -148,26 +146,57 @@ def cmd_demo(args: argparse.Namespace) -> int:
     started_here = not any(s.owned for s in manager.status())
     manager.up()
     conf = {"profiles": args.profiles, "bad_fraction": args.bad_fraction, "seed": args.seed}
-    started = time.monotonic()
     try:
-        cmd = [sys.executable, "-m", "airflow", "dags", "test", "kol_platform_e2e", "--conf", json.dumps(conf)]
-        log_path = settings.log_dir / "demo-airflow.log"
-        print(f"demo: running kol_platform_e2e {conf} (Airflow log: {log_path})", flush=True)
-        with open(log_path, "w") as log:
-            code = subprocess.run(cmd, env=airflow_env(settings), stdout=log, stderr=subprocess.STDOUT).returncode
+        return dags_test(settings, "kol_platform_e2e", conf, "demo")
     finally:
         if started_here and not args.keep_services:
             manager.down()
-    elapsed = time.monotonic() - started
-    latest = settings.reports_dir / "kol_platform_e2e" / "latest.json"
+
+
+def dags_test(settings: Settings, dag_id: str, conf: dict, command: str) -> int:
+    """Run ``dag_id`` with ``conf`` through `airflow dags test` (its log under the state dir), then print
+    its readiness report; the exit code is the run's."""
+    from lakehouse.orchestration.airflow_env import airflow_env
+    from lakehouse.quality.report import render_terminal
+
+    started = time.monotonic()
+    cmd = [sys.executable, "-m", "airflow", "dags", "test", dag_id, "--conf", json.dumps(conf)]
+    log_path = settings.log_dir / f"{command}-airflow.log"
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    print(f"{command}: running {dag_id} {conf} (Airflow log: {log_path})", flush=True)
+    with open(log_path, "w") as log:
+        code = subprocess.run(cmd, env=airflow_env(settings), stdout=log, stderr=subprocess.STDOUT).returncode
+    latest = settings.reports_dir / dag_id / "latest.json"
     if latest.exists():
         report = json.loads(latest.read_text())
         print(render_terminal(report))
         print(f"report: {latest}\nHTML:   {latest.with_suffix('.html').as_uri()}")
-    print(f"demo: DAG run {'succeeded' if code == 0 else 'FAILED'} in {elapsed:.1f}s")
+    print(f"{command}: DAG run {'succeeded' if code == 0 else 'FAILED'} in {time.monotonic() - started:.1f}s")
     if code != 0:
-        print(f"demo: see {log_path}")
+        print(f"{command}: see {log_path}")
     return code
+
+
+def cmd_quarantine_replay(args: argparse.Namespace) -> int:
+    """Replay quarantined records of the given reason codes through Silver (as kol_quarantine_replay: a WAP
+    chain, audited and published); with --dry-run, count per reason what would move and write nothing."""
+    from lakehouse.core.errors import DataBreach
+    from lakehouse.core.params import validated
+
+    params = {"reasons": args.reasons, "since": args.since, "until": args.until, "dry_run": args.dry_run}
+    try:
+        validated("replay_quarantine", params)  # a bad selection fails before Spark or Airflow
+    except DataBreach as exc:
+        print(f"quarantine replay: {exc}")
+        return 2
+    settings = get_settings()
+    if not args.dry_run:
+        return dags_test(settings, "kol_quarantine_replay", params, "quarantine-replay")
+    from lakehouse.jobs.replay import replay
+    from lakehouse.spark.session import get_session
+
+    replay(get_session("quarantine-replay", settings), params=params)  # prints one line per reason
+    return 0
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
@@ -354,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--reason", required=True, help="the legal ground, e.g. 'GDPR Art. 17' (no personal data)")
     erase.add_argument("--wait", type=float, default=1800.0, help="seconds to wait for the lake lease")
     erase.set_defaults(func=cmd_erase)
+    add_quarantine_commands(sub)
     st = sub.add_parser("status", help="show embedded services")
     st.add_argument("--strict", action="store_true", help="exit 1 unless everything runs")
     st.set_defaults(func=cmd_status)
@@ -390,6 +420,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--dag-id", default="kol_platform_e2e", help="whose latest report to print")
     rep.set_defaults(func=cmd_report)
     return parser
+
+
+def add_quarantine_commands(sub: argparse._SubParsersAction) -> None:
+    """``lakehouse quarantine replay``."""
+    quarantine = sub.add_parser("quarantine", help="silver.quarantine").add_subparsers(
+        dest="quarantine_command", required=True)
+    replay_cmd = quarantine.add_parser("replay", help=cmd_quarantine_replay.__doc__)
+    replay_cmd.add_argument("reasons", nargs="+", help="reason codes, e.g. missing_field bad_timestamp")
+    replay_cmd.add_argument("--since", default="", help="only records quarantined at or after (ISO 8601)")
+    replay_cmd.add_argument("--until", default="", help="only records quarantined at or before (ISO 8601)")
+    replay_cmd.add_argument("--dry-run", action="store_true", help="count per reason what would move")
+    replay_cmd.set_defaults(func=cmd_quarantine_replay)
 
 
 def main(argv: list[str] | None = None) -> int:

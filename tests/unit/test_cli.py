@@ -39,7 +39,17 @@ def test_help_lists_every_command():
 
     [subcommands] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
     expected = {"setup", "setup-catalog", "up", "down", "status", "demo", "kcat", "suites", "report",
-                "airflow-env", "redis", "doctor", "publish-branch"}
+                "airflow-env", "redis", "doctor", "publish-branch", "quarantine", "erase"}
     assert expected <= set(subcommands.choices)
     listed = {line.split()[0] for line in _cli("--help").splitlines() if line.startswith("    ") and line.split()}
     assert expected <= listed, expected - listed  # each one a line of the help's command list
+
+
+def test_quarantine_replay_refuses_an_unknown_reason_before_anything_starts(capsys):
+    from lakehouse.cli import main
+
+    assert main(["quarantine", "replay", "missing_field", "typo_reason"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("quarantine replay: replay_quarantine: reasons.1: 'typo_reason' is not one of")
+    assert main(["quarantine", "replay", "missing_field", "--since", "last tuesday"]) == 2
+    assert "since: 'last tuesday' does not match" in capsys.readouterr().out

@@ -43,7 +43,8 @@ def _example(schema: dict):
 
 
 # Params whose value has a shape of its own (a pattern, not a type)
-EXAMPLES = {"subjects": ["tiktok:ti_0000001"], "request_id": "GDPR-1", "reason": "GDPR Art. 17"}
+EXAMPLES = {"subjects": ["tiktok:ti_0000001"], "request_id": "GDPR-1", "reason": "GDPR Art. 17",
+            "since": "2026-12-01T00:00:00+00:00", "until": ""}
 
 
 def _defaults(job: str) -> dict:

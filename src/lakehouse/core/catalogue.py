@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from lakehouse.core.entities import QUARANTINE_REASONS
+
 # What each placeholder of a pattern may stand for.
 PARTS = {
     "table": r"[a-z_]+\.[a-z0-9_]+",
@@ -25,6 +27,7 @@ PARTS = {
     "rule": r"[A-Za-z0-9_]+\.[^ ]+",
     "action": r"[a-z_]+",
     "task_id": r"[a-z0-9_]+",
+    "reason": "|".join(QUARANTINE_REASONS),
 }
 
 
@@ -64,6 +67,7 @@ AUDIT_AND_NIGHTLY = f"{AUDIT}; {NIGHTLY}"
 NIGHTLY_TABLES = "table_checks (kol_quality_nightly)"
 SERVING = "publish_redis (kol_transform, kol_platform_e2e); table_checks (kol_quality_nightly, layer serving)"
 REVIEW = "review_warns (kol_transform, kol_platform_e2e)"
+REPLAY = "replay_quarantine (kol_quarantine_replay)"
 ERASURE = "erase_subjects (kol_erasure, lakehouse erase)"
 HEALTH = "health_checks (kol_quality_nightly); `lakehouse doctor`"
 
@@ -118,6 +122,12 @@ CATALOGUE: tuple[CheckSpec, ...] = (
               "`LAKEHOUSE_SCORE_MOVE_POINTS` must stay under `LAKEHOUSE_SCORE_MOVE_MAX_SHARE`.",
               "Compare the score shift in `diff.gold.kol_summary`; a new scale or a changed input field moves scores.",
               "when the run rescored every KOL with a newly promoted champion"),
+    CheckSpec("replay.{reason}", "silver", REPLAY, "never (information)",
+              "A quarantine replay of the records quarantined for this reason code: how many of those selected "
+              "left the quarantine for Silver (`moved/selected`; a dry run says `would move`). Those still bad "
+              "stay, with their reason updated if it changed.",
+              "Nothing moved although the cause was fixed: check that the fix is deployed where the job runs "
+              "(the contracts directory, the parser's release); the audit's `accounting.*` checks judge the books."),
     CheckSpec("review.decision", "orchestration", REVIEW, "FAIL",
               "The run's WARN policy acted on an audit that WARNed: a reviewer approved (PASS) or rejected the "
               "publish in the Airflow UI, nobody answered within `review_timeout_minutes`, or policy `block` "

@@ -45,6 +45,9 @@ class Reason(StrEnum):
     ERASED_SUBJECT = "erased_subject"
 
 
+QUARANTINE_REASONS = tuple(r.value for r in Reason if r is not Reason.ERASED_SUBJECT)  # what a quarantine row holds
+
+
 
 @dataclass(frozen=True)
 class Entity:

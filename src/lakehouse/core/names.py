@@ -87,6 +87,7 @@ BATCH_ROWS = "lakehouse.rows"
 # Written by the Silver and Gold jobs.
 LINEAGE_UPSTREAM = "lineage.upstream"  # JSON {table: snapshot_id}
 LINEAGE_OFFSETS = "lineage.bronze-offsets"  # JSON {bronze table: {partition: [first, last]}}
+LINEAGE_REPLAYED_FROM = "lineage.replayed-from"  # JSON {quarantine table: snapshot id a replay read}
 STATS = "lakehouse.stats"  # JSON {name: number}, this run
 TOTALS = "lakehouse.totals"  # JSON {name: number}, cumulative since the last full rebuild
 SILVER_WATERMARK = "lineage.silver-watermark"  # newest Silver processed_at that Gold reflects

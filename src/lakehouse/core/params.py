@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from lakehouse.core.entities import QUARANTINE_REASONS
 from lakehouse.core.erasure import MAX_REASON_CHARS, MAX_SUBJECTS, REQUEST_ID_PATTERN, SUBJECT_PATTERN
 from lakehouse.core.errors import InvalidParamsError
 from lakehouse.core.names import MAINTAINED_TABLES, NIGHTLY_LAYERS
 
 Schema = dict[str, Any]  # a JSON Schema object, as Airflow's Param and jsonschema take it
+ISO_TIME_OR_EMPTY = r"^$|^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?)?$"
 
 
 def _positive(kind: str, description: str) -> Schema:
@@ -50,6 +52,16 @@ JOB_PARAMS: dict[str, dict[str, Schema]] = {
                        "description": "the request's own id (a ticket number): the report and checks go by it"},
         "reason": {"type": "string", "minLength": 1, "maxLength": MAX_REASON_CHARS,
                    "description": "the legal ground, e.g. GDPR Art. 17 (no personal data here)"},
+    },
+    "replay_quarantine": {
+        "reasons": {"type": "array", "items": {"type": "string", "enum": list(QUARANTINE_REASONS)}, "minItems": 1,
+                    "uniqueItems": True, "description": "replay the records quarantined for these reason codes"},
+        "since": {"type": "string", "default": "", "pattern": ISO_TIME_OR_EMPTY,
+                  "description": "only records quarantined at or after this time (ISO 8601; empty: any)"},
+        "until": {"type": "string", "default": "", "pattern": ISO_TIME_OR_EMPTY,
+                  "description": "only records quarantined at or before this time (ISO 8601; empty: any)"},
+        "dry_run": {"type": "boolean", "default": False,
+                    "description": "count, per reason, what would move; write nothing"},
     },
     "quality_checks": {
         "layers": {"type": "array", "items": {"type": "string", "enum": list(NIGHTLY_LAYERS)}, "minItems": 1,

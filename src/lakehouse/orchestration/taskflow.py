@@ -116,17 +116,18 @@ def publish_branch_task() -> Task:
     return publish_branch()
 
 
-def wap_chain(train: bool = False) -> list[Task]:
+def wap_chain(train: bool = False, first: str = WAP_JOBS[0]) -> list[Task]:
     """Three Spark jobs on the run's branch ``audit_<run id>`` (write, write, audit), the WARN policy's review
     step (:mod:`lakehouse.orchestration.review`), then publish (fast-forward).
 
     ``train``: train (and if its gates pass, promote) the trust model on this run's Silver
-    before Gold is built, so Gold's trust scores come from it (the end-to-end run).
+    before Gold is built, so Gold's trust scores come from it (the end-to-end run). ``first``: the job that
+    writes Silver (``replay_quarantine`` in ``kol_quarantine_replay``).
     The DAG declares :func:`~lakehouse.orchestration.review.review_params` among its Params.
     """
     from lakehouse.orchestration.review import review_task
 
-    jobs = WAP_JOBS if not train else (WAP_JOBS[0], TRAIN_JOB, *WAP_JOBS[1:])
+    jobs = (first, *((TRAIN_JOB,) if train else ()), *WAP_JOBS[1:])
     tasks: list[Task] = []
     for job in jobs:
         if job == PUBLISH_JOB:
