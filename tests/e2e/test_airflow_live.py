@@ -381,13 +381,12 @@ def _form_and_alert(live, run_id: str, rule: str) -> str:
     return form
 
 
-def _approve_in_the_ui(live, form: str, comment: str, shot) -> None:
-    """The reviewer, in a browser of their own, from the alert's link: a comment, then Approve."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = chromium.new_page(viewport={"width": 1400, "height": 1100})
+def _approve_in_the_ui(live, browser, form: str, comment: str, shot) -> None:
+    """The reviewer, in a browser session of their own (the module's Chromium, another context), from the
+    alert's link: a comment, then Approve."""
+    context = browser.context.browser.new_context(viewport={"width": 1400, "height": 1100})
+    try:
+        page = context.new_page()
         _log_in(page, live.url, REVIEWER, live.password_of(REVIEWER))
         page.goto(form)
         page.get_by_text("Audit verdict: PASS with").wait_for()
@@ -395,11 +394,12 @@ def _approve_in_the_ui(live, form: str, comment: str, shot) -> None:
         page.screenshot(path=str(shot), full_page=True)
         page.get_by_role("button", name="Approve").click()
         page.get_by_text("response successful").wait_for()
-        chromium.close()
+    finally:
+        context.close()
 
 
 def test_a_review_holds_the_lease_a_viewer_cannot_answer_and_the_reviewer_approves_in_the_ui(
-        live, published_lake, warning_suite, tmp_path):
+        live, published_lake, warning_suite, browser, tmp_path):
     """kol_transform's audit WARNs under policy review: it waits for a reviewer, holding the WAP lease.
     kol_platform_e2e, triggered meanwhile, waits in its lease task, and kol_lake_maintenance for both (the
     parked review holds no pool slot: the lease keeps maintenance off the audited branch). A viewer cannot
@@ -418,7 +418,7 @@ def test_a_review_holds_the_lease_a_viewer_cannot_answer_and_the_reviewer_approv
     assert live.api.task_states("kol_transform", transform)["review_warns"] == "awaiting_input"
     assert _gold_main(live) == before  # nothing moved main while the review waited
     shot = tmp_path / "review-form.png"
-    _approve_in_the_ui(live, form, "band reviewed: the new rule is a draft", shot)
+    _approve_in_the_ui(live, browser, form, "band reviewed: the new rule is a draft", shot)
     print(f"the approval form of {transform}: {shot}")
     runs = {("kol_transform", transform): None, ("kol_platform_e2e", e2e): None,
             ("kol_lake_maintenance", maintenance): None}
