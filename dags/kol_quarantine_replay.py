@@ -21,17 +21,10 @@ from __future__ import annotations
 
 from airflow.sdk import dag
 
-from lakehouse.core.names import WAP_JOBS
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
 from lakehouse.orchestration.params import dag_params
-from lakehouse.orchestration.review import REVIEW_TASK, review_params
-from lakehouse.orchestration.taskflow import (
-    publish_redis_task,
-    quality_gate_task,
-    readiness_report_task,
-    wap_chain,
-    wap_lease,
-)
+from lakehouse.orchestration.review import review_params
+from lakehouse.orchestration.taskflow import published_wap_chain
 
 REPLAY = "replay_quarantine"
 
@@ -39,11 +32,7 @@ REPLAY = "replay_quarantine"
 @dag(dag_id="kol_quarantine_replay", tags=tags("etl", "wap", "quarantine"), doc_md=__doc__, **DAG_DEFAULTS,
      schedule=None, params={**dag_params(REPLAY), **review_params()})
 def kol_quarantine_replay():
-    chain = wap_chain(first=REPLAY)
-    published = publish_redis_task()
-    expected = (REPLAY, *WAP_JOBS[1:-1], REVIEW_TASK, WAP_JOBS[-1], "publish_redis")
-    chain[-1] >> published >> readiness_report_task(expected) >> quality_gate_task(expected)
-    wap_lease(chain[0], published)  # one WAP chain at a time, across DAGs
+    published_wap_chain(first=REPLAY)
 
 
 kol_quarantine_replay()

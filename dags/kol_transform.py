@@ -37,15 +37,8 @@ from airflow.sdk import dag
 from lakehouse.orchestration.assets import BRONZE_ASSETS, TRUST_CHAMPION_ASSET
 from lakehouse.orchestration.dag_defaults import DAG_DEFAULTS, tags
 from lakehouse.orchestration.params import dag_params
-from lakehouse.orchestration.review import REVIEW_TASK, review_params
-from lakehouse.orchestration.taskflow import (
-    WAP_JOBS,
-    publish_redis_task,
-    quality_gate_task,
-    readiness_report_task,
-    wap_chain,
-    wap_lease,
-)
+from lakehouse.orchestration.review import review_params
+from lakehouse.orchestration.taskflow import published_wap_chain
 
 
 @dag(dag_id="kol_transform", tags=tags("etl", "wap", "silver", "gold"), doc_md=__doc__, **DAG_DEFAULTS,
@@ -54,11 +47,7 @@ from lakehouse.orchestration.taskflow import (
      params={**dag_params("bronze_to_silver"), **review_params()},
 )
 def kol_transform():
-    chain = wap_chain()
-    published = publish_redis_task()
-    expected = (*WAP_JOBS[:-1], REVIEW_TASK, WAP_JOBS[-1], "publish_redis")
-    chain[-1] >> published >> readiness_report_task(expected) >> quality_gate_task(expected)
-    wap_lease(chain[0], published)  # one WAP chain at a time, across DAGs
+    published_wap_chain()
 
 
 kol_transform()

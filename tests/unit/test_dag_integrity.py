@@ -85,7 +85,8 @@ def test_every_gate_alerts_once_per_run_and_the_nightly_has_a_deadline_when_aler
     from lakehouse.orchestration.notify import QualityGateNotifier
 
     gates = [dag.get_task("quality_gate") for dag in dagbag.dags.values() if "quality_gate" in dag.task_ids]
-    wired = {p.stem for p in DAG_FILES if "quality_gate_task(" in p.read_text()}  # the DAG files that build one
+    builders = ("quality_gate_task(", "published_wap_chain(")  # the gate, alone or with a whole WAP chain
+    wired = {p.stem for p in DAG_FILES if any(b in p.read_text() for b in builders)}  # the DAG files that build one
     assert wired and {g.dag_id for g in gates} == wired
     for gate in gates:  # one task per run, never retried: one mail per failed run
         assert gate.retries == 0

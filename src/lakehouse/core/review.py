@@ -31,12 +31,17 @@ MAX_COMMENT_CHARS = 500
 MAX_DIFF_LINES = 12  # the tables a form lists (the report has them all)
 
 
+def warnings_of(checks: Sequence[CheckResult]) -> list[CheckResult]:
+    """The checks that WARNed: what the policy acts on, the form lists and the alert names."""
+    return [c for c in checks if c.status is Status.WARN]
+
+
 def publish_decision(checks: Sequence[CheckResult], policy: WarnPolicy | str) -> WarnPolicy:
     """``PUBLISH`` when the audit has no WARN (or the policy publishes WARNs), else the policy itself.
 
     A FAIL is not decided here: the audit task has failed the chain already, and the gate names it.
     """
-    if not any(c.status is Status.WARN for c in checks):
+    if not warnings_of(checks):
         return WarnPolicy.PUBLISH
     return WarnPolicy(policy)
 
@@ -92,7 +97,7 @@ def review_body(checks: Sequence[CheckResult], quality_link: str) -> str:
     """The form's Markdown: verdict and score, each WARN with observed vs threshold, the branch diff per
     table (``+inserted ~updated -deleted``, changed columns, score shifts) and the Data quality link."""
     v = verdict(list(checks))
-    warns = [c for c in checks if c.status is Status.WARN]
+    warns = warnings_of(checks)
     diffs = [c for c in checks if c.check_id.startswith("diff.") and c.status is Status.PASS][:MAX_DIFF_LINES]
     lines = [f"**Audit verdict: {'PASS' if v.passed else 'FAIL'} with {len(warns)} WARN(s), readiness score "
              f"{v.score}%** (min {v.min_score}%). Approve publishes the branch to `main` and Redis; Reject fails "

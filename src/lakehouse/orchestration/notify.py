@@ -19,7 +19,7 @@ from airflow.sdk import AsyncCallback, BaseNotifier, DeadlineAlert, DeadlineRefe
 
 from lakehouse.config import Settings, get_settings
 from lakehouse.core.checks import CheckResult, Status, verdict
-from lakehouse.core.review import REVIEW_CHECK
+from lakehouse.core.review import REVIEW_CHECK, warnings_of
 from lakehouse.orchestration.quality_ui import run_url
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def review_alert(dag_id: str, run_id: str, checks: list[CheckResult], *, form_li
                  base_url: str) -> GateAlert:
     """A run waits for a reviewer: its WARNs with observed vs threshold, the approval form's link and the
     run's Data quality link."""
-    warns = [r for r in checks if r.status == Status.WARN]
+    warns = warnings_of(checks)
     link = base_url + run_url(dag_id, run_id)
     subject = f"{SUBJECT_PREFIX} {dag_id} {run_id}: review waiting, {len(warns)} WARN(s) before publish"
     html = (f"<h2>{escape(dag_id)} &middot; {escape(run_id)}</h2><p>The audit WARNed; the branch is "

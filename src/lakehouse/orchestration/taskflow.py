@@ -140,3 +140,14 @@ def wap_chain(train: bool = False, first: str = WAP_JOBS[0]) -> list[Task]:
     for upstream, downstream in zip(tasks, tasks[1:], strict=False):
         upstream >> downstream
     return tasks
+
+
+def published_wap_chain(first: str = WAP_JOBS[0]) -> list[Task]:
+    """A whole WAP DAG's tasks: :func:`wap_chain` from ``first``, the Redis publish, the readiness report and
+    the gate (which account for every task of the chain and the Redis publish), under the WAP lease."""
+    chain = wap_chain(first=first)
+    published = publish_redis_task()
+    expected = (*(getattr(t, "operator", t).task_id for t in chain), "publish_redis")  # an XComArg: its task
+    chain[-1] >> published >> readiness_report_task(expected) >> quality_gate_task(expected)
+    wap_lease(chain[0], published)  # one WAP chain at a time, across DAGs
+    return chain

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lakehouse.config import Settings, get_settings
-from lakehouse.core.checks import CheckResult, Status
 from lakehouse.core.errors import QualityGateError
 from lakehouse.core.review import (
     Answer,
@@ -20,15 +19,12 @@ from lakehouse.core.review import (
     decision_check,
     publish_decision,
     review_body,
+    warnings_of,
 )
 from lakehouse.orchestration.errors import fail_fast_on_breach
 from lakehouse.quality.store import record, run_results
 
 SOURCE = "review_warns"
-
-
-def warns_of(checks: Sequence[CheckResult]) -> list[CheckResult]:
-    return [c for c in checks if c.status is Status.WARN]
 
 
 def prepare_review(*, dag_id: str, run_id: str, policy: str, upstream: dict[str, Any], expected_tasks: Sequence[str],
@@ -41,7 +37,7 @@ def prepare_review(*, dag_id: str, run_id: str, policy: str, upstream: dict[str,
     """
     settings = settings or get_settings()
     checks = run_results(settings, dag_id, run_id)
-    decision, warns = publish_decision(checks, policy), warns_of(checks)
+    decision, warns = publish_decision(checks, policy), warnings_of(checks)
     if decision is WarnPolicy.BLOCK:
         row = blocked_check(warns)
         record(settings, dag_id=dag_id, run_id=run_id, source=SOURCE, results=[row])
@@ -62,7 +58,7 @@ def record_answer(*, dag_id: str, run_id: str, event: Mapping[str, Any], timeout
                   settings: Settings | None = None) -> dict[str, Any]:  # Any: Airflow's resume event
     """The reviewer's answer (or the timeout) as the ``review.decision`` row the gate and the report read."""
     settings = settings or get_settings()
-    warns = len(warns_of(run_results(settings, dag_id, run_id)))
+    warns = len(warnings_of(run_results(settings, dag_id, run_id)))
     row = decision_check(Answer.from_event(event, datetime.now(UTC).isoformat()), warns, timeout_minutes)
     record(settings, dag_id=dag_id, run_id=run_id, source=SOURCE, results=[row])
     print(row.line())
